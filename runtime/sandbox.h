@@ -1,0 +1,151 @@
+/* The micro-container.
+ *
+ * sandbox_create() clones a process into new user, mount, pid, net, ipc, uts
+ * and cgroup namespaces inside a fresh job cgroup.  That process is the
+ * sandbox's PID 1 (tfjail's own code, never an exec of the tfjail binary): it
+ * builds the root filesystem, brings up loopback, copies the workspace in,
+ * drops to an unprivileged uid with no capabilities and no_new_privs, then
+ * serves commands.  sandbox_exec() runs one command in it (seccomp installed
+ * last, just before exec) and waits for it with a wall-clock timeout.
+ * sandbox_destroy() kills everything and removes the cgroup.
+ *
+ * The runtime knows nothing of Terraform or HTTP.  It must be called from a
+ * single-threaded process (the child is created with a raw clone): a threaded
+ * server runs each job in a forked worker. */
+#ifndef TFJAIL_RUNTIME_SANDBOX_H
+#define TFJAIL_RUNTIME_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "runtime/cgroup.h"
+
+/* Per-process state shared by every sandbox: the cgroup layout, the compiled
+ * seccomp program, the host uid range. */
+struct sandbox_runtime;
+
+struct sandbox_runtime_options {
+	struct cgroup_host_options cgroup;
+	uid_t uid_base;          /* first host uid of the range; default 1500000000 */
+	uint32_t uid_slots;      /* sandboxes that may run at once; default 4096 */
+	const char *lock_dir;    /* uid slot locks; default /run/tfjail/slots */
+	const char *const *seccomp_deny; /* extra syscall names refused (policy) */
+	size_t n_seccomp_deny;
+};
+
+int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sandbox_runtime **out,
+			 struct tj_error *err);
+void sandbox_runtime_free(struct sandbox_runtime *rt);
+enum cgroup_mode sandbox_runtime_cgroup_mode(const struct sandbox_runtime *rt);
+
+struct sandbox_bind {
+	const char *src;         /* host path */
+	const char *dst;         /* path inside; NULL = same as src */
+};
+
+/* Decides, for each entry of the copied workspace, whether it is left out.
+ * rel is relative to the workspace root ("a/b.tf"). */
+typedef bool (*sandbox_exclude_fn)(const char *rel, const struct stat *st, void *ctx);
+
+struct sandbox_config {
+	const struct sandbox_bind *binds; /* read-only, recursive, nosuid, nodev */
+	size_t n_binds;
+
+	/* Host directory copied into /workspace inside the sandbox (bind-mounted
+	 * read-only, copied by PID 1, unmounted again).  NULL = empty workspace. */
+	const char *workspace_src;
+	sandbox_exclude_fn workspace_exclude;
+	void *workspace_exclude_ctx;
+	uint64_t copy_max_files;        /* 0 = unlimited */
+	uint64_t copy_max_total_bytes;
+	uint64_t copy_max_file_bytes;
+	uint64_t copy_max_depth;
+
+	uint64_t memory_bytes;   /* 0 = unlimited */
+	double cpus;             /* 0 = unlimited */
+	uint64_t pids;           /* 0 = unlimited */
+	uint64_t workspace_bytes;/* tmpfs size of /workspace; 0 = 64 MiB */
+	uint64_t tmp_bytes;      /* tmpfs size of /tmp; 0 = 64 MiB */
+	uint64_t nofile;         /* RLIMIT_NOFILE; 0 = 1024 */
+
+	uid_t uid;               /* uid/gid inside for commands; default 1000 */
+	gid_t gid;
+	bool run_as_root;        /* commands as uid 0 inside (still no capabilities) */
+	const char *hostname;    /* default "tfjail" */
+};
+
+/* Why sandbox_create() failed: the setup step, errno and path. */
+struct sandbox_setup_error {
+	char step[32];           /* "clone", "cgroup", "uidmap", "mount", "network", "workspace", ... */
+	int errnum;
+	char msg[TJ_ERROR_MSG_MAX];
+};
+
+struct sandbox;
+
+int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
+		   struct sandbox **out, struct sandbox_setup_error *fail);
+
+/* Host pid of the sandbox's PID 1. */
+pid_t sandbox_pid(const struct sandbox *sb);
+/* Host uid the sandboxed commands run as. */
+uid_t sandbox_host_uid(const struct sandbox *sb);
+const char *sandbox_cgroup_path(const struct sandbox *sb, const char *controller);
+
+struct sandbox_cmd {
+	char *const *argv;       /* argv[0] without '/' is looked up on envp's PATH */
+	char *const *envp;       /* the whole environment; NULL = empty */
+	const char *cwd;         /* default "/workspace" */
+	int stdin_fd;            /* host fd passed through; -1 = /dev/null */
+	int stdout_fd;           /* host fd passed through; -1 = captured */
+	int stderr_fd;           /* host fd passed through; -1 = captured */
+	size_t capture_max;      /* bytes kept per captured stream; 0 = 1 MiB */
+	uint64_t timeout_ms;     /* wall clock; 0 = none.  On expiry the sandbox is killed. */
+};
+
+enum sandbox_status {
+	SANDBOX_EXITED = 0,      /* exit_code is valid */
+	SANDBOX_SIGNALED,        /* signal is valid */
+	SANDBOX_TIMEOUT,         /* killed at timeout_ms */
+	SANDBOX_OOM,             /* a process of the sandbox was killed for memory */
+	SANDBOX_SECCOMP,         /* killed by SIGSYS */
+	SANDBOX_LOST,            /* the sandbox died under the command (PID 1 gone) */
+};
+
+const char *sandbox_status_name(enum sandbox_status st);
+
+struct sandbox_result {
+	enum sandbox_status status;
+	int exit_code;
+	int signal;
+	uint64_t oom_kills;      /* during this command (the exit code cannot be trusted then) */
+	bool pids_limit_hit;     /* fork/clone refused by pids.max during this command */
+	char *out;               /* captured stdout (NUL-terminated), NULL if passed through */
+	size_t out_len;
+	bool out_truncated;
+	char *err;
+	size_t err_len;
+	bool err_truncated;
+	uint64_t wall_ms;
+	uint64_t cpu_us;         /* from the job cgroup, during this command */
+	uint64_t memory_peak;    /* job cgroup peak so far, bytes (0 if unknown) */
+};
+
+/* Runs one command and waits for it.  Returns 0 when a result was produced
+ * (whatever the command did), -1 on a runtime failure (err). */
+int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandbox_result *res,
+		 struct tj_error *err);
+void sandbox_result_free(struct sandbox_result *res);
+
+/* True while PID 1 is alive (no timeout or kill happened). */
+bool sandbox_alive(const struct sandbox *sb);
+
+/* Kills every process, reaps PID 1, removes the cgroup, releases the uid
+ * slot.  Returns -1 (err) if something could not be cleaned up. */
+int sandbox_destroy(struct sandbox *sb, struct tj_error *err);
+
+#endif

@@ -1,0 +1,60 @@
+/* The one Check runner: every suite in tests/unit and tests/integration.
+ *
+ *   TFJAIL_SUITE=name[,name]  run only these suites
+ *   CK_RUN_CASE, CK_FORK, CK_VERBOSITY work as Check documents.
+ * Ends with Check's summary line; exit status 0 only when everything passed. */
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suites.inc"
+
+static bool suite_selected(const char *name)
+{
+	const char *sel = getenv("TFJAIL_SUITE");
+	size_t len = strlen(name);
+
+	if (!sel || !*sel)
+		return true;
+	for (const char *p = sel; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == len && strncmp(p, name, n) == 0)
+			return true;
+		p += n + (end ? 1 : 0);
+	}
+	return false;
+}
+
+static SRunner *runner;
+
+static void tj_add_suite(SRunner *sr, const char *name, Suite *(*make)(void))
+{
+	Suite *s;
+
+	(void)sr;
+	if (!suite_selected(name))
+		return;
+	s = make();
+	if (!runner)
+		runner = srunner_create(s);
+	else
+		srunner_add_suite(runner, s);
+}
+
+int main(void)
+{
+	int failed;
+
+	TFJAIL_ADD_SUITES(NULL);
+	if (!runner) {
+		fprintf(stderr, "no suite matches TFJAIL_SUITE=%s\n", getenv("TFJAIL_SUITE"));
+		return 2;
+	}
+	srunner_run_all(runner, CK_ENV);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? 0 : 1;
+}

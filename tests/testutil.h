@@ -1,0 +1,21 @@
+/* Helpers shared by the test suites. */
+#ifndef TFJAIL_TESTS_TESTUTIL_H
+#define TFJAIL_TESTS_TESTUTIL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Removes a directory tree (no symlink following). */
+void tj_test_rm_rf(const char *path);
+/* Creates dir/relpath (and parents) with the given content. */
+void tj_test_write(const char *dir, const char *relpath, const char *content);
+/* True when running as root (the sandbox tests need it). */
+bool tj_test_is_root(void);
+/* Path of a built probe (TFJAIL_PROBES/name) or of bin/tfjail (TFJAIL_BIN). */
+const char *tj_test_probe(const char *name);
+const char *tj_test_bin(void);
+/* Path below the source tree (TFJAIL_SRCDIR, default "."). */
+const char *tj_test_src(const char *rel);
+
+#endif

@@ -1,0 +1,94 @@
+/* common/: size parsing, buffers, hashing, file helpers. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "tests/testutil.h"
+
+START_TEST(parse_size_units)
+{
+	uint64_t v;
+
+	ck_assert_int_eq(tj_parse_size("0", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(tj_parse_size("512M", &v), 0);
+	ck_assert_uint_eq(v, 512ull << 20);
+	ck_assert_int_eq(tj_parse_size("2GiB", &v), 0);
+	ck_assert_uint_eq(v, 2ull << 30);
+	ck_assert_int_eq(tj_parse_size("64k", &v), 0);
+	ck_assert_uint_eq(v, 64ull << 10);
+	ck_assert_int_eq(tj_parse_size("100B", &v), 0);
+	ck_assert_uint_eq(v, 100);
+}
+END_TEST
+
+START_TEST(parse_size_rejects)
+{
+	uint64_t v;
+	const char *bad[] = {"", "M", "-1", "1.5G", "12X", "99999999999999999999", "16777216T", " 1", "1 "};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(tj_parse_size(bad[i], &v) < 0, "accepted '%s'", bad[i]);
+}
+END_TEST
+
+START_TEST(sha256_known_vector)
+{
+	char hex[65];
+
+	tj_sha256_hex("abc", 3, hex);
+	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+END_TEST
+
+START_TEST(buf_grows)
+{
+	struct tj_buf b = {0};
+
+	for (int i = 0; i < 1000; i++)
+		ck_assert_int_eq(tj_buf_printf(&b, "%04d", i), 0);
+	ck_assert_uint_eq(b.len, 4000);
+	ck_assert(memcmp(b.data + 3996, "0999", 4) == 0);
+	ck_assert_int_eq(b.data[b.len], '\0');
+	tj_buf_free(&b);
+}
+END_TEST
+
+START_TEST(read_file_cap)
+{
+	char dir[] = "/tmp/tfjail-test-XXXXXX";
+	char path[64];
+	char *data = NULL;
+	size_t len;
+	struct tj_error err;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	ck_assert_int_eq(tj_write_file(path, "hello world", 11, 0600, &err), 0);
+	ck_assert_int_eq(tj_read_file(path, 100, &data, &len, &err), 0);
+	ck_assert_uint_eq(len, 11);
+	ck_assert_str_eq(data, "hello world");
+	free(data);
+	ck_assert_int_lt(tj_read_file(path, 5, &data, &len, &err), 0);
+	ck_assert_int_eq(err.errnum, EFBIG);
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
+Suite *util_suite(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, parse_size_units);
+	tcase_add_test(tc, parse_size_rejects);
+	tcase_add_test(tc, sha256_known_vector);
+	tcase_add_test(tc, buf_grows);
+	tcase_add_test(tc, read_file_cap);
+	suite_add_tcase(s, tc);
+	return s;
+}
