@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -fno-strict-overflow
 OPT    ?= -O2 -g
 SAN    ?=
-CFLAGS_ALL  := -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SAN) -I. $(PKG_CFLAGS) \
+CFLAGS_ALL  := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(SAN) -I. $(PKG_CFLAGS) \
                -DTFJAIL_VERSION=\"$(VERSION)\" $(CFLAGS)
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
 
@@ -33,6 +33,9 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 PROBES   := $(PROBE_SRC:tests/probes/%.c=$(BUILD)/probes/%)
 DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# V=1 shows the compiler command lines.
+Q        := $(if $(V),,@)
 
 BIN      := bin/tfjail
 ifneq ($(BUILD),build)
@@ -70,7 +73,7 @@ $(BUILD)/tests/%.o: CFLAGS_ALL += -Wno-missing-prototypes
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(BUILD)/libtfjail.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -87,7 +90,7 @@ $(BUILD)/tests/suites.inc: $(filter-out tests/runner.c,$(TEST_SRC)) tests/gen-su
 
 $(BUILD)/tests/runner.o: tests/runner.c $(BUILD)/tests/suites.inc
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -I$(BUILD)/tests -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) -I$(BUILD)/tests -MMD -MP -c $< -o $@
 
 $(TESTBIN): $(TEST_OBJ) $(BUILD)/libtfjail.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(BUILD)/libtfjail.a $(PKG_LIBS) $(CHECK_LIBS)

@@ -1,4 +1,4 @@
-#define _GNU_SOURCE
+
 #include "tests/testutil.h"
 
 #include <check.h>
