@@ -18,4 +18,9 @@ const char *tj_test_bin(void);
 /* Path below the source tree (TFJAIL_SRCDIR, default "."). */
 const char *tj_test_src(const char *rel);
 
+
+
+/* Runs argv (no shell), captures stdout and stderr (NUL-terminated, caller
+ * frees); returns the wait status. */
+int tj_test_spawn(char *const argv[], char **out, char **err);
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -74,4 +75,41 @@ const char *tj_test_src(const char *rel)
 
 	snprintf(buf, sizeof(buf), "%s/%s", env_or("TFJAIL_SRCDIR", "."), rel);
 	return buf;
+}
+
+static char *slurp_fd(int fd)
+{
+	struct tj_buf b = {0};
+	char tmp[4096];
+	ssize_t n;
+
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		tj_buf_append(&b, tmp, (size_t)n);
+	tj_buf_append(&b, "", 0);
+	close(fd);
+	return b.data;
+}
+
+int tj_test_spawn(char *const argv[], char **out, char **err)
+{
+	int po[2], pe[2], status = -1;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(po, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(pe, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	/* stderr is small in every use; read stdout first, then stderr */
+	*out = slurp_fd(po[0]);
+	*err = slurp_fd(pe[0]);
+	waitpid(pid, &status, 0);
+	return status;
 }

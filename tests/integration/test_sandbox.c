@@ -1,0 +1,713 @@
+/* The sandbox, for real: the probe program (tests/probes/probe.c) runs inside
+ * it and checks each isolation property from the inside.
+ *
+ * Suites:
+ *   sandbox         isolation (filesystem, network, pids, credentials, env,
+ *                   seccomp, workspace copy, setup errors)
+ *   sandbox_cgroup  everything that touches cgroups (limits, OOM, pids,
+ *                   timeout kill, clean-up); also run in the cgroup v2 guest
+ * Both need root (CI is root): without it they fail, they never skip. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/sandbox.h"
+#include "tests/testutil.h"
+
+static struct sandbox_runtime *rt;
+static char probe_dir[PATH_MAX];
+
+static void require_root(void)
+{
+	ck_assert_msg(tj_test_is_root(), "the sandbox tests need root (CI runs them as root)");
+}
+
+static void rt_setup(void)
+{
+	struct tj_error err = {0};
+	struct sandbox_runtime_options o = {.cgroup = {.force_mode = -1}};
+	char buf[PATH_MAX];
+
+	require_root();
+	snprintf(buf, sizeof(buf), "%s", tj_test_probe("probe"));
+	ck_assert_msg(access(buf, X_OK) == 0, "probe not built at %s (make probes)", buf);
+	ck_assert_ptr_nonnull(realpath(dirname(buf), probe_dir));
+	ck_assert_msg(sandbox_runtime_open(&o, &rt, &err) == 0, "%s", err.msg);
+}
+
+static void rt_teardown(void)
+{
+	sandbox_runtime_free(rt);
+	rt = NULL;
+}
+
+static void base_config(struct sandbox_config *cfg, struct sandbox_bind *bind)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	bind->src = probe_dir;
+	bind->dst = "/probe";
+	cfg->binds = bind;
+	cfg->n_binds = 1;
+	cfg->memory_bytes = 256ull << 20;
+	cfg->pids = 64;
+	cfg->cpus = 1;
+}
+
+/* Runs /probe/probe ARGS in a fresh sandbox with cfg; fills res. */
+static void run_cfg(const struct sandbox_config *cfg, uint64_t timeout_ms, struct sandbox_result *res,
+		    char *const args[])
+{
+	struct sandbox *sb = NULL;
+	struct sandbox_setup_error fail;
+	struct tj_error err = {0};
+	char *argv[16];
+	size_t n = 0;
+	static char probe[] = "/probe/probe";
+	static char env0[] = "PATH=/probe";
+	char *envp[] = {env0, NULL};
+	struct sandbox_cmd cmd = {.envp = envp, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .timeout_ms = timeout_ms};
+
+	argv[n++] = probe;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	cmd.argv = argv;
+	ck_assert_msg(sandbox_create(rt, cfg, &sb, &fail) == 0, "setup failed at %s: %s", fail.step, fail.msg);
+	ck_assert_msg(sandbox_exec(sb, &cmd, res, &err) == 0, "%s", err.msg);
+	ck_assert_msg(sandbox_destroy(sb, &err) == 0, "%s", err.msg);
+}
+
+static void run_probe(struct sandbox_result *res, char *const args[])
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+
+	base_config(&cfg, &bind);
+	run_cfg(&cfg, 20000, res, args);
+}
+
+#define PROBE(res, ...)                                  \
+	do {                                             \
+		char *_a[] = {__VA_ARGS__, NULL};        \
+		run_probe((res), _a);                    \
+	} while (0)
+
+static void assert_probe_ok(const struct sandbox_result *res, const char *what)
+{
+	ck_assert_msg(res->status == SANDBOX_EXITED && res->exit_code == 0,
+		      "%s: status %s exit %d signal %d\nstdout:\n%s\nstderr:\n%s", what,
+		      sandbox_status_name(res->status), res->exit_code, res->signal,
+		      res->out ? res->out : "", res->err ? res->err : "");
+}
+
+/* ------------------------------------------------------------ isolation */
+
+START_TEST(root_and_usr_are_read_only)
+{
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind binds[2];
+	char *args[] = {(char *)"write-fail", (char *)"/", (char *)"/usr", (char *)"/etc", (char *)"/dev",
+			(char *)"/probe", NULL};
+
+	base_config(&cfg, &binds[0]);
+	binds[1] = (struct sandbox_bind){"/usr", NULL};
+	cfg.binds = binds;
+	cfg.n_binds = 2;
+	run_cfg(&cfg, 20000, &res, args);
+	assert_probe_ok(&res, "write-fail");
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(only_loopback_is_up)
+{
+	struct sandbox_result res;
+
+	PROBE(&res, (char *)"netifs");
+	assert_probe_ok(&res, "netifs");
+	ck_assert_ptr_nonnull(strstr(res.out, "lo"));
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(host_loopback_listener_is_unreachable)
+{
+	struct sandbox_result res;
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t alen = sizeof(a);
+	char port[16];
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(s, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(s, 8), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+	PROBE(&res, (char *)"connect", (char *)"127.0.0.1", port);
+	assert_probe_ok(&res, "connect");
+	sandbox_result_free(&res);
+	close(s);
+}
+END_TEST
+
+START_TEST(pid1_is_the_sandbox_init)
+{
+	struct sandbox_result res;
+
+	PROBE(&res, (char *)"pid1", (char *)"--init-comm", (char *)"tfjail-init", (char *)"--max-pids",
+	      (char *)"2");
+	assert_probe_ok(&res, "pid1");
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(no_capabilities_no_new_privs_seccomp)
+{
+	struct sandbox_result res;
+
+	PROBE(&res, (char *)"status");
+	assert_probe_ok(&res, "status");
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(blocked_syscalls_fail)
+{
+	struct sandbox_result res;
+
+	PROBE(&res, (char *)"syscalls");
+	assert_probe_ok(&res, "syscalls");
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(only_stdio_fds_inside)
+{
+	struct sandbox_result res;
+	int leak = open("/dev/null", O_RDONLY); /* not CLOEXEC on purpose */
+
+	ck_assert_int_ge(leak, 0);
+	PROBE(&res, (char *)"fds");
+	assert_probe_ok(&res, "fds");
+	sandbox_result_free(&res);
+	close(leak);
+}
+END_TEST
+
+START_TEST(host_environment_is_invisible)
+{
+	struct sandbox_result res;
+	char secret[64];
+
+	snprintf(secret, sizeof(secret), "hostsecret%d%ld", (int)getpid(), (long)tj_now_us());
+	ck_assert_int_eq(setenv("TFJAIL_TEST_SECRET", secret, 1), 0);
+	ck_assert_int_eq(setenv("AWS_SECRET_ACCESS_KEY", secret, 1), 0);
+	PROBE(&res, (char *)"grep-env", secret);
+	assert_probe_ok(&res, "grep-env");
+	ck_assert_ptr_null(strstr(res.out, secret + 1));
+	sandbox_result_free(&res);
+	unsetenv("TFJAIL_TEST_SECRET");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+END_TEST
+
+START_TEST(tfjail_binary_is_invisible)
+{
+	struct sandbox_result res;
+
+	/* /proc/1/exe would be the tfjail binary: PID 1 is not dumpable, so the
+	 * unprivileged command cannot follow it */
+	PROBE(&res, (char *)"cat", (char *)"/proc/1/exe");
+	ck_assert_msg(res.status == SANDBOX_EXITED && res.exit_code == 1, "/proc/1/exe was readable: %s",
+		      res.out);
+	sandbox_result_free(&res);
+	PROBE(&res, (char *)"cat", (char *)"/proc/1/environ");
+	ck_assert_msg(res.status == SANDBOX_EXITED && res.exit_code == 1, "/proc/1/environ was readable");
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(host_uid_is_unprivileged_and_distinct)
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	struct sandbox *a = NULL, *b = NULL;
+	struct sandbox_setup_error fail;
+	struct tj_error err;
+	char path[64], *status = NULL;
+	unsigned long ruid, euid;
+
+	base_config(&cfg, &bind);
+	ck_assert_msg(sandbox_create(rt, &cfg, &a, &fail) == 0, "%s: %s", fail.step, fail.msg);
+	ck_assert_msg(sandbox_create(rt, &cfg, &b, &fail) == 0, "%s: %s", fail.step, fail.msg);
+	ck_assert_uint_ne(sandbox_host_uid(a), sandbox_host_uid(b));
+	/* PID 1 runs with the command's credentials: read them from the host */
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)sandbox_pid(a));
+	ck_assert_int_eq(tj_read_file(path, 1 << 16, &status, NULL, &err), 0);
+	ck_assert_int_eq(sscanf(strstr(status, "\nUid:") + 5, "%lu %lu", &ruid, &euid), 2);
+	ck_assert_uint_eq(ruid, sandbox_host_uid(a));
+	ck_assert_uint_eq(euid, sandbox_host_uid(a));
+	ck_assert_uint_ge(ruid, 65536); /* far from any system or login uid */
+	ck_assert_ptr_nonnull(strstr(status, "CapEff:\t0000000000000000"));
+	free(status);
+	ck_assert_int_eq(sandbox_destroy(a, &err), 0);
+	ck_assert_int_eq(sandbox_destroy(b, &err), 0);
+}
+END_TEST
+
+START_TEST(command_exit_code_and_signal)
+{
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *args[] = {(char *)"write-fail", (char *)"/workspace", NULL};
+
+	/* /workspace is writable: the probe reports the property does not hold */
+	base_config(&cfg, &bind);
+	run_cfg(&cfg, 20000, &res, args);
+	ck_assert_int_eq(res.status, SANDBOX_EXITED);
+	ck_assert_int_eq(res.exit_code, 1);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(missing_command_is_reported)
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	struct sandbox *sb = NULL;
+	struct sandbox_setup_error fail;
+	struct sandbox_result res;
+	struct tj_error err;
+	static char a0[] = "no-such-program";
+	char *argv[] = {a0, NULL};
+	struct sandbox_cmd cmd = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+
+	base_config(&cfg, &bind);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
+	ck_assert_int_eq(res.status, SANDBOX_EXITED);
+	ck_assert_int_eq(res.exit_code, 127);
+	ck_assert_ptr_nonnull(strstr(res.err, "cannot execute no-such-program"));
+	sandbox_result_free(&res);
+	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
+}
+END_TEST
+
+START_TEST(setup_failure_names_step_and_path)
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind binds[2];
+	struct sandbox *sb = NULL;
+	struct sandbox_setup_error fail;
+
+	base_config(&cfg, &binds[0]);
+	binds[1] = (struct sandbox_bind){"/nonexistent/tfjail-test", "/x"};
+	cfg.binds = binds;
+	cfg.n_binds = 2;
+	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail), -1);
+	ck_assert_str_eq(fail.step, "rootfs");
+	ck_assert_int_eq(fail.errnum, ENOENT);
+	ck_assert_ptr_nonnull(strstr(fail.msg, "/nonexistent/tfjail-test"));
+}
+END_TEST
+
+START_TEST(output_is_capped_and_flagged)
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	struct sandbox *sb = NULL;
+	struct sandbox_setup_error fail;
+	struct sandbox_result res;
+	struct tj_error err;
+	static char a0[] = "/probe/probe", a1[] = "mounts";
+	char *argv[] = {a0, a1, NULL};
+	struct sandbox_cmd cmd = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .capture_max = 100};
+
+	base_config(&cfg, &bind);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
+	ck_assert_int_eq(res.status, SANDBOX_EXITED);
+	ck_assert_uint_eq(res.out_len, 100);
+	ck_assert(res.out_truncated);
+	ck_assert(!res.err_truncated);
+	sandbox_result_free(&res);
+	/* the same sandbox runs a second command */
+	cmd.capture_max = 0;
+	ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
+	ck_assert(!res.out_truncated);
+	ck_assert_ptr_nonnull(strstr(res.out, " /workspace "));
+	sandbox_result_free(&res);
+	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
+}
+END_TEST
+
+static bool exclude_dot_terraform(const char *rel, const struct stat *st, void *ctx)
+{
+	(void)st;
+	(void)ctx;
+	return strcmp(rel, ".terraform") == 0;
+}
+
+START_TEST(workspace_is_copied_in)
+{
+	char dir[] = "/tmp/tfjail-ws-XXXXXX";
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *args[] = {(char *)"ls", (char *)"/workspace/sub", NULL};
+	char *args2[] = {(char *)"ls", (char *)"/workspace", NULL};
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	chmod(dir, 0755);
+	tj_test_write(dir, "main.tf", "resource \"terraform_data\" \"x\" {}\n");
+	tj_test_write(dir, "sub/inner.tf", "# inner\n");
+	tj_test_write(dir, ".terraform/providers/evil", "binary");
+	{
+		char link[PATH_MAX];
+		snprintf(link, sizeof(link), "%s/sub/link.tf", dir);
+		ck_assert_int_eq(symlink("../main.tf", link), 0); /* stays inside: kept */
+	}
+	base_config(&cfg, &bind);
+	cfg.workspace_src = dir;
+	cfg.workspace_exclude = exclude_dot_terraform;
+	run_cfg(&cfg, 20000, &res, args);
+	assert_probe_ok(&res, "ls sub");
+	ck_assert_ptr_nonnull(strstr(res.out, "inner.tf"));
+	ck_assert_ptr_nonnull(strstr(res.out, "link.tf"));
+	sandbox_result_free(&res);
+	run_cfg(&cfg, 20000, &res, args2);
+	assert_probe_ok(&res, "ls");
+	ck_assert_ptr_nonnull(strstr(res.out, "main.tf"));
+	ck_assert_ptr_null(strstr(res.out, ".terraform"));
+	sandbox_result_free(&res);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(workspace_symlink_escape_is_refused)
+{
+	char dir[] = "/tmp/tfjail-ws-XXXXXX", link[PATH_MAX];
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	struct sandbox *sb = NULL;
+	struct sandbox_setup_error fail;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	chmod(dir, 0755);
+	tj_test_write(dir, "main.tf", "# x\n");
+	snprintf(link, sizeof(link), "%s/shadow.tf", dir);
+	ck_assert_int_eq(symlink("/etc/shadow", link), 0);
+	base_config(&cfg, &bind);
+	cfg.workspace_src = dir;
+	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail), -1);
+	ck_assert_str_eq(fail.step, "workspace-invalid");
+	ck_assert_ptr_nonnull(strstr(fail.msg, "shadow.tf"));
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(cli_run_passes_stdio_and_status)
+{
+	char *out = NULL, *err = NULL;
+	char bindarg[PATH_MAX + 16];
+	char *argv[] = {(char *)tj_test_bin(), (char *)"run", (char *)"--ro-bind", bindarg, (char *)"--",
+			(char *)"/probe/probe", (char *)"uid", NULL};
+	int st;
+
+	snprintf(bindarg, sizeof(bindarg), "%s:/probe", probe_dir);
+	st = tj_test_spawn(argv, &out, &err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d, stderr: %s", st, err);
+	ck_assert_ptr_nonnull(strstr(out, "1000"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* ------------------------------------------------------------ cgroups */
+
+START_TEST(limits_are_set_in_the_cgroup)
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	struct sandbox *sb = NULL;
+	struct sandbox_setup_error fail;
+	struct tj_error err;
+	char path[PATH_MAX], *v = NULL;
+	bool v2 = sandbox_runtime_cgroup_mode(rt) == CGROUP_MODE_V2;
+
+	base_config(&cfg, &bind);
+	cfg.memory_bytes = 200ull << 20;
+	cfg.pids = 77;
+	cfg.cpus = 0.5;
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+
+	snprintf(path, sizeof(path), "%s/%s", sandbox_cgroup_path(sb, "memory"),
+		 v2 ? "memory.max" : "memory.limit_in_bytes");
+	ck_assert_msg(tj_read_file(path, 4096, &v, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(strtoull(v, NULL, 10), 200ull << 20);
+	free(v);
+	snprintf(path, sizeof(path), "%s/pids.max", sandbox_cgroup_path(sb, "pids"));
+	ck_assert_msg(tj_read_file(path, 4096, &v, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(strtoull(v, NULL, 10), 77);
+	free(v);
+	if (v2) {
+		snprintf(path, sizeof(path), "%s/cpu.max", sandbox_cgroup_path(sb, "cpu"));
+		ck_assert_msg(tj_read_file(path, 4096, &v, NULL, &err) == 0, "%s", err.msg);
+		ck_assert_str_eq(v, "50000 100000\n");
+		free(v);
+		snprintf(path, sizeof(path), "%s/memory.swap.max", sandbox_cgroup_path(sb, "memory"));
+		ck_assert_msg(tj_read_file(path, 4096, &v, NULL, &err) == 0, "%s", err.msg);
+		ck_assert_str_eq(v, "0\n");
+		free(v);
+	} else {
+		snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", sandbox_cgroup_path(sb, "cpu"));
+		ck_assert_msg(tj_read_file(path, 4096, &v, NULL, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(atoi(v), 50000);
+		free(v);
+	}
+	/* PID 1 is inside the job cgroup */
+	snprintf(path, sizeof(path), "%s/cgroup.procs", sandbox_cgroup_path(sb, "pids"));
+	ck_assert_msg(tj_read_file(path, 1 << 16, &v, NULL, &err) == 0, "%s", err.msg);
+	{
+		char pid[32];
+		snprintf(pid, sizeof(pid), "%d\n", (int)sandbox_pid(sb));
+		ck_assert_msg(strncmp(v, pid, strlen(pid)) == 0 || strstr(v, pid), "pid %d not in %s", (int)sandbox_pid(sb), v);
+	}
+	free(v);
+	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
+}
+END_TEST
+
+START_TEST(memory_hog_is_out_of_memory)
+{
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *args[] = {(char *)"memhog", (char *)"512", NULL};
+
+	base_config(&cfg, &bind);
+	cfg.memory_bytes = 64ull << 20;
+	run_cfg(&cfg, 60000, &res, args);
+	ck_assert_msg(res.status == SANDBOX_OOM, "status %s exit %d: %s", sandbox_status_name(res.status),
+		      res.exit_code, res.out);
+	ck_assert_uint_ge(res.oom_kills, 1);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(fork_bomb_is_stopped_by_pids_limit)
+{
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *args[] = {(char *)"forkbomb", (char *)"200", NULL};
+
+	base_config(&cfg, &bind);
+	cfg.pids = 16;
+	run_cfg(&cfg, 60000, &res, args);
+	assert_probe_ok(&res, "forkbomb");
+	ck_assert(res.pids_limit_hit);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(sleep_is_killed_at_timeout)
+{
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *args[] = {(char *)"sleep", (char *)"60", NULL};
+
+	base_config(&cfg, &bind);
+	run_cfg(&cfg, 1000, &res, args);
+	ck_assert_int_eq(res.status, SANDBOX_TIMEOUT);
+	ck_assert_uint_ge(res.wall_ms, 1000);
+	ck_assert_msg(res.wall_ms < 2000, "killed after %llu ms", (unsigned long long)res.wall_ms);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(cli_run_reports_timeout)
+{
+	char *out = NULL, *err = NULL;
+	char bindarg[PATH_MAX + 16];
+	char *argv[] = {(char *)tj_test_bin(), (char *)"run", (char *)"--timeout", (char *)"1", (char *)"--ro-bind",
+			bindarg, (char *)"--", (char *)"/probe/probe", (char *)"sleep", (char *)"30", NULL};
+	int st;
+	uint64_t t0 = tj_now_ms();
+
+	snprintf(bindarg, sizeof(bindarg), "%s:/probe", probe_dir);
+	st = tj_test_spawn(argv, &out, &err);
+	ck_assert_uint_lt(tj_now_ms() - t0, 2500);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 137);
+	ck_assert_msg(strncmp(err, "tfjail: timeout", 15) == 0, "stderr: %s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(filling_workspace_gives_enospc)
+{
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *args[] = {(char *)"fill", (char *)"/workspace", NULL};
+
+	base_config(&cfg, &bind);
+	cfg.workspace_bytes = 8ull << 20;
+	run_cfg(&cfg, 30000, &res, args);
+	assert_probe_ok(&res, "fill");
+	sandbox_result_free(&res);
+}
+END_TEST
+
+static size_t count_lines(const char *path)
+{
+	char *data = NULL;
+	size_t n = 0;
+	struct tj_error err;
+
+	if (tj_read_file(path, 1 << 24, &data, NULL, &err) < 0)
+		return 0;
+	for (char *p = data; *p; p++)
+		n += *p == '\n';
+	free(data);
+	return n;
+}
+
+static size_t count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static size_t count_children(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
+	{
+		char *data = NULL;
+		struct tj_error err;
+		size_t n = 0;
+		if (tj_read_file(path, 1 << 16, &data, NULL, &err) < 0)
+			return 0;
+		for (char *p = data; *p; p++)
+			n += *p == ' ';
+		free(data);
+		return n;
+	}
+}
+
+START_TEST(two_hundred_runs_leave_nothing_behind)
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char parent[PATH_MAX];
+	size_t mounts0, fds0, cg0, kids0;
+	struct sandbox *sb;
+	struct sandbox_setup_error fail;
+	struct tj_error err;
+	struct sandbox_result res;
+	static char a0[] = "/probe/probe", a1[] = "uid";
+	char *argv[] = {a0, a1, NULL};
+	struct sandbox_cmd cmd = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .timeout_ms = 10000};
+
+	base_config(&cfg, &bind);
+	/* the job cgroups' parent, from a first sandbox */
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	snprintf(parent, sizeof(parent), "%s/..", sandbox_cgroup_path(sb, "pids"));
+	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
+
+	mounts0 = count_lines("/proc/self/mountinfo");
+	fds0 = count_dir("/proc/self/fd");
+	cg0 = count_dir(parent);
+	kids0 = count_children();
+	for (int i = 0; i < 200; i++) {
+		ck_assert_msg(sandbox_create(rt, &cfg, &sb, &fail) == 0, "run %d: %s: %s", i, fail.step, fail.msg);
+		ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
+		ck_assert_int_eq(res.status, SANDBOX_EXITED);
+		ck_assert_int_eq(res.exit_code, 0);
+		sandbox_result_free(&res);
+		ck_assert_msg(sandbox_destroy(sb, &err) == 0, "%s", err.msg);
+	}
+	ck_assert_uint_eq(count_lines("/proc/self/mountinfo"), mounts0);
+	ck_assert_uint_eq(count_dir("/proc/self/fd"), fds0);
+	ck_assert_uint_eq(count_dir(parent), cg0);
+	ck_assert_uint_eq(count_children(), kids0);
+}
+END_TEST
+
+Suite *sandbox_suite(void)
+{
+	Suite *s = suite_create("sandbox");
+	TCase *tc = tcase_create("isolation");
+
+	tcase_add_checked_fixture(tc, rt_setup, rt_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, root_and_usr_are_read_only);
+	tcase_add_test(tc, only_loopback_is_up);
+	tcase_add_test(tc, host_loopback_listener_is_unreachable);
+	tcase_add_test(tc, pid1_is_the_sandbox_init);
+	tcase_add_test(tc, no_capabilities_no_new_privs_seccomp);
+	tcase_add_test(tc, blocked_syscalls_fail);
+	tcase_add_test(tc, only_stdio_fds_inside);
+	tcase_add_test(tc, host_environment_is_invisible);
+	tcase_add_test(tc, tfjail_binary_is_invisible);
+	tcase_add_test(tc, host_uid_is_unprivileged_and_distinct);
+	tcase_add_test(tc, command_exit_code_and_signal);
+	tcase_add_test(tc, missing_command_is_reported);
+	tcase_add_test(tc, setup_failure_names_step_and_path);
+	tcase_add_test(tc, output_is_capped_and_flagged);
+	tcase_add_test(tc, workspace_is_copied_in);
+	tcase_add_test(tc, workspace_symlink_escape_is_refused);
+	tcase_add_test(tc, cli_run_passes_stdio_and_status);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+Suite *sandbox_cgroup_suite(void)
+{
+	Suite *s = suite_create("sandbox_cgroup");
+	TCase *tc = tcase_create("limits");
+
+	tcase_add_checked_fixture(tc, rt_setup, rt_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, limits_are_set_in_the_cgroup);
+	tcase_add_test(tc, memory_hog_is_out_of_memory);
+	tcase_add_test(tc, fork_bomb_is_stopped_by_pids_limit);
+	tcase_add_test(tc, sleep_is_killed_at_timeout);
+	tcase_add_test(tc, cli_run_reports_timeout);
+	tcase_add_test(tc, filling_workspace_gives_enospc);
+	tcase_add_test(tc, two_hundred_runs_leave_nothing_behind);
+	suite_add_tcase(s, tc);
+	return s;
+}
