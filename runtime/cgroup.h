@@ -31,6 +31,12 @@ struct cgroup_host_options {
 	                            /proc/self/cgroup (the service's own cgroup) */
 	int force_mode;          /* -1 = detect (statfs); tests on a fake cgroupfs set it */
 	const char *self_cgroup; /* contents of /proc/self/cgroup; NULL = read it (tests) */
+	/* Tests on a fake cgroupfs only (NULL in production): called after each
+	 * cgroup directory tfjail creates (created = true) and just before each
+	 * one it removes (created = false), so that the test can play the
+	 * kernel's part: create the interface files, or remove them again. */
+	void (*fs_hook)(const char *path, bool created, void *arg);
+	void *fs_hook_arg;
 };
 
 struct cgroup_limits {
@@ -45,6 +51,7 @@ struct cgroup_stats {
 	uint64_t pids_max_hits;  /* pids.events "max" */
 	uint64_t cpu_usage_us;   /* v2 cpu.stat usage_usec; v1 cpuacct.usage / 1000 */
 	uint64_t nr_throttled;   /* cpu.stat nr_throttled */
+	uint64_t nr_periods;     /* cpu.stat nr_periods (usage <= quota * periods) */
 	uint64_t memory_peak;    /* v2 memory.peak (if present); v1 memory.max_usage_in_bytes */
 };
 
@@ -63,12 +70,16 @@ enum cgroup_mode cgroup_host_mode(const struct cgroup_host *host);
 /* Human-readable description of the parent(s) for logs. */
 const char *cgroup_host_describe(const struct cgroup_host *host);
 
-/* Creates "<parent>/<name>" (in every controller on v1) and writes the limits. */
+/* Creates "<parent>/<name>" (in every controller on v1) and writes the limits.
+ * name: 1..128 characters of [A-Za-z0-9_.@:-], not "." or "..".  An existing
+ * cgroup of that name is an error (EEXIST), never reused.  cpu_quota_us, when
+ * set, must be >= 1000 and cpu_period_us (0 = 100000) within 1000..1000000. */
 int cgroup_job_create(struct cgroup_host *host, const char *name, const struct cgroup_limits *lim,
 		      struct cgroup_job **out, struct tj_error *err);
 /* v2: an O_DIRECTORY fd of the job cgroup for clone3(CLONE_INTO_CGROUP); -1 on v1. */
 int cgroup_job_dirfd(const struct cgroup_job *job);
-/* Moves pid into the job cgroup (v1, or v2 when clone3 is unavailable). */
+/* Moves pid into the job cgroup (v1, or v2 when clone3 is unavailable).
+ * Refuses the calling process itself: a kill would take the service down. */
 int cgroup_job_attach(struct cgroup_job *job, pid_t pid, struct tj_error *err);
 int cgroup_job_stats(struct cgroup_job *job, struct cgroup_stats *st, struct tj_error *err);
 /* Kills every process in the job cgroup (v2 cgroup.kill; v1 signals each pid
