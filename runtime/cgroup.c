@@ -121,7 +121,9 @@ static int cg_oom(struct tj_error *err)
 	return tj_error_set(err, ENOMEM, "cgroup: out of memory");
 }
 
-/* Writes value to dir/file: one write, as cgroupfs wants; never creates. */
+/* Writes value to dir/file: one write, as cgroupfs wants; never creates
+ * (a missing file means a missing controller).  O_TRUNC is what a shell's
+ * "echo >" does; cgroupfs ignores it. */
 static int cg_write(const char *dir, const char *file, const char *value, struct tj_error *err)
 {
 	_cleanup_free_ char *path = cg_join(dir, file);
@@ -130,7 +132,7 @@ static int cg_write(const char *dir, const char *file, const char *value, struct
 
 	if (!path)
 		return cg_oom(err);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return tj_error_sys(err, "open %s", path);
 	do
@@ -717,7 +719,7 @@ static int cg_v1_host_open(struct cgroup_host *host, const struct cgroup_host_op
 		if (opts->parent || strcmp(own, "/") == 0) {
 			if (cg_mkdir(host, parent, &d->created_parent, err) < 0)
 				return cg_add_hint(err, host->mode);
-		} else if (access(parent, W_OK) < 0) {
+		} else if (faccessat(AT_FDCWD, parent, W_OK, AT_EACCESS) < 0) {
 			tj_error_sys(err, "cgroup %s: own cgroup %s is not writable",
 				     cgroup_mode_name(host->mode), parent);
 			return cg_add_hint(err, host->mode);
