@@ -6,7 +6,9 @@
  *
  * A job is one directory on v2 and one directory per mounted hierarchy on v1
  * (memory, cpu, cpuacct, pids; cpu and cpuacct may share a hierarchy). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "runtime/cgroup.h"
 
 #include <errno.h>

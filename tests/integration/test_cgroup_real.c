@@ -2,7 +2,9 @@
  * in the qemu guest), detected as in production.  Needs root; without it the
  * tests fail and say so.  Bounds are relative (usage against quota x periods),
  * never wall-clock: emulated guests are slow. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -331,14 +333,15 @@ START_TEST(cpu_quota_throttles)
 	for (int i = 0; i < 600; i++) {
 		usleep(50000);
 		ck_assert_msg(cgroup_job_stats(job, &st, &err) == 0, "%s", err.msg);
-		if (st.nr_throttled > 0 && st.nr_periods >= 10)
+		if (st.nr_throttled > 0 && st.nr_periods >= 20)
 			break;
 	}
 	ck_assert_uint_gt(st.nr_throttled, 0);
 	ck_assert_uint_gt(st.cpu_usage_us, 0);
-	/* one period of slack for the period in which the spinner started */
-	ck_assert_msg(st.cpu_usage_us <= 10000 * (st.nr_periods + 1),
-		      "usage %llu us > quota 10000 x (%llu periods + 1)",
+	/* Two periods of slack: the one in which the spinner started, and the
+	 * overrun before a tick notices the runtime is gone (paid back later). */
+	ck_assert_msg(st.cpu_usage_us <= 10000 * (st.nr_periods + 2),
+		      "usage %llu us > quota 10000 x (%llu periods + 2)",
 		      (unsigned long long)st.cpu_usage_us, (unsigned long long)st.nr_periods);
 	job_destroy_checked(job);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);

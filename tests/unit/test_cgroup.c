@@ -3,7 +3,9 @@
  * The fs_hook plays the kernel's part: it creates the interface files when
  * tfjail makes a cgroup directory and removes them before tfjail's rmdir, so
  * the same create/destroy code runs as on a real host. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
