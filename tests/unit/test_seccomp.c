@@ -471,8 +471,9 @@ START_TEST(extra_deny_takes_effect)
 }
 END_TEST
 
-/* Execs argv under the filter with a small environment; returns stdout. */
-static char *run_program(const char *const argv[], int *status)
+/* Execs argv (under the filter unless filtered is false) with a small
+ * environment and stdin on /dev/null; returns stdout. */
+static char *exec_capture(const char *const argv[], bool filtered, int *status)
 {
 	static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
 					   "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE=/dev/null", NULL};
@@ -497,7 +498,7 @@ static char *run_program(const char *const argv[], int *status)
 		dup2(null, 0);
 		dup2(p[1], 1);
 		close(p[0]);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_program_load(prog) < 0)
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || (filtered && seccomp_program_load(prog) < 0))
 			_exit(126);
 		execve(argv[0], av.p, ev.p);
 		_exit(127);
@@ -510,6 +511,16 @@ static char *run_program(const char *const argv[], int *status)
 	ck_assert_int_eq(tj_buf_append(&out, "", 1), 0);
 	seccomp_program_free(prog);
 	return out.data;
+}
+
+static char *run_program(const char *const argv[], int *status)
+{
+	return exec_capture(argv, true, status);
+}
+
+static char *run_program_unfiltered(const char *const argv[], int *status)
+{
+	return exec_capture(argv, false, status);
 }
 
 START_TEST(real_programs_run)
@@ -528,6 +539,28 @@ START_TEST(real_programs_run)
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "terraform: status 0x%x", st);
 	ck_assert_msg(strncmp(out, "Terraform v", 11) == 0, "terraform said: %s", out);
 	free(out);
+}
+END_TEST
+
+/* The sandbox's probe agrees with the filter: `probe syscalls` passes under
+ * it and fails without it. */
+START_TEST(probe_syscalls_agrees)
+{
+	const char *probe = tj_test_probe("probe");
+	const char *const argv[] = {probe, "syscalls", NULL};
+	int st;
+	char *out;
+
+	ck_assert_msg(access(probe, X_OK) == 0, "%s not built (make probes)", probe);
+	out = run_program(argv, &st);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "probe: status 0x%x\n%s", st, out);
+	ck_assert_msg(strstr(out, "clone3 ENOSYS\n") && strstr(out, "ioctl(TIOCSTI) EPERM\n"), "%s", out);
+	free(out);
+	if (tj_test_is_root()) {
+		out = run_program_unfiltered(argv, &st);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "unfiltered: status 0x%x\n%s", st, out);
+		free(out);
+	}
 }
 END_TEST
 
@@ -550,6 +583,7 @@ Suite *seccomp_suite(void)
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tr, real_programs_run);
+	tcase_add_test(tr, probe_syscalls_agrees);
 	tcase_set_timeout(tr, 60);
 	suite_add_tcase(s, tr);
 	return s;
