@@ -131,7 +131,7 @@ static const struct seccomp_group seccomp_profile[] = {
 
 	/* Argument filters (seccomp_add_conditional); EPERM when they fail. */
 	{"processes", SECCOMP_RULE_ALLOW_IF, 0, NAMES("clone", "personality")},
-	{"events", SECCOMP_RULE_ALLOW_IF, 0, NAMES("ioctl")},
+	{"files", SECCOMP_RULE_ALLOW_IF, 0, NAMES("ioctl")},
 	{"network", SECCOMP_RULE_ALLOW_IF, 0, NAMES("socket")},
 
 	/* glibc >= 2.34 and Go try clone3 first and fall back to clone only on
@@ -383,9 +383,13 @@ static int seccomp_compile(struct seccomp_program *prog, struct tj_error *err)
 			return tj_error_set(err, -r, "seccomp: rule for %s: %s", row->name, strerror(-r));
 	}
 
-	for (int nr = 0; nr <= SECCOMP_FUTURE_NR_MAX; nr++)
-		if (seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr))
+	for (int nr = 0; nr <= SECCOMP_FUTURE_NR_MAX; nr++) {
+		char *known = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr); /* malloc'd */
+
+		if (known)
 			newest = nr;
+		free(known);
+	}
 	for (int nr = newest + 1; newest >= 0 && nr <= SECCOMP_FUTURE_NR_MAX; nr++) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
 		if (r < 0)
