@@ -4,7 +4,9 @@
  * there.  seccomp_program_build() turns the table plus the policy's extra
  * denials into a libseccomp filter, exports it as BPF into a memfd and keeps
  * the instructions; seccomp_program_load() is a single seccomp(2) call. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "runtime/seccomp.h"
 
 #include <errno.h>

@@ -6,7 +6,9 @@
  * with a verdict line, "PASS" or "FAIL: why".  Exit status: 0 the property
  * holds (or the informational command worked), 1 it does not, 2 usage.
  * Static, libc only; blocked syscalls are made through syscall(SYS_...). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>

@@ -2,7 +2,9 @@
  * children.  Every refused call is made with arguments the kernel would
  * reject differently (EINVAL, EFAULT, EBADF, ...): a control run without the
  * filter proves the errno under the filter comes from seccomp. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
