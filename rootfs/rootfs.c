@@ -7,7 +7,7 @@
 #include <sys/mount.h>
 
 /* Destinations a caller may not bind over: they are built by the plan. */
-static const char *const reserved[] = {"/", "/proc", "/dev", "/etc", "/tmp", "/workspace"};
+static const char *const reserved[] = {"/", "/proc", "/dev", "/etc", "/tmp", "/workspace", ROOTFS_RUNNER_DIR};
 
 bool rootfs_path_is_clean(const char *path)
 {
@@ -180,6 +180,32 @@ int rootfs_plan_build(const struct rootfs_spec *spec, struct rootfs_plan *plan, 
 	for (size_t i = 0; i < sizeof(proc_mask) / sizeof(proc_mask[0]); i++)
 		if (add(plan, ROOTFS_MASK, NULL, proc_mask[i], NULL, 0, 0, true) < 0)
 			goto nomem;
+
+	/* Files the runner hands to the command (configuration, variables):
+	 * read-only, so that nothing in the sandbox can change them. */
+	if (spec->n_files > 0) {
+		size_t total = 0;
+		char path[256];
+		for (size_t i = 0; i < spec->n_files; i++) {
+			const char *name = spec->files[i].name;
+			if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+				rootfs_plan_free(plan);
+				return tj_error_set(err, EINVAL, "runner file name '%s' is not a plain file name", name);
+			}
+			total += strlen(spec->files[i].content) + 4096;
+		}
+		snprintf(opts, sizeof(opts), "size=%zu,mode=0755", total + 65536);
+		if (add(plan, ROOTFS_TMPFS, NULL, ROOTFS_RUNNER_DIR, opts, tmpfs_flags | MS_NOEXEC, 0, false) < 0)
+			goto nomem;
+		for (size_t i = 0; i < spec->n_files; i++) {
+			snprintf(path, sizeof(path), ROOTFS_RUNNER_DIR "/%s", spec->files[i].name);
+			if (add(plan, ROOTFS_FILE, spec->files[i].content, path, NULL, 0,
+				spec->files[i].mode ? spec->files[i].mode : 0644, false) < 0)
+				goto nomem;
+		}
+		if (add(plan, ROOTFS_REMOUNT_RO, NULL, ROOTFS_RUNNER_DIR, NULL, 0, 0, false) < 0)
+			goto nomem;
+	}
 
 	/* Writable scratch space, size-limited. */
 	snprintf(opts, sizeof(opts), "size=%llu,mode=1777",

@@ -46,6 +46,15 @@ struct rootfs_bind {
 	const char *dst;   /* NULL = src */
 };
 
+/* A runner-owned file, placed read-only below ROOTFS_RUNNER_DIR. */
+struct rootfs_file {
+	const char *name;  /* file name, no '/' */
+	const char *content; /* text */
+	mode_t mode;
+};
+
+#define ROOTFS_RUNNER_DIR "/run/tfjail"
+
 struct rootfs_spec {
 	const struct rootfs_bind *binds;
 	size_t n_binds;
@@ -54,6 +63,8 @@ struct rootfs_spec {
 	uid_t uid;         /* owner of /workspace, user in /etc/passwd */
 	gid_t gid;
 	const char *hostname;
+	const struct rootfs_file *files; /* -> ROOTFS_RUNNER_DIR/<name>, read-only */
+	size_t n_files;
 };
 
 /* Builds the plan: tmpfs root, the caller's binds, /etc (generated), /dev

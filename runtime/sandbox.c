@@ -392,8 +392,6 @@ static void child_setup(struct child_ctx *c)
 		tj_error_sys(&err, "unshare the cgroup namespace");
 		child_fail(c->ctl, step, &err);
 	}
-	scrub_host_strings();
-
 	step = "hostname";
 	if (sethostname(cfg->hostname ? cfg->hostname : "tfjail",
 			strlen(cfg->hostname ? cfg->hostname : "tfjail")) < 0) {
@@ -429,8 +427,9 @@ static void child_setup(struct child_ctx *c)
 			.gid = c->gid,
 			.hostname = cfg->hostname,
 		};
+		struct rootfs_file *files = calloc(cfg->n_files + 1, sizeof(*files));
 		binds = calloc(cfg->n_binds + 1, sizeof(*binds));
-		if (!binds) {
+		if (!binds || !files) {
 			tj_error_set(&err, ENOMEM, "out of memory");
 			child_fail(c->ctl, step, &err);
 		}
@@ -438,12 +437,17 @@ static void child_setup(struct child_ctx *c)
 			binds[i].src = cfg->binds[i].src;
 			binds[i].dst = cfg->binds[i].dst;
 		}
+		for (size_t i = 0; i < cfg->n_files; i++)
+			files[i] = (struct rootfs_file){cfg->files[i].name, cfg->files[i].content, cfg->files[i].mode};
 		spec.binds = binds;
+		spec.files = files;
+		spec.n_files = cfg->n_files;
 		if (rootfs_plan_build(&spec, &plan, &err) < 0 ||
 		    mount_apply_plan(&plan, NEWROOT, OLDROOT, &err) < 0)
 			child_fail(c->ctl, step, &err);
 		rootfs_plan_free(&plan);
 		free(binds);
+		free(files);
 	}
 
 	if (cfg->workspace_src && setup_workspace(c, &step, &err) < 0)
@@ -690,6 +694,8 @@ static __attribute__((noreturn)) void child_loop(struct child_ctx *c)
 static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 {
 	child_setup(c);
+	/* last: the configuration may point into argv or the environment */
+	scrub_host_strings();
 	child_loop(c);
 }
 

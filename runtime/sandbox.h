@@ -47,6 +47,12 @@ struct sandbox_bind {
 	const char *dst;         /* path inside; NULL = same as src */
 };
 
+struct sandbox_file {
+	const char *name;        /* plain file name */
+	const char *content;
+	mode_t mode;             /* 0 = 0644 */
+};
+
 /* Decides, for each entry of the copied workspace, whether it is left out.
  * rel is relative to the workspace root ("a/b.tf"). */
 typedef bool (*sandbox_exclude_fn)(const char *rel, const struct stat *st, void *ctx);
@@ -76,6 +82,10 @@ struct sandbox_config {
 	gid_t gid;
 	bool run_as_root;        /* commands as uid 0 inside (still no capabilities) */
 	const char *hostname;    /* default "tfjail" */
+
+	/* Runner-owned text files, read-only at /run/tfjail/<name>. */
+	const struct sandbox_file *files;
+	size_t n_files;
 };
 
 /* Why sandbox_create() failed: the setup step, errno and path. */
