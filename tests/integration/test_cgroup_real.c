@@ -177,6 +177,57 @@ static bool procs_empty(const char *dir)
 	return procs[0] == '\0';
 }
 
+/* Removes the job cgroups of tests whose process is gone from one parent. */
+static void sweep_dir(const char *parent)
+{
+	_cleanup_closedir_ DIR *d = opendir(parent);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[PATH_MAX], *procs = NULL;
+		struct tj_error err;
+		int pid = 0;
+
+		if (sscanf(e->d_name, "tjtest-%d-", &pid) != 1 || pid == getpid() ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/cgroup.procs", parent, e->d_name);
+		if (tj_read_file(path, 1 << 16, &procs, NULL, &err) == 0) {
+			for (char *s = NULL, *t = strtok_r(procs, "\n", &s); t; t = strtok_r(NULL, "\n", &s))
+				kill(atoi(t), SIGKILL);
+			free(procs);
+		}
+		snprintf(path, sizeof(path), "%s/%s", parent, e->d_name);
+		for (int i = 0; i < 200 && rmdir(path) < 0 && errno == EBUSY; i++)
+			usleep(10000);
+	}
+}
+
+/* A failed assertion ends the forked test at once (_exit), before it can
+ * destroy its job; Check kills the test's processes.  This runs in the
+ * runner process after the test case and removes what such a test left. */
+static void real_sweep(void)
+{
+	struct cgroup_host *h;
+	struct cgroup_job *probe;
+	struct tj_error err;
+	char name[64];
+
+	if (!tj_test_is_root() || cgroup_host_open(NULL, &h, &err) < 0)
+		return;
+	snprintf(name, sizeof(name), "tjtest-%d-sweep", (int)getpid());
+	if (cgroup_job_create(h, name, NULL, &probe, &err) == 0) {
+		for (size_t i = 0; i < 4; i++) {
+			char parent[PATH_MAX];
+			snprintf(parent, sizeof(parent), "%s", cgroup_job_path(probe, controllers[i]));
+			*strrchr(parent, '/') = '\0';
+			sweep_dir(parent);
+		}
+		cgroup_job_destroy(probe, &err);
+	}
+	cgroup_host_free(h);
+}
+
 /* ------------------------------------------------------------------ tests */
 
 START_TEST(mode_matches_mountinfo)
@@ -419,6 +470,7 @@ Suite *cgroup_real_suite(void)
 	TCase *t = tcase_create("real host");
 
 	tcase_add_checked_fixture(t, real_setup, real_teardown);
+	tcase_add_unchecked_fixture(t, NULL, real_sweep);
 	/* generous: under qemu TCG an OOM kill or 100 cycles take long */
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, mode_matches_mountinfo);
