@@ -212,18 +212,25 @@ static void real_sweep(void)
 	struct cgroup_job *probe;
 	struct tj_error err;
 	char name[64];
+	char parents[4][PATH_MAX];
 
 	if (!tj_test_is_root() || cgroup_host_open(NULL, &h, &err) < 0)
 		return;
 	snprintf(name, sizeof(name), "tjtest-%d-sweep", (int)getpid());
-	if (cgroup_job_create(h, name, NULL, &probe, &err) == 0) {
-		for (size_t i = 0; i < 4; i++) {
-			char parent[PATH_MAX];
-			snprintf(parent, sizeof(parent), "%s", cgroup_job_path(probe, controllers[i]));
-			*strrchr(parent, '/') = '\0';
-			sweep_dir(parent);
-		}
-		cgroup_job_destroy(probe, &err);
+	if (cgroup_job_create(h, name, NULL, &probe, &err) < 0) {
+		cgroup_host_free(h);
+		return;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(parents[i], sizeof(parents[i]), "%s", cgroup_job_path(probe, controllers[i]));
+		*strrchr(parents[i], '/') = '\0';
+	}
+	cgroup_job_destroy(probe, &err);
+	for (size_t i = 0; i < 4; i++) {
+		sweep_dir(parents[i]);
+		/* tfjail's intermediate, if now empty (EBUSY while in use) */
+		if (tj_str_has_suffix(parents[i], "/tfjail"))
+			rmdir(parents[i]);
 	}
 	cgroup_host_free(h);
 }
