@@ -9,11 +9,11 @@ DEB_PKGS := gcc make pkg-config libc6-dev libnl-3-dev libnl-route-3-dev libsecco
             libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev check
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-        -Wformat=2 -Wpointer-arith -Wcast-qual -Wwrite-strings -Wno-unused-parameter \
+        -Wformat=2 -Wpointer-arith -Wcast-qual -Wno-unused-parameter \
         -Wvla -Wundef -Wno-format-truncation
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -fno-strict-overflow
 OPT    ?= -O2 -g

@@ -1,8 +1,201 @@
+/* tfjail plan: the whole job pipeline on a directory. */
+#include <cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "cli/cli.h"
+#include "common/util.h"
+#include "executor/job.h"
+#include "policy/policy.h"
+#include "rootfs/rootfs.h"
+#include "runtime/sandbox.h"
+
+#define MAX_VARS 256
+#define MAX_VAR_FILES 6
+
+static void usage(FILE *f)
+{
+	fputs("Usage: tfjail plan DIR [OPTIONS]\n\n"
+	      "Runs the job pipeline on the Terraform upload in DIR: the static policy scan, then\n"
+	      "terraform init, plan and show -json inside one sandbox.  DIR is never written.\n\n"
+	      "Options:\n"
+	      "  --policy FILE          policy file (default: the built-in policy/default.json)\n"
+	      "  --var NAME=VALUE       a string variable; repeatable\n"
+	      "  --var-file FILE        a .tfvars or .tfvars.json file; repeatable (at most 6)\n"
+	      "  --workdir SUBDIR       run terraform in DIR/SUBDIR (the whole of DIR is copied)\n"
+	      "  --timeout SECONDS      job time limit (default: the policy's limits.job_timeout)\n"
+	      "  --job-id ID            job id in the result (default: generated)\n"
+	      "  --output text|json     json prints exactly one ExecutionResponse object\n\n"
+	      "Variables given here override the upload's terraform.tfvars and *.auto.tfvars:\n"
+	      "--var-file files in the order given, then --var values.\n\n"
+	      "Exit status: 0 SUCCESS, 1 FAILED or TIMEOUT, 2 usage, policy or prerequisite error.\n",
+	      f);
+}
+
+static void print_text(const cJSON *r)
+{
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "status"));
+	const char *etype = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "error_type"));
+	const char *emsg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "error_message"));
+	const cJSON *sum = cJSON_GetObjectItemCaseSensitive(r, "summary");
+	const cJSON *v;
+
+	printf("%s %s in %.2f s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "job_id")), status,
+	       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "execution_time_seconds")));
+	if (etype)
+		printf("%s: %s\n", etype, emsg ? emsg : "");
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(r, "violations"))
+		printf("  %s:%d: %s [%s, %s]\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "file")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "line")),
+		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "message")),
+		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "rule")),
+		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "severity")));
+	if (cJSON_IsObject(sum))
+		printf("Plan: %d to create, %d to update, %d to replace, %d to delete, %d to read, %d unchanged.\n"
+		       "plan sha256: %s\n",
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "create")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "update")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "replace")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "delete")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "read")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "no_op")),
+		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "plan_sha256")));
+}
 
 int cmd_plan(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("plan: not available in this build");
+	static const struct option longopts[] = {
+		{"policy", required_argument, NULL, 'P'}, {"var", required_argument, NULL, 'v'},
+		{"var-file", required_argument, NULL, 'f'}, {"workdir", required_argument, NULL, 'w'},
+		{"timeout", required_argument, NULL, 't'}, {"job-id", required_argument, NULL, 'j'},
+		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	const char *policy_path = NULL, *workdir = NULL, *job_id = NULL, *dir = NULL;
+	const char *var_files[MAX_VAR_FILES];
+	struct job_var vars[MAX_VARS];
+	size_t n_vars = 0, n_var_files = 0;
+	uint64_t timeout_s = 0;
+	bool json = false;
+	struct tj_policy *policy = NULL;
+	struct sandbox_runtime *rt = NULL;
+	struct job_tools tools;
+	struct tj_error err = {0};
+	cJSON *resp = NULL;
+	char real_dir[PATH_MAX];
+	int opt, rc = TJ_EXIT_USAGE;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'P': policy_path = optarg; break;
+		case 'v': {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg)
+				return cli_usage_error("plan: --var wants NAME=VALUE, not '%s'", optarg);
+			if (n_vars >= MAX_VARS)
+				return cli_usage_error("plan: at most %d --var options", MAX_VARS);
+			*eq = '\0';
+			vars[n_vars++] = (struct job_var){optarg, eq + 1};
+			break;
+		}
+		case 'f':
+			if (n_var_files >= MAX_VAR_FILES)
+				return cli_usage_error("plan: at most %d --var-file options", MAX_VAR_FILES);
+			var_files[n_var_files++] = optarg;
+			break;
+		case 'w': workdir = optarg; break;
+		case 't':
+			if (tj_parse_u64(optarg, 7 * 24 * 3600, &timeout_s) < 0 || timeout_s == 0)
+				return cli_usage_error("plan: --timeout wants a number of seconds between 1 and 604800, not '%s'", optarg);
+			break;
+		case 'j':
+			if (!job_id_valid(optarg))
+				return cli_usage_error("plan: --job-id wants 1-128 characters of [A-Za-z0-9._-], not '%s'", optarg);
+			job_id = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") == 0)
+				json = true;
+			else if (strcmp(optarg, "text") != 0)
+				return cli_usage_error("plan: --output is text or json, not '%s'", optarg);
+			break;
+		case 'h': usage(stdout); return TJ_EXIT_OK;
+		default:
+			return cli_usage_error("plan: unknown or incomplete option '%s' (see tfjail plan --help)",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("plan: no directory given (tfjail plan DIR [OPTIONS])");
+	if (optind + 1 < argc)
+		return cli_usage_error("plan: one directory only (got '%s' too)", argv[optind + 1]);
+	dir = argv[optind];
+	{
+		struct stat st;
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !realpath(dir, real_dir))
+			return cli_usage_error("plan: %s is not a readable directory", dir);
+	}
+	if (workdir) {
+		char abs[PATH_MAX];
+		snprintf(abs, sizeof(abs), "/%s", workdir);
+		if (!*workdir || !rootfs_path_is_clean(abs))
+			return cli_usage_error("plan: --workdir wants a relative path inside DIR without '..', not '%s'", workdir);
+	}
+	if (tj_policy_load(policy_path, &policy, &err) < 0)
+		return cli_usage_error("%s", err.msg);
+	if (job_tools_discover(policy, &tools, &err) < 0) {
+		rc = cli_usage_error("%s", err.msg);
+		goto out;
+	}
+	{
+		struct sandbox_runtime_options ro = {.cgroup = {.force_mode = -1}};
+		ro.seccomp_deny = (const char *const *)policy->seccomp.deny;
+		ro.n_seccomp_deny = policy->seccomp.n_deny;
+		if (sandbox_runtime_open(&ro, &rt, &err) < 0) {
+			rc = cli_usage_error("%s", err.msg);
+			goto out;
+		}
+	}
+	{
+		struct job_request req = {
+			.job_id = job_id,
+			.upload_dir = real_dir,
+			.workdir = workdir,
+			.policy = policy,
+			.var_files = var_files,
+			.n_var_files = n_var_files,
+			.vars = vars,
+			.n_vars = n_vars,
+			.timeout_s = timeout_s,
+		};
+		const char *status;
+		if (job_run(rt, &tools, &req, &resp, &err) < 0) {
+			rc = cli_usage_error("%s", err.msg);
+			goto out;
+		}
+		if (json) {
+			char *text = cJSON_PrintUnformatted(resp);
+			if (!text) {
+				rc = cli_usage_error("out of memory printing the result");
+				goto out;
+			}
+			puts(text);
+			free(text);
+		} else {
+			print_text(resp);
+		}
+		status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp, "status"));
+		rc = status && strcmp(status, "SUCCESS") == 0 ? TJ_EXIT_OK : TJ_EXIT_FAIL;
+	}
+out:
+	cJSON_Delete(resp);
+	sandbox_runtime_free(rt);
+	tj_policy_free(policy);
+	return rc;
 }
