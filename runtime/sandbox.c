@@ -1168,7 +1168,14 @@ int sandbox_destroy(struct sandbox *sb, struct tj_error *err)
 
 	if (!sb)
 		return 0;
-	kill_sandbox(sb);
+	/* Reap PID 1 before the cgroup kill: its exit returns only once the
+	 * kernel has killed and reaped every other process of its pid
+	 * namespace, so cgroup_job_destroy() (which still kills what is left)
+	 * normally finds the cgroup empty at the first look instead of polling
+	 * it with sleeps while PID 1 sits unreaped. */
+	if (sb->pid > 0 && sb->alive)
+		kill(sb->pid, SIGKILL);
+	sb->alive = false;
 	if (sb->pid > 0) {
 		int st;
 		while (waitpid(sb->pid, &st, 0) < 0 && errno == EINTR)
