@@ -57,6 +57,7 @@ enum msg_type {
 	MSG_SETUP_ERR,
 	MSG_EXEC,
 	MSG_RESULT,
+	MSG_IN_CGROUP,
 };
 
 struct msg_setup_err {
@@ -378,18 +379,13 @@ static void child_setup(struct child_ctx *c)
 	if (devnull > 2)
 		close(devnull);
 
-	/* Wait until the host has written our uid/gid maps (and cgroup). */
+	/* Wait until the host has written our uid/gid maps. */
 	if (read(c->ctl, &go, 1) != 1)
 		_exit(1);
 
 	step = "uidmap";
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 		tj_error_sys(&err, "become root of the user namespace");
-		child_fail(c->ctl, step, &err);
-	}
-	if (!c->joined_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
-		step = "cgroup";
-		tj_error_sys(&err, "unshare the cgroup namespace");
 		child_fail(c->ctl, step, &err);
 	}
 	step = "hostname";
@@ -415,6 +411,22 @@ static void child_setup(struct child_ctx *c)
 	if (syscall(SYS_pivot_root, BASE_DIR, BASE_DIR OLDROOT) < 0 || chdir("/") < 0) {
 		tj_error_sys(&err, "pivot_root %s", BASE_DIR);
 		child_fail(c->ctl, step, &err);
+	}
+
+	/* Where clone3 could not place us in the job cgroup, the host attaches
+	 * us while the steps above run (on cgroup v1 that write waits for an
+	 * RCU grace period, milliseconds).  Wait for it here: before the cgroup
+	 * namespace, whose root is the cgroup we are in, and before anything
+	 * of the job's own size (runner files, the upload) is written, so that
+	 * the job's memory limit covers it. */
+	step = "cgroup";
+	if (!c->joined_cgroup_ns) {
+		if (read(c->ctl, &go, 1) != 1)
+			_exit(1);
+		if (unshare(CLONE_NEWCGROUP) < 0) {
+			tj_error_sys(&err, "unshare the cgroup namespace");
+			child_fail(c->ctl, step, &err);
+		}
 	}
 
 	step = "rootfs";
@@ -702,7 +714,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 /* ------------------------------------------------------------------ host */
 
 /* clone3 places the child in its cgroup before it runs a single instruction
- * (v2); where that is unavailable the host attaches it while it waits. */
+ * (v2); where that is unavailable the host attaches it while it starts
+ * its setup (child_setup waits for that before its cgroup namespace). */
 static pid_t clone_sandbox(int cgroup_fd, bool *into_cgroup)
 {
 	unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
@@ -833,10 +846,6 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	}
 	sb->alive = true;
 
-	if (!into_cgroup && cgroup_job_attach(sb->cg, sb->pid, &err) < 0) {
-		setup_fail(fail, "cgroup", &err);
-		goto fail;
-	}
 	if (write_id_maps(sb->pid, &sb->slot, uid, gid, &err) < 0) {
 		setup_fail(fail, "uidmap", &err);
 		goto fail;
@@ -848,6 +857,17 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 			setup_fail(fail, "clone", &err);
 			goto fail;
 		}
+	}
+	/* Attach after GO, so that PID 1's first setup steps overlap the
+	 * attach; it waits for MSG_IN_CGROUP before its cgroup namespace. */
+	if (!into_cgroup) {
+		uint8_t in = MSG_IN_CGROUP;
+		if (cgroup_job_attach(sb->cg, sb->pid, &err) < 0) {
+			setup_fail(fail, "cgroup", &err);
+			goto fail;
+		}
+		/* a failure here means PID 1 failed first: its report follows */
+		send(sb->ctl, &in, 1, MSG_NOSIGNAL);
 	}
 
 	/* Wait for READY, or the step that failed. */
