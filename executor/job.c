@@ -335,24 +335,49 @@ static void collect_diagnostics(struct job *j, const char *out, size_t len, bool
 	}
 }
 
-/* The first error diagnostic, or NULL. */
-static const cJSON *first_error(const struct job *j, int *count, bool *has_range)
+/* Summaries terraform core gives to errors in the configuration or its
+ * inputs (as opposed to a provider failing at run time, e.g. an API call). */
+static bool config_summary(const char *sum)
+{
+	static const char *const prefixes[] = {
+		"Invalid ", "Unsupported ", "Missing required ", "No value for required variable",
+		"Error in function call", "Reference to undeclared ", "Undeclared ", "Cycle", "Duplicate ",
+		"Incorrect attribute value type", "Inconsistent conditional result types", "Unknown variable",
+		"Variables not allowed", "Function calls not allowed", "Unsuitable value type", "Module not installed",
+		"Unreadable module directory", "Argument or block definition required", "Unclosed configuration block",
+		"Extraneous label", "Missing name for", "Value for undeclared variable", "Resource precondition failed",
+		"Resource postcondition failed", "Check block assertion failed", "Output refers to sensitive values",
+	};
+
+	if (!sum)
+		return false;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(sum, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* The first error diagnostic, or NULL; *config: every error is one of the
+ * configuration's. */
+static const cJSON *first_error(const struct job *j, int *count, bool *config)
 {
 	const cJSON *d, *first = NULL;
 
 	*count = 0;
-	*has_range = false;
+	*config = true;
 	cJSON_ArrayForEach(d, j->diagnostics)
 	{
 		const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "severity"));
 		if (!sev || strcmp(sev, "error") != 0)
 			continue;
 		(*count)++;
-		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "file")))
-			*has_range = true;
+		if (!config_summary(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "summary"))))
+			*config = false;
 		if (!first)
 			first = d;
 	}
+	if (!first)
+		*config = false;
 	return first;
 }
 
@@ -462,16 +487,19 @@ static bool stderr_has(const struct sandbox_result *res, const char *needle)
 	return res->err && strstr(res->err, needle);
 }
 
-/* A step failed: classify it as validate would (ValidationError with
- * diagnostics) or as TerraformError. */
+/* init or plan failed: classify the failure as the four-step flow would.
+ * validate (which that flow runs before plan) decides first: its errors are
+ * a ValidationError.  Otherwise the failing step's own diagnostics decide:
+ * errors terraform core raises about the configuration or its inputs are a
+ * ValidationError, anything else (a provider failing) a TerraformError. */
 static void classify_failure(struct job *j, struct sandbox *sb, const char *name, const struct sandbox_result *failed,
-			     char *const envp[], const char *cwd, bool config_error_hint)
+			     char *const envp[], const char *cwd)
 {
 	char *validate[] = {"terraform", "validate", "-json", "-no-color", NULL};
 	struct sandbox_result vres;
 	const cJSON *first;
 	int count;
-	bool has_range;
+	bool config;
 	char msg[1024];
 
 	if (stderr_has(failed, "no space left on device")) {
@@ -479,16 +507,14 @@ static void classify_failure(struct job *j, struct sandbox *sb, const char *name
 			    (unsigned long long)(j->policy->limits.workspace_bytes >> 20), name);
 		return;
 	}
-	/* validate reports what the four-step flow would have stopped on */
 	if (run_step(j, sb, "validate", validate, envp, cwd, &vres)) {
 		cJSON *keep = j->diagnostics;
 		j->diagnostics = cJSON_CreateArray();
 		collect_diagnostics(j, vres.out, vres.out_len, false);
-		first = first_error(j, &count, &has_range);
-		if (first && !(count == 1 && !has_range && !config_error_hint)) {
+		first = first_error(j, &count, &config);
+		if (first) {
 			cJSON_Delete(keep);
 			describe_error(first, count, msg, sizeof(msg));
-			cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "diagnostics", j->diagnostics);
 			set_outcome(j, "FAILED", "ValidationError", "%s", msg);
 			sandbox_result_free(&vres);
 			return;
@@ -499,12 +525,10 @@ static void classify_failure(struct job *j, struct sandbox *sb, const char *name
 	sandbox_result_free(&vres);
 	if (j->done)
 		return;
-	first = first_error(j, &count, &has_range);
+	first = first_error(j, &count, &config);
 	if (first) {
 		describe_error(first, count, msg, sizeof(msg));
-		/* an error terraform ties to a place in the configuration (a
-		 * missing variable, a bad value) is the configuration's */
-		set_outcome(j, "FAILED", has_range ? "ValidationError" : "TerraformError", "%s", msg);
+		set_outcome(j, "FAILED", config ? "ValidationError" : "TerraformError", "%s", msg);
 		return;
 	}
 	{
@@ -677,15 +701,18 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 		if (!run_step(j, sb, "init", init, env.envp, cwd, &res))
 			goto out_res;
 		if (res.exit_code != 0) {
-			/* init refuses an invalid configuration with this sentence */
-			bool config = stderr_has(&res, "configuration must be valid");
-			if (stderr_has(&res, "Failed to query available provider packages") ||
-			    stderr_has(&res, "Failed to install provider"))
+			/* init refuses an invalid configuration with this sentence;
+			 * validate then names each error with its file and line */
+			if (stderr_has(&res, "configuration must be valid"))
+				classify_failure(j, sb, "init", &res, env.envp, cwd);
+			else if (stderr_has(&res, "Failed to query available provider packages") ||
+				 stderr_has(&res, "Failed to install provider"))
 				set_outcome(j, "FAILED", "TerraformError",
 					    "terraform init: a required provider is not in the provider mirror: %s",
 					    tail(res.err, res.err_len, 400));
 			else
-				classify_failure(j, sb, "init", &res, env.envp, cwd, config);
+				set_outcome(j, "FAILED", "TerraformError", "terraform init failed (exit code %d): %s",
+					    res.exit_code, tail(res.err, res.err_len, 400));
 			goto out_res;
 		}
 		sandbox_result_free(&res);
@@ -701,7 +728,7 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 			goto out_res;
 		if (res.exit_code != 0) {
 			collect_diagnostics(j, res.out, res.out_len, true);
-			classify_failure(j, sb, "plan", &res, env.envp, cwd, true);
+			classify_failure(j, sb, "plan", &res, env.envp, cwd);
 			goto out_res;
 		}
 		collect_diagnostics(j, res.out, res.out_len, true); /* warnings */
