@@ -3,13 +3,15 @@
  * A policy is one JSON file, read with cJSON and validated on load (unknown
  * keys, wrong types and out-of-range values are errors naming the file, the
  * JSON path and why).  Defaults come from one table.  policy/default.json is
- * the shipped default. */
+ * the shipped default; docs/policy.md documents every key. */
 #ifndef TFJAIL_POLICY_POLICY_H
 #define TFJAIL_POLICY_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cJSON.h>
 
 #include "common/error.h"
 
@@ -28,10 +30,10 @@ struct tj_policy_limits {
 
 /* Upload limits (policy path "upload"); exceeding one is rule upload-limit. */
 struct tj_policy_upload {
-	uint64_t max_files;
-	uint64_t max_total_bytes;
-	uint64_t max_file_bytes;
-	uint64_t max_depth;
+	uint64_t max_files;        /* upload.max_files */
+	uint64_t max_total_bytes;  /* upload.max_total_size */
+	uint64_t max_file_bytes;   /* upload.max_file_size */
+	uint64_t max_depth;        /* upload.max_depth: directory levels below the upload */
 };
 
 /* Host paths (policy path "mounts"). */
@@ -64,6 +66,24 @@ struct tj_policy {
 
 /* Loads and validates a policy file; path NULL loads the built-in default. */
 int tj_policy_load(const char *path, struct tj_policy **out, struct tj_error *err);
+/* Same from memory; label names the source in error messages. */
+int tj_policy_load_text(const char *text, size_t len, const char *label, struct tj_policy **out,
+			struct tj_error *err);
 void tj_policy_free(struct tj_policy *p);
+
+/* The text of policy/default.json, embedded at build time. */
+const char *tj_policy_default_text(void);
+
+/* The effective policy (every key, defaults filled in) as `policy show` prints it. */
+cJSON *tj_policy_to_json(const struct tj_policy *p);
+
+/* Normalises a provider source address as terraform does: "aws" and
+ * "hashicorp/aws" become "registry.terraform.io/hashicorp/aws"; hostname,
+ * namespace and type are lower-cased; the local name "terraform" is the
+ * built-in "terraform.io/builtin/terraform".  -1 when the address is invalid. */
+int tj_provider_normalize(const char *src, char *out, size_t outlen);
+
+/* Whether the policy allows a provider source address (any accepted form). */
+bool tj_policy_provider_allowed(const struct tj_policy *p, const char *source);
 
 #endif
