@@ -163,7 +163,6 @@ static bool lex_escape(struct hcl_lexer *lx, struct hcl_token *t)
 	if (c == 'u' || c == 'U') {
 		digits = c == 'u' ? 4 : 8;
 	} else {
-		lx->pos++;
 		set_error(lx, t, false, "invalid escape sequence in string");
 		return false;
 	}
@@ -177,7 +176,6 @@ static bool lex_escape(struct hcl_lexer *lx, struct hcl_token *t)
 		else if (h >= 'A' && h <= 'F')
 			cp |= (unsigned long)(h - 'A' + 10);
 		else {
-			lx->pos++;
 			set_error(lx, t, false, "invalid \\u or \\U escape: expected hex digits");
 			return false;
 		}

@@ -634,6 +634,9 @@ static int load_json(struct tj_policy *p, const cJSON *root, const char *label, 
 		}
 		if (is_section(item->string)) {
 			const cJSON *k;
+			for (const cJSON *prev = root->child; prev != item; prev = prev->next)
+				if (strcmp(prev->string, item->string) == 0)
+					return bad(err, label, item->string, "appears twice");
 			if (!cJSON_IsObject(item))
 				return bad(err, label, item->string, "must be an object, not %s", json_type(item));
 			cJSON_ArrayForEach(k, item)
