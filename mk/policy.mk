@@ -41,3 +41,8 @@ fuzz-run: fuzz
 	  -dict=tests/fuzz/json.dict $(FUZZ_DIR)/corpus-tfjson > $(FUZZ_DIR)/fuzz_tfjson.log 2>&1 & \
 	wait
 	tail -n 3 $(FUZZ_DIR)/fuzz_hcl.log $(FUZZ_DIR)/fuzz_tfjson.log
+
+# ---- scan benchmark ----
+.PHONY: bench-scan
+bench-scan: $(BIN)
+	sh bench/scan.sh $(BIN)
