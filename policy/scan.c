@@ -795,7 +795,8 @@ static void scan_module(struct scan *s, const struct pending *pm)
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !s->oom; i++)
 		scan_file(s, &m, dirfd, names[i], pm->dir, pm->depth);
 	resolve_providers(s, &m);
@@ -922,8 +923,10 @@ static int scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_r
 		rc = tj_error_set(err, ENOMEM, "scan %s: out of memory", dir);
 		goto out;
 	}
-	qsort(s.out.v, s.out.n, sizeof(*s.out.v), cmp_violation);
-	qsort(s.supp.v, s.supp.n, sizeof(*s.supp.v), cmp_violation);
+	if (s.out.n)
+		qsort(s.out.v, s.out.n, sizeof(*s.out.v), cmp_violation);
+	if (s.supp.n)
+		qsort(s.supp.v, s.supp.n, sizeof(*s.supp.v), cmp_violation);
 	res->v = TJ_STEAL_PTR(s.out.v);
 	res->n = s.out.n;
 	res->suppressed = TJ_STEAL_PTR(s.supp.v);

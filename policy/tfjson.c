@@ -347,7 +347,8 @@ int tfjson_parse(const char *src, size_t len, size_t max_nesting, struct hcl_fil
 		memset(r.lines, 0, (n_items + 1) * sizeof(*r.lines));
 		r.n_lines = 0;
 	}
-	qsort(r.lines, r.n_lines, sizeof(*r.lines), cmp_kl);
+	if (r.n_lines)
+		qsort(r.lines, r.n_lines, sizeof(*r.lines), cmp_kl);
 	rc = body(&r, root, "", &out->body, 0);
 	free(text_lines);
 	free(r.lines);
