@@ -13,7 +13,7 @@ $(BUILD)/policy/default_json.o: CFLAGS_ALL += -I$(BUILD)/gen
 # make fuzz-run FUZZ_SECONDS=620  run both in parallel on copies of the seed corpus
 FUZZ_CC      ?= clang
 FUZZ_DIR     := build-fuzz
-FUZZ_FLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+FUZZ_FLAGS   := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -I. $(shell pkg-config --cflags libcjson 2>/dev/null)
 FUZZ_SECONDS ?= 620
 FUZZ_HCL_SRC := policy/hcl_lex.c policy/hcl_parse.c common/util.c common/error.c
@@ -45,4 +45,6 @@ fuzz-run: fuzz
 # ---- scan benchmark ----
 .PHONY: bench-scan
 bench-scan: $(BIN)
-	sh bench/scan.sh $(BIN)
+	sh bench/scan $(BIN)
+
+bench: bench-scan

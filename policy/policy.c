@@ -4,7 +4,6 @@
  * kind, where it lands and its default (as JSON text, applied through the same
  * code path as a value read from a file).  The sections "rules" and
  * "suppressions" have their own shape and are handled after the table. */
-#define _GNU_SOURCE
 #include "policy/policy.h"
 
 #include <ctype.h>

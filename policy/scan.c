@@ -12,7 +12,6 @@
  * Provider requirements are resolved per module once all its files are read,
  * because required_providers in any file names the provider of every
  * resource in the module. */
-#define _GNU_SOURCE
 #include "policy/scan.h"
 
 #include <dirent.h>

@@ -9,7 +9,6 @@
  *     calls ("NAME=SOURCE"), module directories found by resolving each
  *     call's source against its parent's directory.
  * Needs terraform on PATH and the mirror in /opt/tf-plugins (TF_PLUGIN_DIR). */
-#define _GNU_SOURCE
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>

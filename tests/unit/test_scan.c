@@ -9,7 +9,6 @@
  * get as far as "configuration loaded" offline.  Links, special files and
  * limits are built in temporary directories here, since git does not carry
  * them well. */
-#define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
