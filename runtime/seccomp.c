@@ -169,9 +169,18 @@ static const struct seccomp_group seccomp_profile[] = {
 
 /* ---- the program ---------------------------------------------------- */
 
+/* The default profile's filter, compiled by libseccomp at build time
+ * (mk/seccomp.mk runs runtime/gen/seccomp_bpf.c): libseccomp's BPF
+ * generation costs 1-6 ms, paid by every `tfjail run` otherwise.  The
+ * seccomp test checks that it equals what libseccomp builds now. */
+#ifdef TFJAIL_SECCOMP_PREBUILT
+#include "seccomp_prebuilt.inc" /* static const struct sock_filter seccomp_prebuilt[] */
+#endif
+
 struct seccomp_program {
 	struct sock_filter *insns;
 	size_t n_insns;
+	bool prebuilt;           /* insns are the build-time filter */
 	struct seccomp_rule *rules;
 	size_t n_rules;
 	char **owned;            /* names copied from extra_deny */
@@ -419,22 +428,60 @@ static int seccomp_compile(struct seccomp_program *prog, struct tj_error *err)
 	return 0;
 }
 
-int seccomp_program_build(const char *const *extra_deny, size_t n_extra, struct seccomp_program **out,
-			  struct tj_error *err)
+/* The build-time filter when it applies (no extra denials); 1 if used. */
+static int seccomp_use_prebuilt(struct seccomp_program *prog, size_t n_extra, struct tj_error *err)
+{
+#ifdef TFJAIL_SECCOMP_PREBUILT
+	if (n_extra > 0)
+		return 0;
+	prog->insns = malloc(sizeof(seccomp_prebuilt));
+	if (!prog->insns)
+		return tj_error_sys(err, "seccomp: filter buffer");
+	memcpy(prog->insns, seccomp_prebuilt, sizeof(seccomp_prebuilt));
+	prog->n_insns = sizeof(seccomp_prebuilt) / sizeof(seccomp_prebuilt[0]);
+	prog->prebuilt = true;
+	return 1;
+#else
+	(void)prog;
+	(void)n_extra;
+	(void)err;
+	return 0;
+#endif
+}
+
+static int seccomp_program_make(const char *const *extra_deny, size_t n_extra, bool allow_prebuilt,
+				struct seccomp_program **out, struct tj_error *err)
 {
 	struct seccomp_program *prog;
+	int pre = 0;
 
 	*out = NULL;
 	prog = calloc(1, sizeof(*prog));
 	if (!prog)
 		return tj_error_sys(err, "seccomp: program");
+	/* The rule table is always built here: it also checks that this
+	 * libseccomp knows every name of the profile. */
 	if (seccomp_collect_profile(prog, n_extra, err) < 0 ||
-	    seccomp_apply_deny(prog, extra_deny, n_extra, err) < 0 || seccomp_compile(prog, err) < 0) {
+	    seccomp_apply_deny(prog, extra_deny, n_extra, err) < 0 ||
+	    (allow_prebuilt && (pre = seccomp_use_prebuilt(prog, n_extra, err)) < 0) ||
+	    (pre == 0 && seccomp_compile(prog, err) < 0)) {
 		seccomp_program_free(prog);
 		return -1;
 	}
 	*out = prog;
 	return 0;
+}
+
+int seccomp_program_build(const char *const *extra_deny, size_t n_extra, struct seccomp_program **out,
+			  struct tj_error *err)
+{
+	return seccomp_program_make(extra_deny, n_extra, true, out, err);
+}
+
+int seccomp_program_compile(const char *const *extra_deny, size_t n_extra,
+			    struct seccomp_program **out, struct tj_error *err)
+{
+	return seccomp_program_make(extra_deny, n_extra, false, out, err);
 }
 
 int seccomp_program_load(const struct seccomp_program *prog)
@@ -485,4 +532,14 @@ const struct seccomp_rule *seccomp_program_rule(const struct seccomp_program *pr
 size_t seccomp_program_size(const struct seccomp_program *prog)
 {
 	return prog->n_insns;
+}
+
+const struct sock_filter *seccomp_program_insns(const struct seccomp_program *prog)
+{
+	return prog->insns;
+}
+
+bool seccomp_program_is_prebuilt(const struct seccomp_program *prog)
+{
+	return prog->prebuilt;
 }

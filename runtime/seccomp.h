@@ -10,21 +10,31 @@
  *
  * The filter is built once per process with libseccomp and kept as BPF, so
  * that installing it in a forked child right before execve needs neither
- * malloc nor libseccomp. */
+ * malloc nor libseccomp.  The default profile's BPF is compiled at build
+ * time and embedded, so that a process that starts one sandbox does not pay
+ * for libseccomp's BPF generation. */
 #ifndef TFJAIL_RUNTIME_SECCOMP_H
 #define TFJAIL_RUNTIME_SECCOMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
 
 struct seccomp_program;
+struct sock_filter;
 
 /* Builds the filter.  extra_deny: syscall names (from the policy) refused
  * with EPERM even if the profile allows them; a name libseccomp does not know
  * is an error naming it. */
 int seccomp_program_build(const char *const *extra_deny, size_t n_extra, struct seccomp_program **out,
 			  struct tj_error *err);
+
+/* The same, always compiled by libseccomp now, never the filter embedded at
+ * build time (which seccomp_program_build() uses when extra_deny is empty):
+ * for the generator of that filter and the test that the two agree. */
+int seccomp_program_compile(const char *const *extra_deny, size_t n_extra,
+			    struct seccomp_program **out, struct tj_error *err);
 
 /* Installs the program in the calling thread.  Async-signal-safe (no malloc,
  * no libseccomp): for a forked child just before execve.  no_new_privs must
@@ -55,5 +65,9 @@ size_t seccomp_program_rules(const struct seccomp_program *prog, const struct se
 const struct seccomp_rule *seccomp_program_rule(const struct seccomp_program *prog, const char *name);
 /* Number of BPF instructions of the exported filter. */
 size_t seccomp_program_size(const struct seccomp_program *prog);
+/* The instructions themselves (seccomp_program_size() of them). */
+const struct sock_filter *seccomp_program_insns(const struct seccomp_program *prog);
+/* True when the program is the filter embedded at build time. */
+bool seccomp_program_is_prebuilt(const struct seccomp_program *prog);
 
 #endif

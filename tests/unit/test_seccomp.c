@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <pthread.h>
 #include <sched.h>
@@ -430,6 +431,31 @@ START_TEST(rule_table)
 }
 END_TEST
 
+/* The default filter embedded at build time is exactly what this
+ * libseccomp compiles from the profile now; with extra denials the program
+ * is compiled, never the embedded one. */
+START_TEST(prebuilt_equals_compiled)
+{
+	static const char *const deny[] = {"mkdir"};
+	struct seccomp_program *built = build_ok(NULL, 0), *compiled = NULL, *denied = build_ok(deny, 1);
+	struct tj_error err = {0};
+
+	ck_assert_msg(seccomp_program_compile(NULL, 0, &compiled, &err) == 0, "%s", err.msg);
+	ck_assert_msg(seccomp_program_is_prebuilt(built),
+		      "seccomp.o was built without the embedded filter (mk/seccomp.mk)");
+	ck_assert(!seccomp_program_is_prebuilt(compiled));
+	ck_assert(!seccomp_program_is_prebuilt(denied));
+	ck_assert_uint_eq(seccomp_program_size(built), seccomp_program_size(compiled));
+	ck_assert_msg(memcmp(seccomp_program_insns(built), seccomp_program_insns(compiled),
+			     seccomp_program_size(built) * sizeof(struct sock_filter)) == 0,
+		      "the embedded filter differs from libseccomp's: rebuild (make clean all)");
+	ck_assert_uint_ne(seccomp_program_size(denied), 0);
+	seccomp_program_free(built);
+	seccomp_program_free(compiled);
+	seccomp_program_free(denied);
+}
+END_TEST
+
 START_TEST(extra_deny_unknown_name)
 {
 	const char *deny[] = {"getpid", "no_such_call"};
@@ -573,6 +599,7 @@ Suite *seccomp_suite(void)
 	TCase *tr = tcase_create("programs");
 
 	tcase_add_test(tc, rule_table);
+	tcase_add_test(tc, prebuilt_equals_compiled);
 	tcase_add_test(tc, extra_deny_unknown_name);
 	tcase_add_test(tc, extra_deny_takes_effect);
 	tcase_add_test(tc, refused_calls_fail_with_exact_errno);
