@@ -1067,6 +1067,17 @@ int cgroup_job_attach(struct cgroup_job *job, pid_t pid, struct tj_error *err)
 	return 0;
 }
 
+int cgroup_job_attach_self(struct cgroup_job *job, struct tj_error *err)
+{
+	/* On v1 "tasks" moves one thread; the caller has only one. */
+	const char *file = job->host->mode == CGROUP_MODE_V2 ? "cgroup.procs" : "tasks";
+
+	for (size_t i = 0; i < job->ndirs; i++)
+		if (cg_write(job->paths[i], file, "0", err) < 0)
+			return -1;
+	return 0;
+}
+
 int cgroup_job_stats(struct cgroup_job *job, struct cgroup_stats *st, struct tj_error *err)
 {
 	memset(st, 0, sizeof(*st));

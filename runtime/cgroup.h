@@ -81,6 +81,13 @@ int cgroup_job_dirfd(const struct cgroup_job *job);
 /* Moves pid into the job cgroup (v1, or v2 when clone3 is unavailable).
  * Refuses the calling process itself: a kill would take the service down. */
 int cgroup_job_attach(struct cgroup_job *job, pid_t pid, struct tj_error *err);
+/* Moves the calling process into the job cgroup.  The caller must be
+ * single-threaded and must not be the service (the sandbox's PID 1, while it
+ * still has the service's credentials).  v1 writes "0" to each tasks file: a
+ * thread that moves itself skips the global lock that a write to
+ * cgroup.procs takes, and that lock's write side waits for an RCU grace
+ * period (10-15 ms on a busy host).  v2 writes "0" to cgroup.procs. */
+int cgroup_job_attach_self(struct cgroup_job *job, struct tj_error *err);
 int cgroup_job_stats(struct cgroup_job *job, struct cgroup_stats *st, struct tj_error *err);
 /* Kills every process in the job cgroup (v2 cgroup.kill; v1 signals each pid
  * in cgroup.procs until it is empty). */

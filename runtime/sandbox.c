@@ -57,7 +57,6 @@ enum msg_type {
 	MSG_SETUP_ERR,
 	MSG_EXEC,
 	MSG_RESULT,
-	MSG_IN_CGROUP,
 };
 
 struct msg_setup_err {
@@ -249,6 +248,7 @@ enum cgroup_mode sandbox_runtime_cgroup_mode(const struct sandbox_runtime *rt)
 struct child_ctx {
 	const struct sandbox_config *cfg;
 	const struct seccomp_program *seccomp;
+	struct cgroup_job *cg;
 	int ctl;
 	bool joined_cgroup_ns;
 	uid_t uid;
@@ -379,6 +379,17 @@ static void child_setup(struct child_ctx *c)
 	if (devnull > 2)
 		close(devnull);
 
+	/* Where clone3 could not place us in the job cgroup (cgroup v1 and
+	 * hybrid hosts), move ourselves, while the host writes our uid/gid
+	 * maps: we still have the service's credentials until setresuid below.
+	 * A process moving itself as a single thread skips the global lock
+	 * that the host's write of our pid to cgroup.procs would take, whose
+	 * write side waits for an RCU grace period (10-15 ms). */
+	if (!c->joined_cgroup_ns && cgroup_job_attach_self(c->cg, &err) < 0) {
+		step = "cgroup";
+		child_fail(c->ctl, step, &err);
+	}
+
 	/* Wait until the host has written our uid/gid maps. */
 	if (read(c->ctl, &go, 1) != 1)
 		_exit(1);
@@ -386,6 +397,11 @@ static void child_setup(struct child_ctx *c)
 	step = "uidmap";
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 		tj_error_sys(&err, "become root of the user namespace");
+		child_fail(c->ctl, step, &err);
+	}
+	if (!c->joined_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
+		step = "cgroup";
+		tj_error_sys(&err, "unshare the cgroup namespace");
 		child_fail(c->ctl, step, &err);
 	}
 	step = "hostname";
@@ -411,22 +427,6 @@ static void child_setup(struct child_ctx *c)
 	if (syscall(SYS_pivot_root, BASE_DIR, BASE_DIR OLDROOT) < 0 || chdir("/") < 0) {
 		tj_error_sys(&err, "pivot_root %s", BASE_DIR);
 		child_fail(c->ctl, step, &err);
-	}
-
-	/* Where clone3 could not place us in the job cgroup, the host attaches
-	 * us while the steps above run (on cgroup v1 that write waits for an
-	 * RCU grace period, milliseconds).  Wait for it here: before the cgroup
-	 * namespace, whose root is the cgroup we are in, and before anything
-	 * of the job's own size (runner files, the upload) is written, so that
-	 * the job's memory limit covers it. */
-	step = "cgroup";
-	if (!c->joined_cgroup_ns) {
-		if (read(c->ctl, &go, 1) != 1)
-			_exit(1);
-		if (unshare(CLONE_NEWCGROUP) < 0) {
-			tj_error_sys(&err, "unshare the cgroup namespace");
-			child_fail(c->ctl, step, &err);
-		}
 	}
 
 	step = "rootfs";
@@ -714,8 +714,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 /* ------------------------------------------------------------------ host */
 
 /* clone3 places the child in its cgroup before it runs a single instruction
- * (v2); where that is unavailable the host attaches it while it starts
- * its setup (child_setup waits for that before its cgroup namespace). */
+ * (v2); where that is unavailable the child moves itself first thing
+ * (child_setup), before the host lets it go on. */
 static pid_t clone_sandbox(int cgroup_fd, bool *into_cgroup)
 {
 	unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
@@ -791,6 +791,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	int sv[2];
 	char name[64];
 	bool into_cgroup;
+	const char *early_step = NULL;
 	struct child_ctx c;
 	struct cgroup_limits lim = {0};
 	uid_t uid = cfg->run_as_root ? 0 : (cfg->uid ? cfg->uid : 1000);
@@ -830,7 +831,8 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 		setup_fail(fail, "clone", &err);
 		goto fail;
 	}
-	c = (struct child_ctx){.cfg = cfg, .seccomp = rt->seccomp, .ctl = sv[1], .uid = uid, .gid = gid};
+	c = (struct child_ctx){.cfg = cfg, .seccomp = rt->seccomp, .cg = sb->cg, .ctl = sv[1], .uid = uid,
+			       .gid = gid};
 	sb->pid = clone_sandbox(cgroup_job_dirfd(sb->cg), &into_cgroup);
 	if (sb->pid == 0) {
 		close(sv[0]);
@@ -846,28 +848,17 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	}
 	sb->alive = true;
 
+	/* PID 1 moves itself into its cgroup before it waits for GO.  If that
+	 * failed, it has exited with its report queued, which says more than
+	 * our failure to write its maps: then look for that report at once. */
 	if (write_id_maps(sb->pid, &sb->slot, uid, gid, &err) < 0) {
-		setup_fail(fail, "uidmap", &err);
-		goto fail;
-	}
-	{
+		early_step = "uidmap";
+	} else {
 		uint8_t go = MSG_GO;
-		if (write(sb->ctl, &go, 1) != 1) {
+		if (send(sb->ctl, &go, 1, MSG_NOSIGNAL) != 1) {
 			tj_error_sys(&err, "start the sandbox");
-			setup_fail(fail, "clone", &err);
-			goto fail;
+			early_step = "clone";
 		}
-	}
-	/* Attach after GO, so that PID 1's first setup steps overlap the
-	 * attach; it waits for MSG_IN_CGROUP before its cgroup namespace. */
-	if (!into_cgroup) {
-		uint8_t in = MSG_IN_CGROUP;
-		if (cgroup_job_attach(sb->cg, sb->pid, &err) < 0) {
-			setup_fail(fail, "cgroup", &err);
-			goto fail;
-		}
-		/* a failure here means PID 1 failed first: its report follows */
-		send(sb->ctl, &in, 1, MSG_NOSIGNAL);
 	}
 
 	/* Wait for READY, or the step that failed. */
@@ -877,8 +868,12 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 		ssize_t n;
 		int pr;
 		do
-			pr = poll(&p, 1, SETUP_TIMEOUT_MS);
+			pr = poll(&p, 1, early_step ? 0 : SETUP_TIMEOUT_MS);
 		while (pr < 0 && errno == EINTR);
+		if (pr == 0 && early_step) {
+			setup_fail(fail, early_step, &err);
+			goto fail;
+		}
 		if (pr == 0) {
 			tj_error_set(&err, ETIMEDOUT, "sandbox setup did not finish within %d s", SETUP_TIMEOUT_MS / 1000);
 			setup_fail(fail, "setup", &err);
@@ -886,7 +881,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 		}
 		memset(&m, 0, sizeof(m));
 		n = recv_msg(sb->ctl, &m, sizeof(m), NULL);
-		if (n >= (ssize_t)sizeof(uint32_t) && m.type == MSG_READY) {
+		if (n >= (ssize_t)sizeof(uint32_t) && m.type == MSG_READY && !early_step) {
 			*out = sb;
 			return 0;
 		}

@@ -310,6 +310,38 @@ START_TEST(attach_and_stats)
 }
 END_TEST
 
+/* A forked child moves itself (the sandbox's PID 1 does that on v1); the
+ * kernel then lists it in every controller's cgroup.procs. */
+START_TEST(attach_self)
+{
+	struct cgroup_job *job = job_new("self", NULL);
+	int ready[2], status;
+	char c = 0;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct tj_error err;
+		close(ready[0]);
+		if (cgroup_job_attach_self(job, &err) < 0 || write(ready[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	ck_assert_msg(read(ready[0], &c, 1) == 1, "the child could not attach itself");
+	close(ready[0]);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_msg(pid_listed(cgroup_job_path(job, controllers[i]), pid), "%d not in %s",
+			      (int)pid, cgroup_job_path(job, controllers[i]));
+	job_destroy_checked(job);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+END_TEST
+
 START_TEST(dirfd_clone_into_cgroup)
 {
 	struct cgroup_job *job = job_new("clone3", NULL);
@@ -483,6 +515,7 @@ Suite *cgroup_real_suite(void)
 	tcase_add_test(t, mode_matches_mountinfo);
 	tcase_add_test(t, limits_read_back);
 	tcase_add_test(t, attach_and_stats);
+	tcase_add_test(t, attach_self);
 	tcase_add_test(t, dirfd_clone_into_cgroup);
 	tcase_add_test(t, memory_hog_is_oom_killed);
 	tcase_add_test(t, fork_loop_hits_pids_max);

@@ -484,15 +484,18 @@ START_TEST(limits_are_set_in_the_cgroup)
 		ck_assert_int_eq(atoi(v), 50000);
 		free(v);
 	}
-	/* PID 1 is inside the job cgroup */
-	snprintf(path, sizeof(path), "%s/cgroup.procs", sandbox_cgroup_path(sb, "pids"));
-	ck_assert_msg(tj_read_file(path, 1 << 16, &v, NULL, &err) == 0, "%s", err.msg);
-	{
+	/* PID 1 is inside the job cgroup, in every controller (on v1 it moves
+	 * itself into each one) */
+	for (size_t i = 0; i < 4; i++) {
+		const char *ctrl = (const char *[]){"memory", "cpu", "cpuacct", "pids"}[i];
 		char pid[32];
+		snprintf(path, sizeof(path), "%s/cgroup.procs", sandbox_cgroup_path(sb, ctrl));
+		ck_assert_msg(tj_read_file(path, 1 << 16, &v, NULL, &err) == 0, "%s", err.msg);
 		snprintf(pid, sizeof(pid), "%d\n", (int)sandbox_pid(sb));
-		ck_assert_msg(strncmp(v, pid, strlen(pid)) == 0 || strstr(v, pid), "pid %d not in %s", (int)sandbox_pid(sb), v);
+		ck_assert_msg(strncmp(v, pid, strlen(pid)) == 0 || strstr(v, pid), "pid %d not in %s: %s",
+			      (int)sandbox_pid(sb), path, v);
+		free(v);
 	}
-	free(v);
 	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
 }
 END_TEST

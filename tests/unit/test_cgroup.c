@@ -71,6 +71,7 @@ static void fake_hook(const char *path, bool created, void *arg)
 		touch(path, "pids.max", "max\n");
 		return;
 	}
+	touch(path, "tasks", "");
 	if (!strncmp(rel, "memory/", 7)) {
 		touch(path, "memory.limit_in_bytes", "9223372036854771712\n");
 		touch(path, "memory.swappiness", "60\n");
@@ -572,6 +573,14 @@ static void v1_limits_and_layout(bool comount)
 	/* no v2 file anywhere */
 	ck_assert(!exists(cgroup_job_path(j, "memory"), "memory.max"));
 
+	/* a process moves itself as one thread ("tasks"), never via cgroup.procs */
+	ck_assert_msg(cgroup_job_attach_self(j, &err) == 0, "%s", err.msg);
+	for (size_t i = 0; i < 4; i++) {
+		const char *ctrl = (const char *[]){"memory", "cpu", "cpuacct", "pids"}[i];
+		ck_file_eq(cgroup_job_path(j, ctrl), "tasks", "0");
+		ck_file_eq(cgroup_job_path(j, ctrl), "cgroup.procs", "");
+	}
+
 	ck_assert_msg(cgroup_job_destroy(j, &err) == 0, "%s", err.msg);
 	ck_assert(!exists(fk.root, "memory/process_api/abc/j"));
 	ck_assert(!exists(fk.root, "pids/tfjail/j"));
@@ -715,6 +724,8 @@ START_TEST(attach_refuses_self)
 	ck_assert_int_eq(cgroup_job_attach(j, 0, &err), -1);
 	ck_assert_msg(cgroup_job_attach(j, 4242, &err) == 0, "%s", err.msg);
 	ck_file_eq(cgroup_job_path(j, NULL), "cgroup.procs", "4242");
+	ck_assert_msg(cgroup_job_attach_self(j, &err) == 0, "%s", err.msg);
+	ck_file_eq(cgroup_job_path(j, NULL), "cgroup.procs", "0");
 	touch(cgroup_job_path(j, NULL), "cgroup.procs", ""); /* the fake "process" is gone */
 	ck_assert_msg(cgroup_job_destroy(j, &err) == 0, "%s", err.msg);
 	cgroup_host_free(h);
