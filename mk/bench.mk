@@ -13,3 +13,14 @@ bench-spawn: $(BIN) $(BENCH_TIMER)
 	TFJAIL_BIN=$(abspath $(BIN)) SPAWN_TIMER=$(abspath $(BENCH_TIMER)) bench/spawn $(if $(RUNS),-n $(RUNS))
 
 bench: bench-spawn
+
+.PHONY: bench-pipeline bench-memory-floor
+# The whole job against the naive four-step flow (bare and in bwrap).
+bench-pipeline: $(BIN)
+	TFJAIL_BIN=$(abspath $(BIN)) bench/pipeline $(if $(RUNS),-n $(RUNS))
+
+# The smallest memory limit at which the aws fixture plans reliably.
+bench-memory-floor: $(BIN)
+	TFJAIL_BIN=$(abspath $(BIN)) bench/memory-floor $(if $(RUNS),-n $(RUNS))
+
+bench: bench-pipeline
