@@ -13,8 +13,9 @@
  * a v1 cgroup.procs waits for an RCU grace period, but not when another
  * write did so within the last ~10 ms.
  *
- * Prints one line per variant: NAME RUNS median p10 p90 min (microseconds)
- * FAILED.  A run that exits non-zero is not timed (a failing variant would
+ * Prints one line per variant: NAME RUNS median p10 p90 min (wall,
+ * microseconds) FAILED cpu-median (user + system of the process tree,
+ * microseconds: less sensitive to the machine's load than wall time).  A run that exits non-zero is not timed (a failing variant would
  * look fast): its stderr is shown and it is run again; more than 5% failed
  * runs of one variant end the measurement. */
 #define _GNU_SOURCE
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@ struct variant {
 	const char *mntns;
 	char **argv;
 	uint64_t *us;
+	uint64_t *cpu_us;        /* user + system time of the run's process tree */
 	long failed;             /* runs that exited non-zero (not timed) */
 };
 
@@ -48,9 +51,11 @@ static uint64_t now_ns(void)
 
 /* Runs v once; returns the wait status, the elapsed time in *us. */
 /* Runs v once with stderr into errfd; returns the wait status, the elapsed
- * time in *us. */
-static int run_once(const struct variant *v, int errfd, uint64_t *us)
+ * time in *us, the CPU time of the whole process tree in *cpu_us (each
+ * process's rusage reaches its parent when reaped, up to ours). */
+static int run_once(const struct variant *v, int errfd, uint64_t *us, uint64_t *cpu_us)
 {
+	struct rusage ru;
 	uint64_t t0 = now_ns();
 	int status = 0;
 	pid_t pid = fork();
@@ -74,12 +79,14 @@ static int run_once(const struct variant *v, int errfd, uint64_t *us)
 		perror("fork");
 		exit(1);
 	}
-	while (waitpid(pid, &status, 0) < 0)
+	while (wait4(pid, &status, 0, &ru) < 0)
 		if (errno != EINTR) {
-			perror("waitpid");
+			perror("wait4");
 			exit(1);
 		}
 	*us = (now_ns() - t0) / 1000;
+	*cpu_us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+		  (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 	return status;
 }
 
@@ -88,6 +95,11 @@ static int cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+static uint64_t median(const uint64_t *sorted, long n)
+{
+	return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
 static void usage(void)
@@ -136,7 +148,8 @@ int main(int argc, char **argv)
 			argv[i++] = NULL; /* terminates this variant's argv */
 		v[nv].failed = 0;
 		v[nv].us = calloc((size_t)runs, sizeof(uint64_t));
-		if (!v[nv].us) {
+		v[nv].cpu_us = calloc((size_t)runs, sizeof(uint64_t));
+		if (!v[nv].us || !v[nv].cpu_us) {
 			perror("calloc");
 			return 1;
 		}
@@ -152,13 +165,13 @@ int main(int argc, char **argv)
 	}
 	for (long r = -warmup; r < runs; r++)
 		for (size_t k = 0; k < nv; k++) {
-			uint64_t us;
+			uint64_t us, cpu;
 			int st;
 			if (ftruncate(errfd, 0) < 0 || lseek(errfd, 0, SEEK_SET) < 0) {
 				perror("spawn-timer: truncate");
 				return 1;
 			}
-			st = run_once(&v[k], errfd, &us);
+			st = run_once(&v[k], errfd, &us, &cpu);
 			if (st != 0) {
 				/* A failed run would look fast: never timed.  Report
 				 * it; a few are tolerated on a shared machine. */
@@ -172,8 +185,10 @@ int main(int argc, char **argv)
 				k--; /* again */
 				continue;
 			}
-			if (r >= 0)
+			if (r >= 0) {
 				v[k].us[r] = us;
+				v[k].cpu_us[r] = cpu;
+			}
 			if (pause_ms > 0) {
 				struct timespec ts = {pause_ms / 1000, (pause_ms % 1000) * 1000000};
 				while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -182,13 +197,14 @@ int main(int argc, char **argv)
 		}
 
 	for (size_t k = 0; k < nv; k++) {
-		uint64_t *a = v[k].us;
+		uint64_t *a = v[k].us, *c = v[k].cpu_us;
 		qsort(a, (size_t)runs, sizeof(*a), cmp_u64);
-		printf("%s %ld %llu %llu %llu %llu %ld\n", v[k].name, runs,
-		       (unsigned long long)(runs % 2 ? a[runs / 2] : (a[runs / 2 - 1] + a[runs / 2]) / 2),
+		qsort(c, (size_t)runs, sizeof(*c), cmp_u64);
+		printf("%s %ld %llu %llu %llu %llu %ld %llu\n", v[k].name, runs, (unsigned long long)median(a, runs),
 		       (unsigned long long)a[runs / 10], (unsigned long long)a[runs - 1 - runs / 10],
-		       (unsigned long long)a[0], v[k].failed);
+		       (unsigned long long)a[0], v[k].failed, (unsigned long long)median(c, runs));
 		free(a);
+		free(c);
 	}
 	return 0;
 }
