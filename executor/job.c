@@ -1,6 +1,8 @@
 #include "executor/job.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
@@ -611,6 +613,181 @@ static int build_var_files(struct job *j, struct sandbox_file *files, size_t *n_
 	return 0;
 }
 
+/* ------------------------------------------------------------ one provider process per job */
+
+#define MAX_REATTACH 8
+#define REATTACH_MARK "TF_REATTACH_PROVIDERS='"
+
+struct reattach {
+	cJSON *config;       /* merged TF_REATTACH_PROVIDERS object */
+	int fds[MAX_REATTACH]; /* providers' stdout, kept open for their lifetime */
+	size_t n;
+};
+
+static bool addr_part_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 64 || (n <= 2 && s[0] == '.'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.' ||
+		      s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* "host/namespace/type" and a version, as init locked them: the binary in
+ * the mirror's unpacked layout, or -1. */
+static int find_provider_binary(const struct job_tools *tools, const char *addr, const char *version, char *host_path,
+				size_t host_len, char *sb_path, size_t sb_len)
+{
+	const char *type, *p = addr;
+	char dir[PATH_MAX], prefix[96];
+	DIR *d;
+	struct dirent *de;
+	int parts = 0;
+
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (!addr_part_ok(p, n))
+			return -1;
+		parts++;
+		p += n + (e ? 1 : 0);
+	}
+	if (parts != 3 || !addr_part_ok(version, strlen(version)))
+		return -1;
+	type = strrchr(addr, '/') + 1;
+	snprintf(dir, sizeof(dir), "%s/%s/%s/linux_amd64", tools->plugin_dir, addr, version);
+	snprintf(prefix, sizeof(prefix), "terraform-provider-%s", type);
+	if (!(d = opendir(dir)))
+		return -1;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(host_path, host_len, "%s/%s", dir, de->d_name);
+		snprintf(sb_path, sb_len, SB_PLUGINS "/%s/%s/linux_amd64/%s", addr, version, de->d_name);
+		closedir(d);
+		return is_executable_file(host_path) ? 0 : -1;
+	}
+	closedir(d);
+	return -1;
+}
+
+/* Reads a provider's stdout until it prints its reattach configuration. */
+static cJSON *read_reattach_line(int fd, uint64_t deadline)
+{
+	char buf[8192];
+	size_t len = 0;
+
+	while (len < sizeof(buf) - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		uint64_t now = tj_now_ms();
+		char *mark, *end;
+		ssize_t n;
+
+		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1)
+			return NULL;
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			return NULL;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if ((mark = strstr(buf, REATTACH_MARK)) && (end = strchr(mark + strlen(REATTACH_MARK), '\''))) {
+			*end = '\0';
+			return cJSON_Parse(mark + strlen(REATTACH_MARK));
+		}
+	}
+	return NULL;
+}
+
+/* Starts each provider init selected once, in the job's sandbox, in debug
+ * mode, so that plan and show attach to it instead of starting (and
+ * re-hashing) the 700 MB binary several times.  Never shared between jobs;
+ * the variable comes only from here.  Any problem: the job simply goes on
+ * without it (terraform starts providers itself, as usual). */
+static void start_providers(struct job *j, struct sandbox *sb, const struct job_tools *tools, char *const envp[],
+			    const char *cwd, struct reattach *ra)
+{
+	char *version[] = {"terraform", "version", "-json", NULL};
+	struct sandbox_result res;
+	struct tj_error err;
+	const cJSON *sel, *item;
+	cJSON *doc = NULL;
+	uint64_t t0 = tj_now_ms();
+	int devnull = -1;
+	struct sandbox_cmd cmd = {.envp = envp, .cwd = cwd, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .timeout_ms = 30000, .capture_max = 1 << 16};
+
+	cmd.argv = version;
+	if (sandbox_exec(sb, &cmd, &res, &err) < 0)
+		return;
+	if (res.status == SANDBOX_EXITED && res.exit_code == 0)
+		doc = cJSON_ParseWithLength(res.out, res.out_len);
+	sandbox_result_free(&res);
+	sel = cJSON_GetObjectItemCaseSensitive(doc, "provider_selections");
+	if (!cJSON_IsObject(sel) || cJSON_GetArraySize(sel) == 0 || cJSON_GetArraySize(sel) > MAX_REATTACH)
+		goto out;
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ra->config = cJSON_CreateObject();
+	if (devnull < 0 || !ra->config)
+		goto fail;
+	cJSON_ArrayForEach(item, sel)
+	{
+		char host_path[PATH_MAX], sb_path[PATH_MAX], addr[256];
+		const char *a = item->string;
+		const char *ver = cJSON_GetStringValue(item);
+		int p[2];
+		cJSON *conf, *entry;
+		char *argv[] = {sb_path, "-debug", NULL};
+
+		/* "registry.terraform.io/hashicorp/aws" */
+		if (!a || !ver || strlen(a) >= sizeof(addr))
+			goto fail;
+		snprintf(addr, sizeof(addr), "%s", a);
+		if (find_provider_binary(tools, addr, ver, host_path, sizeof(host_path), sb_path, sizeof(sb_path)) < 0)
+			goto fail;
+		if (pipe2(p, O_CLOEXEC) < 0)
+			goto fail;
+		cmd.argv = argv;
+		cmd.stdout_fd = p[1];
+		cmd.stderr_fd = devnull;
+		if (sandbox_spawn(sb, &cmd, &err) < 0) {
+			close(p[0]);
+			close(p[1]);
+			goto fail;
+		}
+		close(p[1]);
+		ra->fds[ra->n++] = p[0];
+		conf = read_reattach_line(p[0], tj_now_ms() + 60000);
+		entry = cJSON_GetObjectItemCaseSensitive(conf, addr);
+		if (!cJSON_IsObject(entry)) {
+			cJSON_Delete(conf);
+			goto fail;
+		}
+		cJSON_AddItemToObject(ra->config, addr, cJSON_DetachItemViaPointer(conf, entry));
+		cJSON_Delete(conf);
+	}
+	{
+		cJSON *s = cJSON_CreateObject();
+		if (s) {
+			cJSON_AddStringToObject(s, "name", "providers");
+			cJSON_AddNumberToObject(s, "exit_code", 0);
+			cJSON_AddNumberToObject(s, "duration_ms", (double)(tj_now_ms() - t0));
+			cJSON_AddStringToObject(s, "stderr_tail", "");
+			cJSON_AddItemToArray(j->steps, s);
+		}
+	}
+	goto out;
+fail:
+	/* what started stays until the sandbox goes; terraform starts its own */
+	cJSON_Delete(ra->config);
+	ra->config = NULL;
+out:
+	if (devnull >= 0)
+		close(devnull);
+	cJSON_Delete(doc);
+}
+
 /* ------------------------------------------------------------ the job */
 
 static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const struct job_tools *tools)
@@ -637,7 +814,10 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 	char cwd[PATH_MAX];
 	struct sandbox_result res;
 	struct tj_error err = {0};
+	struct reattach ra = {0};
+	char *reattach_env = NULL;
 
+	memset(&res, 0, sizeof(res));
 	files[n_files++] = (struct sandbox_file){"terraformrc", cli_config, 0644};
 	if (req->n_var_files > 6) {
 		set_outcome(j, "FAILED", "InvalidUpload", "at most 6 variables files are accepted");
@@ -717,6 +897,16 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 		}
 		sandbox_result_free(&res);
 	}
+	start_providers(j, sb, tools, env.envp, cwd, &ra);
+	if (ra.config) {
+		char *text = cJSON_PrintUnformatted(ra.config);
+		if (text && asprintf(&reattach_env, "TF_REATTACH_PROVIDERS=%s", text) > 0 &&
+		    env.n < sizeof(env.envp) / sizeof(env.envp[0]) - 1) {
+			env.envp[env.n] = reattach_env;
+			env.envp[env.n + 1] = NULL;
+		}
+		free(text);
+	}
 	{
 		char *plan[24] = {"terraform", "plan", "-input=false", "-no-color", "-lock=false", "-json",
 				  "-out=" SB_PLANFILE};
@@ -768,6 +958,10 @@ out_res:
 out:
 	if (sb && sandbox_destroy(sb, &err) < 0 && !j->done)
 		set_outcome(j, "FAILED", "InternalError", "sandbox clean-up: %s", err.msg);
+	for (size_t i = 0; i < ra.n; i++)
+		close(ra.fds[i]);
+	cJSON_Delete(ra.config);
+	free(reattach_env);
 	for (size_t i = 0; i < n_files; i++)
 		free(contents[i]);
 }

@@ -11,6 +11,7 @@
 #endif
 #include "runtime/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1046,6 +1047,32 @@ int cgroup_job_create(struct cgroup_host *host, const char *name, const struct c
 	}
 	*out = job;
 	return 0;
+}
+
+int cgroup_host_sweep(struct cgroup_host *host, const char *prefix, bool (*stale)(const char *name))
+{
+	int removed = 0;
+
+	for (size_t i = 0; i < host->ndirs; i++) {
+		DIR *d = opendir(host->dirs[i].parent);
+		struct dirent *de;
+
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			char *path;
+			if (de->d_type != DT_DIR || strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+			    !stale(de->d_name))
+				continue;
+			path = cg_join(host->dirs[i].parent, de->d_name);
+			/* only an empty cgroup goes: rmdir refuses one with processes */
+			if (path && rmdir(path) == 0)
+				removed++;
+			free(path);
+		}
+		closedir(d);
+	}
+	return removed;
 }
 
 int cgroup_job_dirfd(const struct cgroup_job *job)

@@ -70,6 +70,11 @@ enum cgroup_mode cgroup_host_mode(const struct cgroup_host *host);
 /* Human-readable description of the parent(s) for logs. */
 const char *cgroup_host_describe(const struct cgroup_host *host);
 
+/* Removes the empty job cgroups named prefix* for which stale(name) is true
+ * (those of a tfjail process that was killed before it could clean up).
+ * Returns how many were removed. */
+int cgroup_host_sweep(struct cgroup_host *host, const char *prefix, bool (*stale)(const char *name));
+
 /* Creates "<parent>/<name>" (in every controller on v1) and writes the limits.
  * name: 1..128 characters of [A-Za-z0-9_.@:-], not "." or "..".  An existing
  * cgroup of that name is an error (EEXIST), never reused.  cpu_quota_us, when

@@ -69,6 +69,7 @@ struct msg_setup_err {
 #define EXEC_HAS_STDIN 1u
 #define EXEC_HAS_STDOUT 2u
 #define EXEC_HAS_STDERR 4u
+#define EXEC_BACKGROUND 8u  /* answer at once; the process lives until the sandbox ends */
 
 struct msg_exec {
 	uint32_t type;
@@ -188,6 +189,19 @@ const char *sandbox_status_name(enum sandbox_status st)
 
 /* ------------------------------------------------------------------ runtime */
 
+static bool job_cgroup_stale(const char *name)
+{
+	long pid;
+	char *end;
+
+	if (strncmp(name, "tfjail-", 7) != 0)
+		return false;
+	pid = strtol(name + 7, &end, 10);
+	if (end == name + 7 || *end != '-' || pid <= 0)
+		return false;
+	return pid == getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
 int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sandbox_runtime **out,
 			 struct tj_error *err)
 {
@@ -215,6 +229,9 @@ int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sand
 		tj_error_prefix(err, "cgroups");
 		goto fail;
 	}
+	/* Job cgroups are named tfjail-<pid>-<n>: those of a dead tfjail are
+	 * left-overs of a killed process, and a reused pid must not meet them. */
+	cgroup_host_sweep(rt->cg, "tfjail-", job_cgroup_stale);
 	if (seccomp_program_build(opts ? opts->seccomp_deny : NULL, opts ? opts->n_seccomp_deny : 0,
 				  &rt->seccomp, err) < 0) {
 		tj_error_prefix(err, "seccomp");
@@ -688,7 +705,17 @@ static __attribute__((noreturn)) void child_loop(struct child_ctx *c)
 				fds[1] = fds[0];
 				fds[0] = -1;
 			}
-			if ((size_t)n >= sizeof(struct msg_exec) && *(uint32_t *)buf == MSG_EXEC && current < 0) {
+			if ((size_t)n >= sizeof(struct msg_exec) && *(uint32_t *)buf == MSG_EXEC &&
+			    (((struct msg_exec *)buf)->flags & EXEC_BACKGROUND)) {
+				/* a helper process (a provider server): started, not waited for */
+				pid_t bg = -1;
+				int bg_errno = 0;
+				struct msg_result r = {.type = MSG_RESULT, .wait_status = 0};
+				if (handle_exec(c, buf, (size_t)n, fds, &bg, &bg_errno) < 0 || bg < 0 || bg_errno)
+					r.wait_status = 127 << 8;
+				r.exec_errno = bg_errno;
+				send_msg(c->ctl, &r, sizeof(r), NULL, 0);
+			} else if ((size_t)n >= sizeof(struct msg_exec) && *(uint32_t *)buf == MSG_EXEC && current < 0) {
 				if (handle_exec(c, buf, (size_t)n, fds, &current, &current_exec_errno) < 0 ||
 				    current < 0) {
 					struct msg_result r = {.type = MSG_RESULT, .wait_status = 127 << 8,
@@ -963,6 +990,63 @@ static size_t pack_strings(char *dst, size_t cap, size_t off, const char *s)
 	return off + n;
 }
 
+/* The EXEC message: header, cwd, argv, envp. */
+static char *pack_exec(const struct sandbox_cmd *cmd, uint32_t flags, size_t *len, struct tj_error *err)
+{
+	char *msg = malloc(MAX_MSG);
+	struct msg_exec *m = (struct msg_exec *)msg;
+	size_t off;
+
+	if (!msg) {
+		tj_error_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	memset(m, 0, sizeof(*m));
+	m->type = MSG_EXEC;
+	m->flags = flags;
+	off = sizeof(*m);
+	off = pack_strings(msg, MAX_MSG, off, cmd->cwd ? cmd->cwd : "/workspace");
+	for (size_t i = 0; cmd->argv[i] && off != SIZE_MAX; i++, m->argc++)
+		off = pack_strings(msg, MAX_MSG, off, cmd->argv[i]);
+	for (size_t i = 0; cmd->envp && cmd->envp[i] && off != SIZE_MAX; i++, m->envc++)
+		off = pack_strings(msg, MAX_MSG, off, cmd->envp[i]);
+	if (off == SIZE_MAX) {
+		free(msg);
+		tj_error_set(err, E2BIG, "command line and environment exceed %d bytes", MAX_MSG);
+		return NULL;
+	}
+	*len = off;
+	return msg;
+}
+
+int sandbox_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd, struct tj_error *err)
+{
+	_cleanup_free_ char *msg = NULL;
+	int fds[2] = {cmd->stdout_fd, cmd->stderr_fd};
+	struct msg_result r = {0};
+	struct pollfd p = {.fd = sb->ctl, .events = POLLIN};
+	size_t len;
+
+	if (!sb->alive)
+		return tj_error_set(err, ESRCH, "the sandbox is no longer running");
+	if (!cmd->argv || !cmd->argv[0] || cmd->stdout_fd < 0 || cmd->stderr_fd < 0 || cmd->stdin_fd >= 0)
+		return tj_error_set(err, EINVAL, "a background command needs argv, stdout and stderr (no stdin)");
+	msg = pack_exec(cmd, EXEC_HAS_STDOUT | EXEC_HAS_STDERR | EXEC_BACKGROUND, &len, err);
+	if (!msg)
+		return -1;
+	if (send_msg(sb->ctl, msg, len, fds, 2) < 0)
+		return tj_error_sys(err, "send the command to the sandbox");
+	if (poll(&p, 1, SETUP_TIMEOUT_MS) != 1 || recv_msg(sb->ctl, &r, sizeof(r), NULL) != (ssize_t)sizeof(r) ||
+	    r.type != MSG_RESULT) {
+		kill_sandbox(sb);
+		return tj_error_set(err, EPIPE, "the sandbox did not answer");
+	}
+	if (r.exec_errno || r.wait_status)
+		return tj_error_set(err, r.exec_errno ? r.exec_errno : ENOEXEC, "cannot execute %s: %s", cmd->argv[0],
+				    strerror(r.exec_errno ? r.exec_errno : ENOEXEC));
+	return 0;
+}
+
 int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandbox_result *res,
 		 struct tj_error *err)
 {
@@ -983,20 +1067,10 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 	if (!cmd->argv || !cmd->argv[0])
 		return tj_error_set(err, EINVAL, "no command given");
 
-	msg = malloc(MAX_MSG);
+	msg = pack_exec(cmd, 0, &off, err);
 	if (!msg)
-		return tj_error_set(err, ENOMEM, "out of memory");
+		return -1;
 	m = (struct msg_exec *)msg;
-	memset(m, 0, sizeof(*m));
-	m->type = MSG_EXEC;
-	off = sizeof(*m);
-	off = pack_strings(msg, MAX_MSG, off, cmd->cwd ? cmd->cwd : "/workspace");
-	for (size_t i = 0; cmd->argv[i] && off != SIZE_MAX; i++, m->argc++)
-		off = pack_strings(msg, MAX_MSG, off, cmd->argv[i]);
-	for (size_t i = 0; cmd->envp && cmd->envp[i] && off != SIZE_MAX; i++, m->envc++)
-		off = pack_strings(msg, MAX_MSG, off, cmd->envp[i]);
-	if (off == SIZE_MAX)
-		return tj_error_set(err, E2BIG, "command line and environment exceed %d bytes", MAX_MSG);
 
 	memset(caps, 0, sizeof(caps));
 	caps[0].fd = caps[1].fd = -1;

@@ -151,6 +151,13 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 		 struct tj_error *err);
 void sandbox_result_free(struct sandbox_result *res);
 
+/* Starts a helper process (e.g. a provider server) and returns once it was
+ * executed, without waiting for it: it runs, under the same seccomp filter and
+ * limits, until it exits or the sandbox is destroyed.  stdout_fd and
+ * stderr_fd (host fds, e.g. a pipe's write end) are required; stdin is
+ * /dev/null; timeout_ms and capture_max are ignored. */
+int sandbox_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd, struct tj_error *err);
+
 /* True while PID 1 is alive (no timeout or kill happened). */
 bool sandbox_alive(const struct sandbox *sb);
 

@@ -669,6 +669,35 @@ START_TEST(two_hundred_runs_leave_nothing_behind)
 }
 END_TEST
 
+START_TEST(stale_job_cgroups_are_swept)
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	struct sandbox *sb;
+	struct sandbox_setup_error fail;
+	struct tj_error err;
+	struct sandbox_runtime *rt2 = NULL;
+	struct sandbox_runtime_options o = {.cgroup = {.force_mode = -1}};
+	char parent[PATH_MAX], stale[PATH_MAX];
+	pid_t dead = fork();
+
+	/* a pid that no longer runs: the owner of a left-over job cgroup */
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	base_config(&cfg, &bind);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	snprintf(parent, sizeof(parent), "%s", sandbox_cgroup_path(sb, "pids"));
+	*strrchr(parent, '/') = '\0';
+	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
+	snprintf(stale, sizeof(stale), "%s/tfjail-%d-1", parent, (int)dead);
+	ck_assert_int_eq(mkdir(stale, 0755), 0);
+	ck_assert_msg(sandbox_runtime_open(&o, &rt2, &err) == 0, "%s", err.msg);
+	ck_assert_msg(access(stale, F_OK) < 0, "%s was not swept", stale);
+	sandbox_runtime_free(rt2);
+}
+END_TEST
+
 Suite *sandbox_suite(void)
 {
 	Suite *s = suite_create("sandbox");
@@ -711,6 +740,7 @@ Suite *sandbox_cgroup_suite(void)
 	tcase_add_test(tc, cli_run_reports_timeout);
 	tcase_add_test(tc, filling_workspace_gives_enospc);
 	tcase_add_test(tc, two_hundred_runs_leave_nothing_behind);
+	tcase_add_test(tc, stale_job_cgroups_are_swept);
 	suite_add_tcase(s, tc);
 	return s;
 }
