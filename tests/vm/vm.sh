@@ -213,6 +213,9 @@ cleanup() {
 keep_log() {
     local dst
     mkdir -p "$LOGDIR" 2>/dev/null || LOGDIR=${TMPDIR:-/tmp}
+    # keep the newest 20, so that a failing CI machine does not fill up
+    find "$LOGDIR" -maxdepth 1 -name 'console-*.log' -printf '%T@ %p\n' 2>/dev/null |
+        sort -rn | tail -n +20 | cut -d' ' -f2- | xargs -r rm -f
     dst=$LOGDIR/console-$(date +%Y%m%d-%H%M%S)-$$.log
     tr -d '\r' < "$RUNDIR/console.log" > "$dst" 2>/dev/null && say "console log kept: $dst"
 }
@@ -220,6 +223,7 @@ keep_log() {
 # boot WORKDIR CMDSTRING: sets RC (the command's status, or 125)
 boot() {
     local workdir=$1 cmd=$2 nonce kimg accel t0 qrc line e
+    RC=125 BOOT='' CMDTIME='' WALL=''
     cmd_build
     flock -u 8
     kimg=${TFJAIL_VM_KERNEL:-$KDIR/vmlinux}
@@ -258,7 +262,7 @@ boot() {
         # shellcheck disable=SC2054  # the commas belong to one qemu option value
         qargs+=(-accel tcg,thread=multi,tb-size=512 -cpu max)
     fi
-    say "booting $(cat "$KDIR/VERSION") ($accel, $MEM MiB, $SMP vCPU, timeout ${TIMEOUT}s) in $workdir"
+    say "booting ${TFJAIL_VM_KERNEL:-$(cat "$KDIR/VERSION")} ($accel, $MEM MiB, $SMP vCPU, timeout ${TIMEOUT}s) in $workdir"
     t0=$(now)
     # qemu's stdout is the serial console: kept in a file for the result
     # line, and streamed live with the CRs dropped (sed -u: no buffering).
@@ -285,7 +289,8 @@ boot() {
         ;;
     *" infra="*)
         keep_log
-        infra "guest: ${line#* infra=}" ;;
+        line=${line#* infra=}
+        infra "guest: ${line%@@}" ;;
     esac
     keep_log
     [ ! -s "$RUNDIR/qemu.err" ] || sed 's/^/qemu: /' "$RUNDIR/qemu.err" >&2
