@@ -7,6 +7,11 @@ set -uo pipefail  # no -e: every part runs and is reported
 
 # The Check suites run here, one at a time (comma separated, as TFJAIL_SUITE).
 SUITES=${TFJAIL_VM_SUITES:-cgroup_real,sandbox_cgroup}
+# Environment of each suite run.  CK_FORK=no: in fork mode the runner stays
+# behind in the part's cgroup while a forked child opens the cgroup host; the
+# child cannot then enable controllers there (no internal processes), a
+# situation the service itself never meets, as it is alone in its cgroup.
+SUITE_ENV=${TFJAIL_VM_SUITE_ENV:-CK_FORK=no}
 PLAN_FIXTURE=${TFJAIL_VM_PLAN_FIXTURE:-tests/fixtures/plan/aws-small}
 # TCG is 5-20x slower than native: the plan gets a generous time budget.
 PLAN_ARGS=${TFJAIL_VM_PLAN_ARGS:---timeout 1200}
@@ -77,10 +82,16 @@ part() {
     shift
     echo "# ---- $name: $*"
     mkdir "$cg"
+    # Output goes to a file, streamed from there: a pipe would never see EOF
+    # while a leftover process of the part still holds its end.
     # shellcheck disable=SC2016  # expanded by the inner shell
     timeout -k 10 "$PART_TIMEOUT" bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' \
-        part "$cg" "$@" 2>&1 | tee "$OUT/$name"
-    PART_RC=${PIPESTATUS[0]}
+        part "$cg" "$@" > "$OUT/$name" 2>&1 < /dev/null &
+    local pid=$!
+    tail -s 0.2 -n +1 -F --pid=$pid "$OUT/$name" 2>/dev/null &
+    PART_RC=0
+    wait $pid || PART_RC=$?
+    wait $!  # the streamer ends with the part
     [ "$PART_RC" != 124 ] || echo "# $name: timed out after ${PART_TIMEOUT}s"
     left=$(find "$cg" -name cgroup.procs -exec cat {} + | wc -l)
     extra=$(find "$cg" -mindepth 1 -type d ! -path "$cg/$SERVICE_LEAF" | sed "s|^$CG||" | tr '\n' ' ')
@@ -96,7 +107,8 @@ if [ ! -x "$TESTBIN" ]; then
 else
     IFS=, read -r -a suite_list <<< "$SUITES"
     for s in "${suite_list[@]}"; do
-        part "suite-$s" env TFJAIL_SUITE="$s" "$TESTBIN"
+        # shellcheck disable=SC2086  # SUITE_ENV is a list of NAME=VALUE words
+        part "suite-$s" env TFJAIL_SUITE="$s" $SUITE_ENV "$TESTBIN"
         if [ "$PART_RC" = 0 ]; then
             verdict PASS "suite $s" "$(grep -a '^[0-9]*%: Checks' "$OUT/suite-$s" | tail -1)"
         elif [ "$PART_RC" = 2 ] && grep -aq 'no suite matches' "$OUT/suite-$s"; then
