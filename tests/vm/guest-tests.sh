@@ -78,6 +78,8 @@ remove_tree() {
 SERVICE_LEAF=service
 PART_RC=0
 part() {
+    local stream=1
+    if [ "$1" = --quiet ]; then stream=0; shift; fi
     local name=$1 cg=$SVC/$1 left extra
     shift
     echo "# ---- $name: $*"
@@ -88,10 +90,10 @@ part() {
     timeout -k 10 "$PART_TIMEOUT" bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' \
         part "$cg" "$@" > "$OUT/$name" 2>&1 < /dev/null &
     local pid=$!
-    tail -s 0.2 -n +1 -F --pid=$pid "$OUT/$name" 2>/dev/null &
+    [ $stream = 0 ] || tail -s 0.2 -n +1 -F --pid=$pid "$OUT/$name" 2>/dev/null &
     PART_RC=0
     wait $pid || PART_RC=$?
-    wait $!  # the streamer ends with the part
+    wait  # for the streamer, which ends with the part
     [ "$PART_RC" != 124 ] || echo "# $name: timed out after ${PART_TIMEOUT}s"
     left=$(find "$cg" -name cgroup.procs -exec cat {} + | wc -l)
     extra=$(find "$cg" -mindepth 1 -type d ! -path "$cg/$SERVICE_LEAF" | sed "s|^$CG||" | tr '\n' ' ')
@@ -133,9 +135,14 @@ if [ ! -d "$PLAN_FIXTURE" ]; then
     verdict FAIL "tfjail plan" "no fixture $PLAN_FIXTURE"
 else
     # shellcheck disable=SC2086  # PLAN_ARGS is a list of options
-    part plan "$TFJAIL_BIN" plan "$PLAN_FIXTURE" $PLAN_ARGS --output json
-    # stderr is mixed into the log; the ExecutionResponse is the JSON line
-    if [ "$PART_RC" = 0 ] && grep -aEq '"status"[[:space:]]*:[[:space:]]*"SUCCESS"' "$OUT/plan"; then
+    part --quiet plan "$TFJAIL_BIN" plan "$PLAN_FIXTURE" $PLAN_ARGS --output json
+    # The plan JSON runs to tens of kB: show stderr and the response's outline.
+    grep -av '^{' "$OUT/plan"
+    # (the first of each top-level key: resources in plan_json may reuse the names)
+    grep -aoE '"(status|error_type|error_message|execution_time_seconds)":[[:space:]]*("[^"]*"|[0-9.]+|null)|"summary":[[:space:]]*\{[^}]*\}|"name":"[^"]*","exit_code":-?[0-9]+,"duration_ms":[0-9]+' \
+        "$OUT/plan" | awk -F: '/^"name"/ || !seen[$1]++ { print "# " $0 }'
+    status=$(grep -aoE '"status":[[:space:]]*"[A-Z]+"' "$OUT/plan" | head -1 | tr -d ' ')
+    if [ "$PART_RC" = 0 ] && [ "$status" = '"status":"SUCCESS"' ]; then
         verdict PASS "tfjail plan $PLAN_FIXTURE"
     else
         verdict FAIL "tfjail plan $PLAN_FIXTURE" "status $PART_RC; $(grep -aoE '"(error_type|error_message)"[[:space:]]*:[[:space:]]*("[^"]*"|null)' "$OUT/plan" | tr '\n' ' ')"
