@@ -224,8 +224,7 @@ keep_log() {
 boot() {
     local workdir=$1 cmd=$2 nonce kimg accel t0 qrc line e
     RC=125 BOOT='' CMDTIME='' WALL=''
-    cmd_build
-    flock -u 8
+    cmd_build  # holds the cache lock until the initrd is assembled below
     kimg=${TFJAIL_VM_KERNEL:-$KDIR/vmlinux}
     [ -n "${TFJAIL_VM_KERNEL:-}" ] || [ -f "$kimg" ] || kimg=$KDIR/vmlinuz
     [ -r "$kimg" ] || infra "no kernel image at $kimg"
@@ -249,6 +248,7 @@ boot() {
     # The kernel unpacks concatenated cpio archives: base + this run's job.
     (cd "$RUNDIR/job" && find . -mindepth 1 | /bin/busybox cpio -o -H newc 2>/dev/null) > "$RUNDIR/job.cpio"
     cat "$BASE" "$RUNDIR/job.cpio" > "$RUNDIR/initrd"
+    flock -u 8  # a parallel build may now replace the base archive
 
     local qargs=(-nodefaults -no-user-config -display none -no-reboot -monitor none
         -m "$MEM" -smp "$SMP" -kernel "$kimg" -initrd "$RUNDIR/initrd"
