@@ -1,0 +1,7 @@
+terraform {
+  backend "s3" {
+    bucket = "b"
+    key    = "k"
+    region = "eu-west-1"
+  }
+}

@@ -1,0 +1,5 @@
+resource "terraform_data" "b" {
+  provisioner "local-exec" {
+    command = "id"
+  }
+}

@@ -1,0 +1,7 @@
+module "up" {
+  source = "../outside"
+}
+
+module "sneaky" {
+  source = "./a/../../../etc"
+}

@@ -1,0 +1,9 @@
+resource "terraform_data" "deep" {
+  provisioner "local-exec" {
+    command = "id"
+  }
+}
+
+data "external" "e" {
+  program = ["id"]
+}

@@ -1,0 +1,7 @@
+terraform {
+  required_providers {
+    ext = {
+      source = "hashicorp/ext${"ern"}al"
+    }
+  }
+}
