@@ -32,12 +32,12 @@ fuzz: $(FUZZ_DIR)/fuzz_hcl $(FUZZ_DIR)/fuzz_tfjson
 
 .PHONY: fuzz-run
 fuzz-run: fuzz
-	@mkdir -p $(FUZZ_DIR)/corpus-hcl $(FUZZ_DIR)/corpus-tfjson
+	@mkdir -p $(FUZZ_DIR)/corpus-hcl $(FUZZ_DIR)/corpus-tfjson tests/fuzz/crashes
 	cp -n tests/fuzz/corpus/hcl/* $(FUZZ_DIR)/corpus-hcl/ 2>/dev/null || true
 	cp -n tests/fuzz/corpus/tfjson/* $(FUZZ_DIR)/corpus-tfjson/ 2>/dev/null || true
-	$(FUZZ_DIR)/fuzz_hcl -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	$(FUZZ_DIR)/fuzz_hcl -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=tests/fuzz/crashes/ \
 	  -dict=tests/fuzz/hcl.dict $(FUZZ_DIR)/corpus-hcl > $(FUZZ_DIR)/fuzz_hcl.log 2>&1 & \
-	$(FUZZ_DIR)/fuzz_tfjson -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	$(FUZZ_DIR)/fuzz_tfjson -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=tests/fuzz/crashes/ \
 	  -dict=tests/fuzz/json.dict $(FUZZ_DIR)/corpus-tfjson > $(FUZZ_DIR)/fuzz_tfjson.log 2>&1 & \
 	wait
 	tail -n 3 $(FUZZ_DIR)/fuzz_hcl.log $(FUZZ_DIR)/fuzz_tfjson.log
