@@ -192,6 +192,56 @@ static bool lex_escape(struct hcl_lexer *lx, struct hcl_token *t)
 	return true;
 }
 
+/* Length of a Unicode white space character (Go's unicode.IsSpace) at s,
+ * or 0. */
+static size_t space_at(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n >= 1 && (u[0] == ' ' || (u[0] >= '\t' && u[0] <= '\r')))
+		return 1;
+	if (n >= 2 && u[0] == 0xC2 && (u[1] == 0x85 || u[1] == 0xA0))
+		return 2;
+	if (n >= 3 && u[0] == 0xE1 && u[1] == 0x9A && u[2] == 0x80)
+		return 3;                                   /* U+1680 */
+	if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 &&
+	    (u[2] <= 0x8A || u[2] == 0xA8 || u[2] == 0xA9 || u[2] == 0xAF) && u[2] >= 0x80)
+		return 3;                                   /* U+2000-200A, 2028, 2029, 202F */
+	if (n >= 3 && u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0x9F)
+		return 3;                                   /* U+205F */
+	if (n >= 3 && u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80)
+		return 3;                                   /* U+3000 */
+	return 0;
+}
+
+static size_t space_prefix(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n && (k = space_at(s + i, n - i)))
+		i += k;
+	return i;
+}
+
+/* Trailing white space: scan forward, remembering where the last run began. */
+static size_t space_suffix(const char *s, size_t n)
+{
+	size_t i = 0, run = n;
+
+	while (i < n) {
+		size_t k = space_at(s + i, n - i);
+		if (k) {
+			if (run == n)
+				run = i;
+			i += k;
+		} else {
+			run = n;
+			i++;
+		}
+	}
+	return n - run;
+}
+
 /* Template text (quoted or heredoc) up to the next ${, %{, closing quote or
  * (heredoc) end of line.  Returns false on error. */
 static void lex_template(struct hcl_lexer *lx, struct hcl_token *t, struct hcl_lex_mode *m)
@@ -200,20 +250,24 @@ static void lex_template(struct hcl_lexer *lx, struct hcl_token *t, struct hcl_l
 	size_t start = lx->pos;
 	int c;
 
-	/* heredoc: a line holding only the marker (after blanks) ends it */
+	/* heredoc: a line holding only the marker ends it.  HCL compares the
+	 * line after bytes.TrimSpace, which also trims trailing blanks, \r and
+	 * Unicode spaces such as U+00A0: so must we, or a line terraform takes
+	 * for the end would hide the blocks after it. */
 	if (!quoted && m->line_start) {
-		size_t p = lx->pos;
-		while (p < lx->len && (lx->src[p] == ' ' || lx->src[p] == '\t'))
-			p++;
-		if (lx->len - p >= m->marker_len && memcmp(lx->src + p, m->marker, m->marker_len) == 0) {
-			size_t e = p + m->marker_len;
-			if (e == lx->len || lx->src[e] == '\n' || (lx->src[e] == '\r' && e + 1 < lx->len &&
-								    lx->src[e + 1] == '\n')) {
-				lx->pos = e;
-				lx->n_modes--;
-				emit(lx, t, HCL_T_CHEREDOC, start);
-				return;
-			}
+		const char *line = lx->src + lx->pos;
+		const char *nl = memchr(line, '\n', lx->len - lx->pos);
+		size_t e = nl ? (size_t)(nl - lx->src) : lx->len;
+		size_t b = lx->pos, n;
+
+		b += space_prefix(lx->src + b, e - b);
+		n = e - b;
+		n -= space_suffix(lx->src + b, n);
+		if (n == m->marker_len && memcmp(lx->src + b, m->marker, n) == 0) {
+			lx->pos = e;
+			lx->n_modes--;
+			emit(lx, t, HCL_T_CHEREDOC, start);
+			return;
 		}
 	}
 	if (quoted && peekc(lx, 0) == '"') {

@@ -233,7 +233,7 @@ START_TEST(diff_provisioner_fixtures)
 		"tests/fixtures/scan/provisioner-quoted", "tests/fixtures/scan/provisioner-bare-label",
 		"tests/fixtures/scan/provisioner-comment-label", "tests/fixtures/scan/provisioner-unicode-escape",
 		"tests/fixtures/scan/json-escaped-key", "tests/fixtures/scan/json-duplicate-keys",
-		"tests/fixtures/scan/bom-crlf",
+		"tests/fixtures/scan/bom-crlf", "tests/fixtures/scan/heredoc-marker-whitespace",
 		"tests/fixtures/scan/template-nesting", "tests/fixtures/scan/file-filter",
 	};
 
@@ -248,7 +248,7 @@ Suite *scan_diff_suite(void)
 
 	tcase_add_test(tc, diff_modules);
 	tcase_add_test(tc, diff_aws);
-	tcase_add_loop_test(tc, diff_provisioner_fixtures, 0, 9);
+	tcase_add_loop_test(tc, diff_provisioner_fixtures, 0, 10);
 	tcase_set_timeout(tc, 180);
 	suite_add_tcase(s, tc);
 	return s;

@@ -108,6 +108,11 @@ START_TEST(lex_heredocs)
 			 "I:a = H L:x  ${ I:y $} L:\n h NL I:b EOF");
 	/* indented closing marker, <<- and CRLF */
 	ck_assert_str_eq(toks("a = <<-EOT\r\n  x\r\n  EOT\r\n"), "I:a = H L:  x\n h NL EOF");
+	/* the line is compared after trimming white space, Unicode spaces too,
+	 * as HCL does (bytes.TrimSpace): terraform accepts all of these */
+	ck_assert_str_eq(toks("<<EOT\nx\nEOT  \t\n"), "H L:x\n h NL EOF");
+	ck_assert_str_eq(toks("<<EOT\nx\n\xc2\xa0" "EOT\xe3\x80\x80\r\n"), "H L:x\n h NL EOF");
+	ck_assert_str_eq(toks("<<EOT\nx\nEOT\xc2\xa1\nEOT"), "H L:x\n L:EOT\xc2\xa1\n h EOF");
 	/* the marker only ends the heredoc on a line of its own */
 	ck_assert_str_eq(toks("<<EOT\nEOTX\nEOT"), "H L:EOTX\n h EOF");
 	/* a marker inside an interpolation is not the end */
