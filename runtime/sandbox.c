@@ -216,6 +216,25 @@ int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sand
 		return tj_error_set(err, ENOMEM, "out of memory");
 	rt->uid_base = opts && opts->uid_base ? opts->uid_base : DEFAULT_UID_BASE;
 	rt->uid_slots = opts && opts->uid_slots ? opts->uid_slots : DEFAULT_UID_SLOTS;
+	/* operators move the range with TFJAIL_UID_RANGE=BASE:SLOTS (two uids a slot) */
+	if (!(opts && opts->uid_base) && getenv("TFJAIL_UID_RANGE")) {
+		const char *v = getenv("TFJAIL_UID_RANGE");
+		char *end;
+		unsigned long long base = strtoull(v, &end, 10), slots;
+		if (*end != ':' || base < 65536) {
+			tj_error_set(err, EINVAL, "TFJAIL_UID_RANGE=%s: want BASE:SLOTS with BASE >= 65536", v);
+			free(rt);
+			return -1;
+		}
+		slots = strtoull(end + 1, &end, 10);
+		if (*end || slots == 0 || base + 2 * slots > 4294967294ull) {
+			tj_error_set(err, EINVAL, "TFJAIL_UID_RANGE=%s: want BASE:SLOTS within 32-bit uids", v);
+			free(rt);
+			return -1;
+		}
+		rt->uid_base = (uid_t)base;
+		rt->uid_slots = (uint32_t)slots;
+	}
 	snprintf(rt->lock_dir, sizeof(rt->lock_dir), "%s",
 		 opts && opts->lock_dir ? opts->lock_dir : DEFAULT_LOCK_DIR);
 

@@ -698,6 +698,72 @@ START_TEST(stale_job_cgroups_are_swept)
 }
 END_TEST
 
+START_TEST(uid_range_is_configurable)
+{
+	struct sandbox_runtime *rt2 = NULL;
+	struct sandbox_runtime_options o = {.cgroup = {.force_mode = -1}};
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	struct sandbox *sb;
+	struct sandbox_setup_error fail;
+	struct tj_error err;
+
+	ck_assert_int_eq(setenv("TFJAIL_UID_RANGE", "2000000000:4", 1), 0);
+	ck_assert_msg(sandbox_runtime_open(&o, &rt2, &err) == 0, "%s", err.msg);
+	base_config(&cfg, &bind);
+	ck_assert_msg(sandbox_create(rt2, &cfg, &sb, &fail) == 0, "%s: %s", fail.step, fail.msg);
+	ck_assert_uint_ge(sandbox_host_uid(sb), 2000000000u);
+	ck_assert_uint_lt(sandbox_host_uid(sb), 2000000008u);
+	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
+	sandbox_runtime_free(rt2);
+	ck_assert_int_eq(setenv("TFJAIL_UID_RANGE", "12:4", 1), 0);
+	ck_assert_int_lt(sandbox_runtime_open(&o, &rt2, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "TFJAIL_UID_RANGE"));
+	unsetenv("TFJAIL_UID_RANGE");
+}
+END_TEST
+
+/* Usage errors: exit 2 and one line starting "tfjail: " (no sandbox made). */
+START_TEST(cli_usage_errors_are_one_line)
+{
+	const char *cases[][8] = {
+		{"run", NULL},
+		{"run", "--memory", "lots", "--", "/bin/true", NULL},
+		{"run", "--cpus", "0", "--", "/bin/true", NULL},
+		{"run", "--pids", "-3", "--", "/bin/true", NULL},
+		{"run", "--timeout", "0", "--", "/bin/true", NULL},
+		{"run", "--bogus", "--", "/bin/true", NULL},
+		{"run", "--policy", "/nonexistent/policy.json", "--", "/bin/true", NULL},
+		{"run", "--ro-bind", "relative:/x", "--", "/bin/true", NULL},
+		{"plan", NULL},
+		{"plan", "/nonexistent/dir", NULL},
+		{"plan", ".", "--output", "yaml", NULL},
+		{"plan", ".", "--var", "novalue", NULL},
+		{"plan", ".", "--job-id", "../x", NULL},
+		{"plan", ".", "--workdir", "../up", NULL},
+		{"frobnicate", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[10], *out = NULL, *err = NULL;
+		size_t n = 0;
+		int st;
+		argv[n++] = (char *)tj_test_bin();
+		for (size_t k = 0; cases[i][k]; k++)
+			argv[n++] = (char *)cases[i][k];
+		argv[n] = NULL;
+		st = tj_test_spawn(argv, &out, &err);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "case %zu (%s %s): status %d, stderr %s", i,
+			      cases[i][0], cases[i][1] ? cases[i][1] : "", st, err);
+		ck_assert_msg(strncmp(err, "tfjail: ", 8) == 0, "case %zu: stderr %s", i, err);
+		ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "case %zu: not one line: %s", i, err);
+		ck_assert_str_eq(out, "");
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
 Suite *sandbox_suite(void)
 {
 	Suite *s = suite_create("sandbox");
@@ -722,6 +788,8 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, workspace_is_copied_in);
 	tcase_add_test(tc, workspace_symlink_escape_is_refused);
 	tcase_add_test(tc, cli_run_passes_stdio_and_status);
+	tcase_add_test(tc, cli_usage_errors_are_one_line);
+	tcase_add_test(tc, uid_range_is_configurable);
 	suite_add_tcase(s, tc);
 	return s;
 }
