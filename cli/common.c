@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "policy/policy.h"
+#include "runtime/sandbox.h"
+
 int cli_parse_cpus(const char *s, double *out)
 {
 	char *end;
@@ -16,4 +19,13 @@ int cli_parse_cpus(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cli_open_runtime(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err)
+{
+	struct sandbox_runtime_options ro = {.cgroup = {.force_mode = -1}};
+
+	ro.seccomp_deny = (const char *const *)policy->seccomp.deny;
+	ro.n_seccomp_deny = policy->seccomp.n_deny;
+	return sandbox_runtime_open(&ro, rt, err);
 }

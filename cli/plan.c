@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/common.h"
 #include "common/util.h"
 #include "executor/job.h"
 #include "policy/policy.h"
@@ -153,14 +154,9 @@ int cmd_plan(int argc, char **argv)
 		rc = cli_usage_error("%s", err.msg);
 		goto out;
 	}
-	{
-		struct sandbox_runtime_options ro = {.cgroup = {.force_mode = -1}};
-		ro.seccomp_deny = (const char *const *)policy->seccomp.deny;
-		ro.n_seccomp_deny = policy->seccomp.n_deny;
-		if (sandbox_runtime_open(&ro, &rt, &err) < 0) {
-			rc = cli_usage_error("%s", err.msg);
-			goto out;
-		}
+	if (cli_open_runtime(policy, &rt, &err) < 0) {
+		rc = cli_usage_error("%s", err.msg);
+		goto out;
 	}
 	{
 		struct job_request req = {

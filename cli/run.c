@@ -165,11 +165,7 @@ int cmd_run(int argc, char **argv)
 			.stderr_fd = 2,
 			.timeout_ms = (have_timeout ? timeout_s : policy->limits.job_timeout_s) * 1000,
 		};
-		struct sandbox_runtime_options ro = {.cgroup = {.force_mode = -1}};
-
-		ro.seccomp_deny = (const char *const *)policy->seccomp.deny;
-		ro.n_seccomp_deny = policy->seccomp.n_deny;
-		if (sandbox_runtime_open(&ro, &rt, &err) < 0) {
+		if (cli_open_runtime(policy, &rt, &err) < 0) {
 			rc = cli_usage_error("%s", err.msg);
 			goto out;
 		}
