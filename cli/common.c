@@ -24,6 +24,11 @@ int cli_parse_cpus(const char *s, double *out)
 int cli_open_runtime(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err)
 {
 	struct sandbox_runtime_options ro = {.cgroup = {.force_mode = -1}};
+	const char *parent = getenv("TFJAIL_CGROUP_PARENT");
+
+	/* an operator-prepared parent for the job cgroups (docs/cgroups.md) */
+	if (parent && *parent)
+		ro.cgroup.parent = parent;
 
 	ro.seccomp_deny = (const char *const *)policy->seccomp.deny;
 	ro.n_seccomp_deny = policy->seccomp.n_deny;

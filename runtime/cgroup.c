@@ -523,6 +523,21 @@ static int cg_v2_enable(const char *dir, struct tj_error *err)
 	return cg_add_hint(err, CGROUP_MODE_V2);
 }
 
+/* Whether the cgroup at rel (below root) holds processes other than this one. */
+static bool cg_v2_shared(const char *root, const char *rel)
+{
+	_cleanup_free_ char *dir = cg_join(root, rel);
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+
+	if (!dir || cg_read_pids(dir, &pids, &n, NULL) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] != getpid())
+			return true;
+	return false;
+}
+
 static int cg_v2_host_open(struct cgroup_host *host, const struct cgroup_host_options *opts,
 			   const char *root, const char *self, struct tj_error *err)
 {
@@ -557,6 +572,14 @@ static int cg_v2_host_open(struct cgroup_host *host, const struct cgroup_host_op
 		if (slash && strcmp(slash + 1, CGROUP_V2_LEAF) == 0) {
 			/* Already in our leaf (a second open in this process). */
 			parent_rel = slash == own ? strdup("/") : strndup(own, (size_t)(slash - own));
+		} else if (cg_v2_shared(root, own)) {
+			/* Started from a login session or another unit's cgroup: its
+			 * other processes keep it from becoming a parent (the
+			 * no-internal-process rule), and it is not ours to reshape.
+			 * Use the dedicated parent below the root instead. */
+			if (cg_v2_enable(root, err) < 0)
+				return -1;
+			parent_rel = strdup(CGROUP_V2_DEDICATED);
 		} else {
 			parent_rel = strdup(own);
 			move = true;

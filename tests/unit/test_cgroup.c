@@ -287,6 +287,27 @@ START_TEST(v2_service_in_root_gets_dedicated_parent)
 }
 END_TEST
 
+START_TEST(v2_shared_own_cgroup_gets_dedicated_parent)
+{
+	/* started from a login session: the scope holds the shell too */
+	struct cgroup_host_options o =
+		opts_for(CGROUP_MODE_V2, "0::/user.slice/user-0.slice/session-1.scope\n", NULL);
+	struct cgroup_host *h;
+	struct tj_error err;
+	char scope[PATH_MAX], procs[64];
+
+	fake_v2("/user.slice/user-0.slice/session-1.scope", "");
+	snprintf(scope, sizeof(scope), "%s/user.slice/user-0.slice/session-1.scope", fk.root);
+	snprintf(procs, sizeof(procs), "1234\n%d\n", (int)getpid());
+	touch(scope, "cgroup.procs", procs);
+	ck_assert_msg(cgroup_host_open(&o, &h, &err) == 0, "%s", err.msg);
+	ck_assert(!exists(scope, "service")); /* the session is left alone */
+	ck_assert(exists(fk.root, "tfjail"));
+	ck_file_eq(fk.root, "cgroup.subtree_control", "+memory +cpu +pids");
+	cgroup_host_free(h);
+}
+END_TEST
+
 START_TEST(v2_enables_only_missing_controllers)
 {
 	struct cgroup_host_options o = opts_for(CGROUP_MODE_V2, "0::/\n", NULL);
@@ -751,6 +772,7 @@ Suite *cgroup_suite(void)
 	tcase_add_test(t, v2_parent_from_own_cgroup_moves_service_into_leaf);
 	tcase_add_test(t, v2_service_in_root_gets_dedicated_parent);
 	tcase_add_test(t, v2_enables_only_missing_controllers);
+	tcase_add_test(t, v2_shared_own_cgroup_gets_dedicated_parent);
 	tcase_add_test(t, v2_already_in_leaf_is_not_nested);
 	tcase_add_test(t, v2_explicit_parent);
 	tcase_add_test(t, v2_root_as_parent_refused);
