@@ -286,6 +286,7 @@ struct child_ctx {
 	const struct seccomp_program *seccomp;
 	struct cgroup_job *cg;
 	int ctl;
+	int upload;   /* O_PATH fd of workspace_src, opened by the host, or -1 */
 	bool joined_cgroup_ns;
 	uid_t uid;
 	gid_t gid;
@@ -364,7 +365,8 @@ static int setup_workspace(const struct child_ctx *c, const char **step, struct 
 	};
 
 	*step = "workspace";
-	snprintf(src, sizeof(src), OLDROOT "%s", cfg->workspace_src);
+	/* bind the upload through the fd opened at the start (child_setup) */
+	snprintf(src, sizeof(src), OLDROOT "/proc/self/fd/%d", c->upload);
 	if (tj_mkdir_p(NEWROOT UPLOAD_DIR, 0755, err) < 0 || mount_bind_ro(src, NEWROOT UPLOAD_DIR, err) < 0)
 		return -1;
 	if (workspace_copy(NEWROOT UPLOAD_DIR, NEWROOT "/workspace", &o, &kind, err) < 0) {
@@ -374,6 +376,7 @@ static int setup_workspace(const struct child_ctx *c, const char **step, struct 
 			*step = "workspace-invalid";
 		return -1;
 	}
+	close(c->upload);
 	if (umount2(NEWROOT UPLOAD_DIR, MNT_DETACH) < 0)
 		return tj_error_sys(err, "unmount the upload");
 	if (rmdir(NEWROOT UPLOAD_DIR) < 0)
@@ -397,13 +400,27 @@ static void child_setup(struct child_ctx *c)
 	/* Nothing may ptrace or read /proc/1/{mem,environ,fd} of this process. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	/* Only the control socket survives from the host. */
-	if (dup2(c->ctl, 3) < 0) {
+	/* The upload, opened while this process still has the host's root
+	 * credentials (it becomes an unprivileged uid at GO): a 0700 directory
+	 * on the way to it, like /root, is then no obstacle.  The files
+	 * themselves are read later as the sandbox's unprivileged uid. */
+	if (c->cfg->workspace_src) {
+		c->upload = open(c->cfg->workspace_src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (c->upload < 0) {
+			tj_error_sys(&err, "open the upload %s", c->cfg->workspace_src);
+			child_fail(c->ctl, "workspace", &err);
+		}
+	}
+	/* Only the control socket (and the upload's O_PATH fd) survive from
+	 * the host. */
+	if (dup2(c->ctl, 3) < 0 || (c->upload >= 0 && dup2(c->upload, 4) < 0)) {
 		tj_error_sys(&err, "dup2 control socket");
 		child_fail(c->ctl, step, &err);
 	}
 	c->ctl = 3;
-	if (syscall(SYS_close_range, 4, ~0U, 0) < 0) {
+	if (c->upload >= 0)
+		c->upload = 4;
+	if (syscall(SYS_close_range, c->upload >= 0 ? 5 : 4, ~0U, 0) < 0) {
 		tj_error_sys(&err, "close inherited file descriptors");
 		child_fail(c->ctl, step, &err);
 	}
@@ -878,7 +895,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 		goto fail;
 	}
 	c = (struct child_ctx){.cfg = cfg, .seccomp = rt->seccomp, .cg = sb->cg, .ctl = sv[1], .uid = uid,
-			       .gid = gid};
+			       .gid = gid, .upload = -1};
 	sb->pid = clone_sandbox(cgroup_job_dirfd(sb->cg), &into_cgroup);
 	if (sb->pid == 0) {
 		close(sv[0]);

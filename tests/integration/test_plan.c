@@ -107,6 +107,15 @@ static bool has_violation(const cJSON *resp, const char *rule)
 	return false;
 }
 
+/* plan_json.planned_values.outputs.NAME */
+static const cJSON *plan_output(const struct plan_run *r, const char *name)
+{
+	const cJSON *plan = cJSON_GetObjectItemCaseSensitive(r->json, "plan_json");
+	const cJSON *pv = cJSON_GetObjectItemCaseSensitive(plan, "planned_values");
+
+	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pv, "outputs"), name);
+}
+
 static int step_count(const cJSON *resp)
 {
 	return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(resp, "steps"));
@@ -318,12 +327,7 @@ START_TEST(missing_variable_then_supplied)
 
 	run_plan(&r, fixture("needs-var"), extra);
 	assert_outcome(&r, "SUCCESS", NULL);
-	out = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "plan_json"),
-							 "planned_values"),
-			"outputs"),
-		"environment");
+	out = plan_output(&r, "environment");
 	ck_assert_str_eq(str(out, "value"), "prod");
 	plan_run_free(&r);
 }
@@ -347,12 +351,7 @@ START_TEST(runner_variables_beat_uploaded_tfvars)
 	}
 	run_plan(&r, dir, extra);
 	assert_outcome(&r, "SUCCESS", NULL);
-	out = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "plan_json"),
-							 "planned_values"),
-			"outputs"),
-		"name");
+	out = plan_output(&r, "name");
 	ck_assert_str_eq(str(out, "value"), "from-runner");
 	plan_run_free(&r);
 	unlink(vf);
@@ -427,13 +426,7 @@ START_TEST(environment_is_built_from_nothing)
 	run_plan(&r, fixture("exfil-environ"), NULL);
 	assert_no_secret(&r);
 	assert_outcome(&r, "SUCCESS", NULL);
-	leak = str(cJSON_GetObjectItemCaseSensitive(
-			   cJSON_GetObjectItemCaseSensitive(
-				   cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "plan_json"),
-								    "planned_values"),
-				   "outputs"),
-			   "leak"),
-		   "value");
+	leak = str(plan_output(&r, "leak"), "value");
 	ck_assert_ptr_nonnull(leak);
 	ck_assert_ptr_nonnull(strstr(leak, "TF_IN_AUTOMATION=1"));
 	ck_assert_ptr_null(strstr(leak, "AWS_"));

@@ -403,6 +403,29 @@ START_TEST(workspace_is_copied_in)
 }
 END_TEST
 
+START_TEST(workspace_below_a_private_directory)
+{
+	char dir[] = "/tmp/tfjail-private-XXXXXX", up[PATH_MAX];
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *args[] = {(char *)"ls", (char *)"/workspace", NULL};
+
+	/* like /root: only root may pass; the upload itself is world-readable */
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	snprintf(up, sizeof(up), "%s/upload", dir);
+	tj_test_write(up, "main.tf", "# x\n");
+	base_config(&cfg, &bind);
+	cfg.workspace_src = up;
+	run_cfg(&cfg, 20000, &res, args);
+	assert_probe_ok(&res, "ls");
+	ck_assert_ptr_nonnull(strstr(res.out, "main.tf"));
+	sandbox_result_free(&res);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(workspace_symlink_escape_is_refused)
 {
 	char dir[] = "/tmp/tfjail-ws-XXXXXX", link[PATH_MAX];
@@ -787,6 +810,7 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, output_is_capped_and_flagged);
 	tcase_add_test(tc, workspace_is_copied_in);
 	tcase_add_test(tc, workspace_symlink_escape_is_refused);
+	tcase_add_test(tc, workspace_below_a_private_directory);
 	tcase_add_test(tc, cli_run_passes_stdio_and_status);
 	tcase_add_test(tc, cli_usage_errors_are_one_line);
 	tcase_add_test(tc, uid_range_is_configurable);
