@@ -283,10 +283,12 @@ static void add_step(struct job *j, const char *name, const struct sandbox_resul
 static void collect_diagnostics(struct job *j, const char *out, size_t len, bool lines)
 {
 	cJSON *docs[1];
-	const char *p = out, *end = out + len;
+	const char *p, *end;
 
 	if (!out)
 		return;
+	p = out;
+	end = out + len;
 	while (p < end && cJSON_GetArraySize(j->diagnostics) < MAX_DIAGNOSTICS) {
 		const char *nl = lines ? memchr(p, '\n', (size_t)(end - p)) : end;
 		size_t n = (size_t)((nl ? nl : end) - p);
@@ -909,7 +911,7 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 	}
 	{
 		char *plan[24] = {"terraform", "plan", "-input=false", "-no-color", "-lock=false", "-json",
-				  "-out=" SB_PLANFILE};
+				  ("-out=" SB_PLANFILE)};
 		size_t n = 7;
 		for (size_t i = 0; i < n_extra; i++)
 			plan[n++] = plan_extra[i];
@@ -1005,9 +1007,10 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 						v0 = &scan->v[i];
 					errors++;
 				}
-			set_outcome(&j, "FAILED", "PolicyViolation", "%s:%d: %s [%s]%s", v0->file, v0->line,
-				    v0->message, v0->rule,
-				    errors > 1 ? " (and more violations, see the list)" : "");
+			if (v0)
+				set_outcome(&j, "FAILED", "PolicyViolation", "%s:%d: %s [%s]%s", v0->file, v0->line,
+					    v0->message, v0->rule,
+					    errors > 1 ? " (and more violations, see the list)" : "");
 		}
 		tj_scan_result_free(scan);
 	}

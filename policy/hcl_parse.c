@@ -142,8 +142,11 @@ struct hcl_block *hcl_body_add_block(struct hcl_body *b, const char *type, int l
 
 int hcl_block_add_label(struct hcl_block *blk, const char *label)
 {
-	char **nl = grow(blk->labels, blk->n_labels, sizeof(*nl));
+	char **nl;
 
+	if (!label)
+		return -1;
+	nl = grow(blk->labels, blk->n_labels, sizeof(*nl));
 	if (!nl)
 		return -1;
 	blk->labels = nl;

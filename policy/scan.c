@@ -937,7 +937,7 @@ out:
 		free_violations(s.out.v, s.out.n);
 	if (s.supp.v)
 		free_violations(s.supp.v, s.supp.n);
-	for (size_t i = 0; i < s.n_queue; i++) {
+	for (size_t i = 0; s.queue && i < s.n_queue; i++) {
 		free(s.queue[i].dir);
 		free(s.queue[i].call_file);
 	}

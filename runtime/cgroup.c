@@ -209,7 +209,7 @@ static int cg_read_u64(const char *dir, const char *file, bool optional, uint64_
 	_cleanup_free_ char *text = NULL;
 
 	*out = 0;
-	if (cg_read(dir, file, &text, err) < 0)
+	if (cg_read(dir, file, &text, err) < 0 || !text)
 		return optional && err && err->errnum == ENOENT ? 0 : -1;
 	text[strcspn(text, "\n")] = '\0';
 	if (tj_parse_u64(text, UINT64_MAX, out) < 0)
@@ -227,7 +227,7 @@ static void cg_sleep_ms(unsigned ms)
 
 static void cg_hook(const struct cgroup_host *host, const char *path, bool created)
 {
-	if (host->fs_hook)
+	if (host && host->fs_hook)
 		host->fs_hook(path, created, host->fs_hook_arg);
 }
 
@@ -470,7 +470,7 @@ static void cg_v2_missing(const char *list, char *out, size_t outlen)
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
 		bool found = false;
 		size_t n = strlen(need[i]);
-		for (const char *p = list; *p;) {
+		for (const char *p = list ? list : ""; *p;) {
 			size_t len = strcspn(p, " \n");
 			if (len == n && strncmp(p, need[i], n) == 0)
 				found = true;
@@ -588,6 +588,8 @@ static int cg_v2_host_open(struct cgroup_host *host, const struct cgroup_host_op
 	if (!parent_rel)
 		return cg_oom(err);
 	if (strcmp(parent_rel, "/") == 0)
+		/* parent_rel is freed by its cleanup attribute */
+		// cppcheck-suppress memleak
 		return tj_error_set(err, EINVAL, "cgroup v2: refusing to use the root cgroup %s as the parent",
 				    root);
 	parent = cg_join(root, parent_rel);

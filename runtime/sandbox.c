@@ -217,8 +217,9 @@ int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sand
 	rt->uid_base = opts && opts->uid_base ? opts->uid_base : DEFAULT_UID_BASE;
 	rt->uid_slots = opts && opts->uid_slots ? opts->uid_slots : DEFAULT_UID_SLOTS;
 	/* operators move the range with TFJAIL_UID_RANGE=BASE:SLOTS (two uids a slot) */
-	if (!(opts && opts->uid_base) && getenv("TFJAIL_UID_RANGE")) {
-		const char *v = getenv("TFJAIL_UID_RANGE");
+	const char *range = opts && opts->uid_base ? NULL : getenv("TFJAIL_UID_RANGE");
+	if (range) {
+		const char *v = range;
 		char *end;
 		unsigned long long base = strtoull(v, &end, 10), slots;
 		if (*end != ':' || base < 65536) {
@@ -557,6 +558,10 @@ static void exec_with_path(char *const argv[], char *const envp[])
 	char buf[PATH_MAX];
 	int saved = ENOENT;
 
+	if (!argv || !argv[0]) {
+		errno = EINVAL;
+		return;
+	}
 	if (strchr(argv[0], '/')) {
 		execve(argv[0], argv, envp);
 		return;
@@ -570,7 +575,7 @@ static void exec_with_path(char *const argv[], char *const envp[])
 		if (n > 0 && n + strlen(argv[0]) + 2 < sizeof(buf)) {
 			memcpy(buf, path, n);
 			buf[n] = '/';
-			strcpy(buf + n + 1, argv[0]);
+			memcpy(buf + n + 1, argv[0], strlen(argv[0]) + 1);
 			execve(buf, argv, envp);
 			if (errno != ENOENT && errno != ENOTDIR)
 				saved = errno;
