@@ -117,6 +117,44 @@ int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj
 	return 0;
 }
 
+int job_terraform_version(struct sandbox_runtime *rt, const struct job_tools *tools, char *out, size_t len,
+			  struct tj_error *err)
+{
+	struct sandbox_bind binds[] = {{tools->terraform, SB_TERRAFORM}};
+	struct sandbox_config cfg = {.binds = binds, .n_binds = 1, .memory_bytes = 256ull << 20, .pids = 64, .cpus = 1};
+	char *argv[] = {"terraform", "version", "-json", NULL};
+	char *envp[] = {"PATH=/usr/local/bin", "HOME=/tmp", "TMPDIR=/tmp", "CHECKPOINT_DISABLE=1",
+			"TF_CLI_CONFIG_FILE=/dev/null", NULL};
+	struct sandbox_cmd cmd = {.argv = argv, .envp = envp, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .timeout_ms = 30000, .capture_max = 1 << 16};
+	struct sandbox *sb = NULL;
+	struct sandbox_setup_error fail;
+	struct sandbox_result res;
+	cJSON *doc = NULL;
+	const char *v;
+	int rc = -1;
+
+	if (sandbox_create(rt, &cfg, &sb, &fail) < 0)
+		return tj_error_set(err, fail.errnum, "sandbox setup failed at %s: %s", fail.step, fail.msg);
+	if (sandbox_exec(sb, &cmd, &res, err) < 0)
+		goto out;
+	if (res.status == SANDBOX_EXITED && res.exit_code == 0)
+		doc = cJSON_ParseWithLength(res.out, res.out_len);
+	v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "terraform_version"));
+	if (v && *v && strlen(v) < len) {
+		snprintf(out, len, "%s", v);
+		rc = 0;
+	} else {
+		tj_error_set(err, EINVAL, "%s version -json did not report a version (%s, exit code %d)",
+			     tools->terraform, sandbox_status_name(res.status), res.exit_code);
+	}
+	cJSON_Delete(doc);
+	sandbox_result_free(&res);
+out:
+	sandbox_destroy(sb, NULL);
+	return rc;
+}
+
 /* ------------------------------------------------------------ small helpers */
 
 void job_new_id(char out[32])

@@ -275,6 +275,11 @@ void sandbox_runtime_free(struct sandbox_runtime *rt)
 	free(rt);
 }
 
+const char *sandbox_runtime_cgroup_describe(const struct sandbox_runtime *rt)
+{
+	return cgroup_host_describe(rt->cg);
+}
+
 enum cgroup_mode sandbox_runtime_cgroup_mode(const struct sandbox_runtime *rt)
 {
 	return cgroup_host_mode(rt->cg);

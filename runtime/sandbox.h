@@ -41,6 +41,8 @@ int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sand
 			 struct tj_error *err);
 void sandbox_runtime_free(struct sandbox_runtime *rt);
 enum cgroup_mode sandbox_runtime_cgroup_mode(const struct sandbox_runtime *rt);
+/* The detected cgroup layout and where job cgroups go, for logs. */
+const char *sandbox_runtime_cgroup_describe(const struct sandbox_runtime *rt);
 
 struct sandbox_bind {
 	const char *src;         /* host path */

@@ -359,6 +359,22 @@ START_TEST(runner_variables_beat_uploaded_tfvars)
 }
 END_TEST
 
+START_TEST(version_names_terraform_and_cgroups)
+{
+	char *argv[] = {(char *)tj_test_bin(), "version", NULL};
+	char *out = NULL, *err = NULL;
+	int st = tj_test_spawn(argv, &out, &err);
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, err);
+	ck_assert_msg(strncmp(out, "tfjail ", 7) == 0, "%s", out);
+	/* asked inside a sandbox */
+	ck_assert_msg(strstr(out, "\nterraform 1.11.4 ("), "%s", out);
+	ck_assert_msg(strstr(out, "\ncgroups: cgroup "), "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
 /* ------------------------------------------------------------ exfiltration */
 
 static char secret[64];
@@ -606,6 +622,7 @@ Suite *plan_suite(void)
 	tcase_add_test(fast, missing_variable_then_supplied);
 	tcase_add_test(fast, runner_variables_beat_uploaded_tfvars);
 	tcase_add_test(fast, fifty_jobs_leave_nothing_behind);
+	tcase_add_test(fast, version_names_terraform_and_cgroups);
 	suite_add_tcase(s, fast);
 
 	tcase_add_unchecked_fixture(exfil, plant_secret, unplant_secret);
