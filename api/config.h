@@ -1,0 +1,41 @@
+/* The service's configuration: one JSON file, read with cJSON and validated
+ * on load (unknown keys, wrong types and out-of-range values are errors that
+ * name the file and the JSON path).  Every key has a default; flags given
+ * to `tfjail serve` override the file. */
+#ifndef TFJAIL_API_CONFIG_H
+#define TFJAIL_API_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+#define API_DEFAULT_LISTEN "127.0.0.1:8001"
+#define API_DEFAULT_UPLOADS_DIR "/var/lib/tfjail/uploads"
+
+struct api_config {
+	char *listen;              /* "HOST:PORT" ("[::1]:8001" for IPv6) */
+	char *uploads_dir;         /* the gateway's upload volume, read only */
+	char *policy;              /* policy file; NULL = the built-in default */
+	char *token;               /* bearer token; NULL = no authentication */
+	uint64_t max_body_bytes;   /* request bodies larger than this are 413 */
+	uint64_t max_concurrent_jobs;
+	uint64_t queue_size;       /* jobs waiting beyond the running ones; more are 429 */
+	uint64_t shutdown_grace_s; /* running jobs may finish for this long on SIGTERM */
+	uint64_t max_connections;  /* open HTTP connections */
+};
+
+/* Fills every key with its default. */
+int api_config_defaults(struct api_config *c, struct tj_error *err);
+/* Reads and validates a config file over the values already in c.  The token
+ * may come from "token" or "token_file" (its first line). */
+int api_config_load(const char *path, struct api_config *c, struct tj_error *err);
+/* Same from memory; label names the source in messages. */
+int api_config_load_text(const char *text, const char *label, struct api_config *c,
+			 struct tj_error *err);
+void api_config_free(struct api_config *c);
+
+/* Splits "HOST:PORT" / "[V6]:PORT" into host and port (0..65535). */
+int api_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, struct tj_error *err);
+
+#endif

@@ -1,0 +1,42 @@
+/* The job launcher: a single-threaded process forked by `tfjail serve`
+ * before any thread exists.  The sandbox runtime clones its sandboxes with a
+ * raw clone, which a threaded process must not do, so jobs never run in the
+ * HTTP server's process: the launcher forks one worker process per job, which
+ * opens the runtime, runs job_run() and writes the ExecutionResponse back on
+ * a pipe.  A worker that dies without a result is reported as CRASHED; the
+ * launcher and the server live on.
+ *
+ * The launcher talks to the server over a socketpair (api/ipc.h frames): it
+ * answers HELLO once (runtime opened, terraform version found inside a
+ * sandbox), then STARTED and RESULT/CRASHED/ABORTED for each RUN.  At most
+ * max_concurrent workers run; further RUNs wait in the launcher's queue (the
+ * server bounds it).  SHUTDOWN(grace): queued jobs are ABORTED, running ones
+ * may finish within the grace period and are then killed (their sandboxes die
+ * with them: PDEATHSIG, and the launcher is their subreaper), job cgroups
+ * left by killed workers are swept, and the launcher exits.  End of stream
+ * from the server is SHUTDOWN with no grace. */
+#ifndef TFJAIL_API_LAUNCHER_H
+#define TFJAIL_API_LAUNCHER_H
+
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "executor/job.h"
+#include "policy/policy.h"
+#include "runtime/sandbox.h"
+
+typedef int (*api_open_runtime_fn)(const struct tj_policy *policy, struct sandbox_runtime **rt,
+				   struct tj_error *err);
+
+struct api_launcher_config {
+	const struct tj_policy *policy;
+	const struct job_tools *tools;
+	unsigned max_concurrent;
+	api_open_runtime_fn open_runtime;
+};
+
+/* Forks the launcher.  *fd is the server's end of the socketpair; the first
+ * frame on it is HELLO. */
+int api_launcher_start(const struct api_launcher_config *c, pid_t *pid, int *fd, struct tj_error *err);
+
+#endif
