@@ -1,0 +1,806 @@
+/* tfjail serve for real: the binary started on a free port of 127.0.0.1
+ * with a temporary uploads directory and config, real sandboxes and real
+ * terraform (root and terraform needed: the tests fail without them, they
+ * never skip).  A small HTTP/1.1 client over raw sockets talks to it.
+ *
+ * Only the fast fixtures (no aws provider) are used: tfdata-only,
+ * needs-var, local-exec, syntax-error; exfil-fileset holds a job open (it
+ * walks the file system until it is killed). */
+#include <arpa/inet.h>
+#include <check.h>
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "tests/testutil.h"
+
+#define TOKEN "s3cret-token-for-tests"
+#define MAX_BODY 4096
+
+struct server {
+	pid_t pid;
+	unsigned port;
+	char dir[PATH_MAX];      /* temp root: uploads/, config, policy, log */
+	char uploads[PATH_MAX];
+	char log[PATH_MAX];
+};
+
+static struct server plain, authed;
+
+/* ------------------------------------------------------------ helpers */
+
+static void copy_fixture(const struct server *s, const char *fixture, const char *upload_id)
+{
+	char src[PATH_MAX], dst[PATH_MAX], rel[128];
+	char *argv[] = {"/bin/cp", "-r", src, dst, NULL};
+	char *out, *err;
+	int st;
+
+	snprintf(rel, sizeof(rel), "tests/fixtures/plan/%s", fixture);
+	snprintf(src, sizeof(src), "%s", tj_test_src(rel));
+	snprintf(dst, sizeof(dst), "%s/%s", s->uploads, upload_id);
+	st = tj_test_spawn(argv, &out, &err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cp %s: %s", src, err);
+	free(out);
+	free(err);
+	chmod(dst, 0755);
+}
+
+static char *read_log(const struct server *s)
+{
+	char *text = NULL;
+	struct tj_error err;
+
+	if (tj_read_file(s->log, 64 << 20, &text, NULL, &err) < 0)
+		return strdup("");
+	return text;
+}
+
+/* Starts bin/tfjail serve with config (a JSON object's inside). */
+static void server_start(struct server *s, const char *config, const char *policy)
+{
+	char cfgpath[PATH_MAX], polpath[PATH_MAX], text[4096];
+	uint64_t deadline;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/tfjail-api-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(s->dir));
+	chmod(s->dir, 0755);
+	snprintf(s->uploads, sizeof(s->uploads), "%s/uploads", s->dir);
+	snprintf(s->log, sizeof(s->log), "%s/serve.log", s->dir);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/tfjail.json", s->dir);
+	snprintf(polpath, sizeof(polpath), "%s/policy.json", s->dir);
+	if (policy)
+		tj_test_write(s->dir, "policy.json", policy);
+	snprintf(text, sizeof(text), "{\"listen\": \"127.0.0.1:0\", \"uploads_dir\": \"%s\"%s%s%s%s%s}\n", s->uploads,
+		 policy ? ", \"policy\": \"" : "", policy ? polpath : "", policy ? "\"" : "", *config ? ", " : "",
+		 config);
+	tj_test_write(s->dir, "tfjail.json", text);
+
+	s->pid = fork();
+	ck_assert_int_ge(s->pid, 0);
+	if (s->pid == 0) {
+		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		dup2(fd, 2);
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		execl(tj_test_bin(), tj_test_bin(), "serve", "--config", cfgpath, (char *)NULL);
+		_exit(127);
+	}
+	/* the port is in the first line: "tfjail: serving on 127.0.0.1:PORT ..." */
+	deadline = tj_now_ms() + 30000;
+	for (;;) {
+		char *log = read_log(s), *p = strstr(log, "serving on 127.0.0.1:");
+		int st;
+		if (p)
+			s->port = (unsigned)atoi(p + strlen("serving on 127.0.0.1:"));
+		if (s->port) {
+			free(log);
+			break;
+		}
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid)
+			ck_abort_msg("tfjail serve exited during start-up (status %d): %s", st, log);
+		free(log);
+		ck_assert_msg(tj_now_ms() < deadline, "tfjail serve did not start within 30 s");
+		usleep(20000);
+	}
+}
+
+/* SIGTERM and wait; returns the wait status. */
+static int server_stop(struct server *s, uint64_t timeout_ms)
+{
+	uint64_t deadline = tj_now_ms() + timeout_ms;
+	int st = -1;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	while (waitpid(s->pid, &st, WNOHANG) == 0) {
+		if (tj_now_ms() > deadline) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &st, 0);
+			st = -1;
+			break;
+		}
+		usleep(10000);
+	}
+	s->pid = 0;
+	return st;
+}
+
+static void server_cleanup(struct server *s)
+{
+	server_stop(s, 20000);
+	if (s->dir[0])
+		tj_test_rm_rf(s->dir);
+}
+
+struct http_reply {
+	int code;
+	char *head;
+	char *body;
+	cJSON *json;
+};
+
+static void reply_free(struct http_reply *r)
+{
+	free(r->head);
+	free(r->body);
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* One request on a fresh connection (Connection: close); headers is "" or
+ * lines ending in \r\n.  Reads until the server closes. */
+static void http(unsigned port, const char *method, const char *path, const char *headers, const char *body,
+		 struct http_reply *r)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {.tv_sec = 90};
+	struct tj_buf req = {0}, resp = {0};
+	char buf[65536], *sep;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(r, 0, sizeof(*r));
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s", strerror(errno));
+	tj_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nConnection: close\r\n%s", method, path, port,
+		      headers);
+	if (body)
+		tj_buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body));
+	tj_buf_printf(&req, "\r\n%s", body ? body : "");
+	tj_write_all(fd, req.data, req.len);
+	tj_buf_free(&req);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		tj_buf_append(&resp, buf, (size_t)n);
+	close(fd);
+	tj_buf_append(&resp, "", 1);
+	ck_assert_msg(resp.len > 12 && strncmp(resp.data, "HTTP/1.1 ", 9) == 0, "no HTTP answer: '%s'",
+		      resp.data ? resp.data : "");
+	r->code = atoi(resp.data + 9);
+	sep = strstr(resp.data, "\r\n\r\n");
+	ck_assert_ptr_nonnull(sep);
+	*sep = '\0';
+	r->head = strdup(resp.data);
+	r->body = strdup(sep + 4);
+	r->json = cJSON_Parse(r->body);
+	tj_buf_free(&resp);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static void execute(const struct server *s, const char *headers, const char *body, struct http_reply *r)
+{
+	http(s->port, "POST", "/api/v1/execute", headers, body, r);
+}
+
+/* Every error answer: the status, JSON {"error": "..."} and its type. */
+static void assert_error(const struct http_reply *r, int code)
+{
+	ck_assert_msg(r->code == code, "HTTP %d, want %d: %s", r->code, code, r->body);
+	ck_assert_msg(str(r->json, "error") && *str(r->json, "error"), "no error sentence: %s", r->body);
+	ck_assert_int_eq(cJSON_GetArraySize(r->json), 1);
+	ck_assert_ptr_nonnull(strcasestr(r->head, "Content-Type: application/json"));
+}
+
+static void assert_job(const struct http_reply *r, const char *job_id, const char *status, const char *error_type)
+{
+	ck_assert_msg(r->code == 200, "HTTP %d: %s", r->code, r->body);
+	ck_assert_ptr_nonnull(r->json);
+	ck_assert_str_eq(str(r->json, "job_id"), job_id);
+	ck_assert_msg(strcmp(str(r->json, "status"), status) == 0, "status %s, want %s: %s: %s", str(r->json, "status"),
+		      status, str(r->json, "error_type"), str(r->json, "error_message"));
+	if (error_type)
+		ck_assert_msg(str(r->json, "error_type") && strcmp(str(r->json, "error_type"), error_type) == 0,
+			      "error_type %s, want %s: %s", str(r->json, "error_type"), error_type,
+			      str(r->json, "error_message"));
+	else
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->json, "error_type")));
+}
+
+/* A request in a child process, for jobs that are held open. */
+struct background {
+	pid_t pid;
+	int fd;
+};
+
+static void background_execute(const struct server *s, const char *body, struct background *bg)
+{
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	bg->pid = fork();
+	ck_assert_int_ge(bg->pid, 0);
+	if (bg->pid == 0) {
+		struct http_reply r;
+		char head[16];
+		close(p[0]);
+		execute(s, "", body, &r);
+		snprintf(head, sizeof(head), "%d\n", r.code);
+		tj_write_all(p[1], head, strlen(head));
+		tj_write_all(p[1], r.body, strlen(r.body));
+		_exit(0);
+	}
+	close(p[1]);
+	bg->fd = p[0];
+}
+
+static void background_finish(struct background *bg, struct http_reply *r)
+{
+	struct tj_buf b = {0};
+	char buf[4096], *nl;
+	ssize_t n;
+
+	memset(r, 0, sizeof(*r));
+	while ((n = read(bg->fd, buf, sizeof(buf))) > 0)
+		tj_buf_append(&b, buf, (size_t)n);
+	tj_buf_append(&b, "", 1);
+	close(bg->fd);
+	waitpid(bg->pid, NULL, 0);
+	r->code = atoi(b.data);
+	nl = strchr(b.data, '\n');
+	r->body = strdup(nl ? nl + 1 : "");
+	r->json = cJSON_Parse(r->body);
+	r->head = strdup("Content-Type: application/json");
+	tj_buf_free(&b);
+}
+
+/* /health's running_jobs reaches n. */
+static void wait_running(const struct server *s, int n)
+{
+	uint64_t deadline = tj_now_ms() + 20000;
+
+	for (;;) {
+		struct http_reply r;
+		int running;
+		http(s->port, "GET", "/health", "", NULL, &r);
+		running = (int)num(r.json, "running_jobs");
+		reply_free(&r);
+		if (running == n)
+			return;
+		ck_assert_msg(tj_now_ms() < deadline, "running_jobs did not reach %d", n);
+		usleep(20000);
+	}
+}
+
+static pid_t ppid_of(pid_t pid)
+{
+	char path[64], *text = NULL, *p;
+	struct tj_error err;
+	pid_t ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (tj_read_file(path, 4096, &text, NULL, &err) < 0)
+		return -1;
+	/* "pid (comm) state ppid": comm may hold spaces and parentheses */
+	p = strrchr(text, ')');
+	if (p)
+		sscanf(p + 2, "%*c %d", &ppid);
+	free(text);
+	return ppid;
+}
+
+/* Every process below root (children of children ...). */
+static size_t descendants(pid_t root, pid_t *out, size_t max)
+{
+	size_t n = 0, done = 0;
+	DIR *d;
+	struct dirent *de;
+
+	out[n++] = root;
+	while (done < n) {
+		pid_t parent = out[done++];
+		d = opendir("/proc");
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && n < max &&
+			    ppid_of((pid_t)atoi(de->d_name)) == parent)
+				out[n++] = (pid_t)atoi(de->d_name);
+		if (d)
+			closedir(d);
+	}
+	return n;
+}
+
+static const char *cgroup_prefix;
+static int cgroup_found;
+
+static int find_cgroup(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_D && strncmp(path + ftw->base, cgroup_prefix, strlen(cgroup_prefix)) == 0)
+		cgroup_found++;
+	return 0;
+}
+
+/* Job cgroups are named tfjail-<pid of the process that made them>-<n>. */
+static int job_cgroups_of(pid_t pid)
+{
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "tfjail-%d-", (int)pid);
+	cgroup_prefix = prefix;
+	cgroup_found = 0;
+	nftw("/sys/fs/cgroup", find_cgroup, 16, FTW_PHYS);
+	return cgroup_found;
+}
+
+/* ------------------------------------------------------------ fixtures */
+
+static void plain_start(void)
+{
+	char cfg[128];
+
+	snprintf(cfg, sizeof(cfg), "\"max_body_bytes\": %d, \"max_concurrent_jobs\": 2, \"queue_size\": 8", MAX_BODY);
+	server_start(&plain, cfg, NULL);
+	copy_fixture(&plain, "tfdata-only", "tfdata");
+	copy_fixture(&plain, "needs-var", "needs-var");
+	copy_fixture(&plain, "local-exec", "local-exec");
+	tj_test_write(plain.uploads, "a-file", "not a directory\n");
+	{
+		char link[PATH_MAX];
+		snprintf(link, sizeof(link), "%s/a-link", plain.uploads);
+		ck_assert_int_eq(symlink("tfdata", link), 0);
+	}
+}
+
+static void plain_stop(void)
+{
+	server_cleanup(&plain);
+}
+
+static void authed_start(void)
+{
+	server_start(&authed, "\"token\": \"" TOKEN "\"", NULL);
+	copy_fixture(&authed, "syntax-error", "syntax-error");
+}
+
+static void authed_stop(void)
+{
+	server_cleanup(&authed);
+}
+
+/* ------------------------------------------------------------ GET routes */
+
+START_TEST(health_reports_terraform_version)
+{
+	struct http_reply r;
+
+	ck_assert_msg(tj_test_is_root(), "needs root");
+	http(plain.port, "GET", "/health", "", NULL, &r);
+	ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
+	ck_assert_str_eq(str(r.json, "status"), "healthy");
+	ck_assert_str_eq(str(r.json, "terraform_version"), "1.11.4");
+	ck_assert_ptr_nonnull(strcasestr(r.head, "Content-Type: application/json"));
+	ck_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(r.json, "policy"), "name"), "tfjail-default");
+	ck_assert_uint_eq(strlen(str(cJSON_GetObjectItemCaseSensitive(r.json, "policy"), "sha256")), 64);
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r.json, "running_jobs")));
+	ck_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r.json, "cgroup_mode")));
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(index_links_the_endpoints)
+{
+	struct http_reply r;
+	const cJSON *links;
+
+	http(plain.port, "GET", "/", "", NULL, &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(str(r.json, "service"), "tfjail");
+	ck_assert(str(r.json, "version") && *str(r.json, "version"));
+	links = cJSON_GetObjectItemCaseSensitive(r.json, "links");
+	ck_assert_str_eq(str(links, "execute"), "/api/v1/execute");
+	ck_assert_str_eq(str(links, "health"), "/health");
+	ck_assert_str_eq(str(links, "openapi"), "/openapi.json");
+	ck_assert_str_eq(str(links, "metrics"), "/metrics");
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(openapi_describes_the_paths)
+{
+	struct http_reply r;
+	const cJSON *paths, *schemas;
+	const char *want[] = {"/api/v1/execute", "/health", "/", "/openapi.json", "/metrics"};
+
+	http(plain.port, "GET", "/openapi.json", "", NULL, &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_msg(r.json, "not JSON");
+	ck_assert_str_eq(str(r.json, "openapi"), "3.0.3");
+	paths = cJSON_GetObjectItemCaseSensitive(r.json, "paths");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ck_assert_msg(cJSON_GetObjectItemCaseSensitive(paths, want[i]), "no path %s", want[i]);
+	ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(paths, "/api/v1/execute"), "post"),
+		"requestBody"));
+	schemas = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "components"), "schemas");
+	ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(schemas, "ExecutionRequest"));
+	ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(schemas, "ExecutionResponse"));
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(unknown_endpoint_and_wrong_method)
+{
+	struct http_reply r;
+
+	http(plain.port, "GET", "/nope", "", NULL, &r);
+	assert_error(&r, 404);
+	reply_free(&r);
+	http(plain.port, "GET", "/api/v1/execute", "", NULL, &r);
+	assert_error(&r, 405);
+	ck_assert_ptr_nonnull(strcasestr(r.head, "Allow: POST"));
+	reply_free(&r);
+	http(plain.port, "POST", "/health", "", "{}", &r);
+	assert_error(&r, 405);
+	reply_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ jobs */
+
+START_TEST(job_succeeds)
+{
+	struct http_reply r;
+
+	execute(&plain, "", "{\"job_id\": \"job-ok.1\", \"upload_id\": \"tfdata\"}", &r);
+	assert_job(&r, "job-ok.1", "SUCCESS", NULL);
+	ck_assert_uint_eq(strlen(str(r.json, "plan_sha256")), 64);
+	ck_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r.json, "plan_json")));
+	ck_assert_int_eq((int)num(cJSON_GetObjectItemCaseSensitive(r.json, "summary"), "create"), 1);
+	ck_assert_int_ge(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "steps")), 3);
+	ck_assert_ptr_nonnull(strcasestr(r.head, "Content-Type: application/json"));
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(variables_reach_the_plan)
+{
+	struct http_reply r;
+	const cJSON *out;
+
+	execute(&plain, "", "{\"job_id\": \"job-var\", \"upload_id\": \"needs-var\", \"variables\": {\"environment\": \"staging\"}}",
+		&r);
+	assert_job(&r, "job-var", "SUCCESS", NULL);
+	out = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "plan_json"), "planned_values"),
+			"outputs"),
+		"environment");
+	ck_assert_str_eq(str(out, "value"), "staging");
+	reply_free(&r);
+
+	/* without it terraform refuses the configuration: still a job that ran */
+	execute(&plain, "", "{\"job_id\": \"job-novar\", \"upload_id\": \"needs-var\"}", &r);
+	assert_job(&r, "job-novar", "FAILED", "ValidationError");
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(policy_violation_is_a_job_that_ran)
+{
+	struct http_reply r;
+	const cJSON *v;
+	bool found = false;
+
+	execute(&plain, "", "{\"job_id\": \"job-pv\", \"upload_id\": \"local-exec\", \"variables\": null}", &r);
+	assert_job(&r, "job-pv", "FAILED", "PolicyViolation");
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(r.json, "violations"))
+		found = found || strcmp(str(v, "rule"), "provisioner-blocked") == 0;
+	ck_assert_msg(found, "no provisioner-blocked violation: %s", r.body);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "plan_json")));
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(unknown_upload_is_404)
+{
+	const char *ids[] = {"no-such-upload", "a-file", "a-link"};
+
+	for (size_t i = 0; i < 3; i++) {
+		struct http_reply r;
+		char body[256];
+		snprintf(body, sizeof(body), "{\"job_id\": \"j\", \"upload_id\": \"%s\"}", ids[i]);
+		execute(&plain, "", body, &r);
+		assert_error(&r, 404);
+		reply_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(malformed_requests_are_400)
+{
+	char long_id[200];
+	const char *fixed[] = {
+		"",
+		"{",
+		"[]",
+		"\"job\"",
+		"{\"upload_id\": \"tfdata\"}",
+		"{\"job_id\": \"j\"}",
+		"{\"job_id\": \"j\", \"upload_id\": \"..\"}",
+		"{\"job_id\": \".\", \"upload_id\": \"tfdata\"}",
+		"{\"job_id\": \"a/b\", \"upload_id\": \"tfdata\"}",
+		"{\"job_id\": \"j\", \"upload_id\": \"../tfdata\"}",
+		"{\"job_id\": \"a b\", \"upload_id\": \"tfdata\"}",
+		"{\"job_id\": 5, \"upload_id\": \"tfdata\"}",
+		"{\"job_id\": \"j\", \"upload_id\": [\"tfdata\"]}",
+		"{\"job_id\": \"j\", \"upload_id\": \"tfdata\", \"variables\": \"x=1\"}",
+		"{\"job_id\": \"j\", \"upload_id\": \"tfdata\", \"variables\": [1]}",
+		"{\"job_id\": \"j\", \"upload_id\": \"tfdata\", \"extra\": 1}",
+	};
+	size_t n = sizeof(fixed) / sizeof(fixed[0]);
+
+	memset(long_id, 'a', 129);
+	long_id[129] = '\0';
+	for (size_t i = 0; i <= n; i++) {
+		struct http_reply r;
+		char body[400];
+		if (i == n)
+			snprintf(body, sizeof(body), "{\"job_id\": \"%s\", \"upload_id\": \"tfdata\"}", long_id);
+		else
+			snprintf(body, sizeof(body), "%s", fixed[i]);
+		execute(&plain, "", body, &r);
+		ck_assert_msg(r.code == 400, "body '%s': HTTP %d: %s", body, r.code, r.body);
+		assert_error(&r, 400);
+		reply_free(&r);
+	}
+	/* 128 characters is still an ID: the upload is then unknown */
+	{
+		struct http_reply r;
+		char body[400];
+		long_id[128] = '\0';
+		snprintf(body, sizeof(body), "{\"job_id\": \"j\", \"upload_id\": \"%s\"}", long_id);
+		execute(&plain, "", body, &r);
+		assert_error(&r, 404);
+		reply_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(oversized_body_is_413)
+{
+	struct http_reply r;
+	char *body = malloc(MAX_BODY * 2);
+
+	memset(body, ' ', MAX_BODY * 2 - 1);
+	memcpy(body, "{\"job_id\": \"j\", \"upload_id\": \"tfdata\"}", 38);
+	body[MAX_BODY * 2 - 1] = '\0';
+	execute(&plain, "", body, &r);
+	assert_error(&r, 413);
+	reply_free(&r);
+	free(body);
+}
+END_TEST
+
+/* After the jobs above (same test case, run in order). */
+START_TEST(metrics_count_the_jobs)
+{
+	struct http_reply r;
+	const char *want[] = {
+		"tfjail_jobs_total{status=\"SUCCESS\",error_type=\"none\"} 2\n",
+		"tfjail_jobs_total{status=\"FAILED\",error_type=\"PolicyViolation\"} 1\n",
+		"tfjail_jobs_total{status=\"FAILED\",error_type=\"ValidationError\"} 1\n",
+		"tfjail_job_duration_seconds_count 4\n",
+		"tfjail_jobs_running 0\n",
+		"tfjail_jobs_queued 0\n",
+		"tfjail_http_requests_total{code=\"413\"} 1\n",
+		"tfjail_http_requests_total{code=\"404\"} ",
+		"tfjail_http_requests_total{code=\"400\"} 17\n",
+		"# TYPE tfjail_job_duration_seconds histogram\n",
+	};
+
+	http(plain.port, "GET", "/metrics", "", NULL, &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_ptr_nonnull(strcasestr(r.head, "Content-Type: text/plain"));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ck_assert_msg(strstr(r.body, want[i]), "metrics lack '%s':\n%s", want[i], r.body);
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(log_has_no_secrets)
+{
+	char *log = read_log(&plain);
+
+	ck_assert_ptr_nonnull(strstr(log, "POST /api/v1/execute 200 job_id=job-var"));
+	ck_assert_msg(!strstr(log, "staging"), "a variable value was logged:\n%s", log);
+	ck_assert_msg(!strstr(log, "planned_values"), "plan JSON was logged");
+	free(log);
+}
+END_TEST
+
+/* ------------------------------------------------------------ token */
+
+START_TEST(token_is_required)
+{
+	const char *bad[] = {"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer " TOKEN "x\r\n",
+			     "Authorization: Bearer s3cret\r\n", "Authorization: " TOKEN "\r\n",
+			     "Authorization: Basic " TOKEN "\r\n"};
+	const char *body = "{\"job_id\": \"job-auth\", \"upload_id\": \"syntax-error\"}";
+	struct http_reply r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		execute(&authed, bad[i], body, &r);
+		assert_error(&r, 401);
+		ck_assert_ptr_nonnull(strcasestr(r.head, "WWW-Authenticate: Bearer"));
+		reply_free(&r);
+	}
+	execute(&authed, "Authorization: Bearer " TOKEN "\r\n", body, &r);
+	assert_job(&r, "job-auth", "FAILED", "ValidationError");
+	reply_free(&r);
+	/* health stays open for probes */
+	http(authed.port, "GET", "/health", "", NULL, &r);
+	ck_assert_int_eq(r.code, 200);
+	reply_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ queue, crash, shutdown */
+
+/* One job at a time and no queue; exfil-fileset runs until it is killed. */
+START_TEST(queue_full_crash_and_shutdown)
+{
+	struct server s;
+	struct background slow;
+	struct http_reply r;
+	pid_t procs[256], launcher = 0, worker = 0;
+	size_t n;
+	int st;
+	char *log, *p;
+
+	ck_assert_msg(tj_test_is_root(), "needs root");
+	server_start(&s, "\"max_concurrent_jobs\": 1, \"queue_size\": 0, \"shutdown_grace\": 1", NULL);
+	copy_fixture(&s, "exfil-fileset", "slow");
+	copy_fixture(&s, "tfdata-only", "tfdata");
+
+	/* a second job while one runs: 429 */
+	background_execute(&s, "{\"job_id\": \"slow-1\", \"upload_id\": \"slow\"}", &slow);
+	wait_running(&s, 1);
+	execute(&s, "", "{\"job_id\": \"job-2\", \"upload_id\": \"tfdata\"}", &r);
+	assert_error(&r, 429);
+	reply_free(&r);
+
+	/* the job's process dies: an InternalError job, the server lives on */
+	n = descendants(s.pid, procs, 256);
+	for (size_t i = 1; i < n; i++)
+		if (ppid_of(procs[i]) == s.pid)
+			launcher = procs[i];
+	for (size_t i = 1; i < n; i++)
+		if (ppid_of(procs[i]) == launcher)
+			worker = procs[i];
+	ck_assert_int_gt(worker, 0);
+	kill(worker, SIGKILL);
+	background_finish(&slow, &r);
+	assert_job(&r, "slow-1", "FAILED", "InternalError");
+	reply_free(&r);
+	wait_running(&s, 0);
+	execute(&s, "", "{\"job_id\": \"job-3\", \"upload_id\": \"tfdata\"}", &r);
+	assert_job(&r, "job-3", "SUCCESS", NULL);
+	reply_free(&r);
+	http(s.port, "GET", "/metrics", "", NULL, &r);
+	ck_assert_ptr_nonnull(strstr(r.body, "tfjail_jobs_total{status=\"FAILED\",error_type=\"InternalError\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "tfjail_jobs_rejected_total{reason=\"queue_full\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "tfjail_http_requests_total{code=\"429\"} 1\n"));
+	reply_free(&r);
+
+	/* SIGTERM with a job running: new requests 503, the job is killed
+	 * after the grace period, exit 0, nothing left */
+	background_execute(&s, "{\"job_id\": \"slow-2\", \"upload_id\": \"slow\"}", &slow);
+	wait_running(&s, 1);
+	n = descendants(s.pid, procs, 256);
+	ck_assert_int_ge(n, 4); /* server, launcher, worker, sandbox ... */
+	kill(s.pid, SIGTERM);
+	usleep(200000);
+	execute(&s, "", "{\"job_id\": \"job-4\", \"upload_id\": \"tfdata\"}", &r);
+	assert_error(&r, 503);
+	reply_free(&r);
+	http(s.port, "GET", "/health", "", NULL, &r);
+	ck_assert_int_eq(r.code, 503);
+	ck_assert_str_eq(str(r.json, "status"), "unhealthy");
+	reply_free(&r);
+	background_finish(&slow, &r);
+	assert_error(&r, 503);
+	reply_free(&r);
+	{
+		uint64_t deadline = tj_now_ms() + 15000;
+		while (waitpid(s.pid, &st, WNOHANG) == 0) {
+			ck_assert_msg(tj_now_ms() < deadline, "tfjail serve did not exit after SIGTERM");
+			usleep(10000);
+		}
+	}
+	log = read_log(&s);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d:\n%s", st, log);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(kill(procs[i], 0) < 0 && errno == ESRCH, "process %d is left", (int)procs[i]);
+	/* every worker named in the log, the killed ones included */
+	for (p = strstr(log, "worker="); p; p = strstr(p + 1, "worker=")) {
+		pid_t w = (pid_t)atoi(p + 7);
+		ck_assert_msg(job_cgroups_of(w) == 0, "job cgroup of worker %d is left", (int)w);
+	}
+	ck_assert_ptr_nonnull(strstr(log, "stopped"));
+	free(log);
+	s.pid = 0;
+	server_cleanup(&s);
+}
+END_TEST
+
+Suite *api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *main_tc = tcase_create("server");
+	TCase *auth = tcase_create("token");
+	TCase *life = tcase_create("lifecycle");
+
+	tcase_add_unchecked_fixture(main_tc, plain_start, plain_stop);
+	tcase_set_timeout(main_tc, 120);
+	tcase_add_test(main_tc, health_reports_terraform_version);
+	tcase_add_test(main_tc, index_links_the_endpoints);
+	tcase_add_test(main_tc, openapi_describes_the_paths);
+	tcase_add_test(main_tc, unknown_endpoint_and_wrong_method);
+	tcase_add_test(main_tc, job_succeeds);
+	tcase_add_test(main_tc, variables_reach_the_plan);
+	tcase_add_test(main_tc, policy_violation_is_a_job_that_ran);
+	tcase_add_test(main_tc, unknown_upload_is_404);
+	tcase_add_test(main_tc, malformed_requests_are_400);
+	tcase_add_test(main_tc, oversized_body_is_413);
+	tcase_add_test(main_tc, metrics_count_the_jobs);
+	tcase_add_test(main_tc, log_has_no_secrets);
+	suite_add_tcase(s, main_tc);
+
+	tcase_add_unchecked_fixture(auth, authed_start, authed_stop);
+	tcase_set_timeout(auth, 120);
+	tcase_add_test(auth, token_is_required);
+	suite_add_tcase(s, auth);
+
+	tcase_set_timeout(life, 120);
+	tcase_add_test(life, queue_full_crash_and_shutdown);
+	suite_add_tcase(s, life);
+	return s;
+}
