@@ -110,9 +110,10 @@ asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
-# The HTTP service (tfjail serve) is not in this build: show the commands.
+# The HTTP service in the foreground (127.0.0.1:8001 unless ARGS say otherwise,
+# e.g. ARGS="--config config/tfjail.json").
 run: deps $(BIN)
-	$(BIN) --help
+	$(BIN) serve $(ARGS)
 
 clean:
 	rm -rf build build-asan build-fuzz bin
