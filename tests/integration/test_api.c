@@ -736,6 +736,12 @@ START_TEST(queue_full_crash_and_shutdown)
 	wait_running(&s, 1);
 	n = descendants(s.pid, procs, 256);
 	ck_assert_int_ge(n, 4); /* server, launcher, worker, sandbox ... */
+	worker = 0;
+	for (size_t i = 1; i < n; i++)
+		if (ppid_of(procs[i]) == launcher)
+			worker = procs[i];
+	/* the check below would see the job's cgroup */
+	ck_assert_int_gt(job_cgroups_of(worker), 0);
 	kill(s.pid, SIGTERM);
 	usleep(200000);
 	execute(&s, "", "{\"job_id\": \"job-4\", \"upload_id\": \"tfdata\"}", &r);
