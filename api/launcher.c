@@ -139,13 +139,18 @@ static void start_worker(struct launcher *l, struct queued *q)
 		return;
 	}
 	if (pid == 0) {
-		sigset_t none;
+		sigset_t mask;
 		/* The worker dies with the launcher, and its sandbox with it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		if (getppid() != parent)
 			_exit(1);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* SIGTERM/SIGINT stay blocked: workers end by SIGKILL at the end
+		 * of the shutdown grace only (sandboxed commands start with an
+		 * empty mask). */
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGINT);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		close(p[0]);
 		if (l->sock >= 0)
 			close(l->sock);
@@ -466,14 +471,18 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 	struct tj_error err = {0};
 	sigset_t mask;
 
-	/* Own process group: a ^C at the terminal is the server's to handle.
+	/* Own process group: a ^C at the terminal is the server's to handle;
+	 * SIGTERM/SIGINT stay blocked (inherited): the launcher stops on the
+	 * server's SHUTDOWN or when the server has gone.
 	 * Subreaper: the sandboxes of killed workers are reaped here. */
 	setpgid(0, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_SETMASK, &mask, NULL);
 	l.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (l.sigfd < 0) {
 		snprintf(err.msg, sizeof(err.msg), "signalfd: %s", strerror(errno));
 		hello(&l, NULL, err.msg);
