@@ -324,7 +324,7 @@ static void reap_all(void)
 static void loop(struct launcher *l)
 {
 	struct pollfd pfd[2 + MAX_WORKERS];
-	unsigned idx[2 + MAX_WORKERS];
+	unsigned idx[2 + MAX_WORKERS] = {0};
 
 	for (;;) {
 		nfds_t n = 0;
@@ -428,30 +428,40 @@ out:
 	return ret;
 }
 
-static void hello(struct launcher *l, struct sandbox_runtime *rt, const char *fatal)
+static void send_hello(struct launcher *l, cJSON *o)
 {
-	cJSON *o = cJSON_CreateObject();
-	char *text;
+	char *text = cJSON_PrintUnformatted(o);
 
-	cJSON_AddBoolToObject(o, "ok", fatal == NULL);
-	if (fatal) {
-		cJSON_AddStringToObject(o, "error", fatal);
-	} else {
-		char version[64] = "";
-		struct tj_error err = {0};
-		cJSON_AddStringToObject(o, "cgroup_mode", cgroup_mode_name(sandbox_runtime_cgroup_mode(rt)));
-		if (probe_terraform(rt, l->c->tools, version, sizeof(version), &err) < 0) {
-			fprintf(stderr, "tfjail: launcher: %s\n", err.msg);
-			cJSON_AddStringToObject(o, "terraform_error", err.msg);
-			cJSON_AddNullToObject(o, "terraform_version");
-		} else {
-			cJSON_AddStringToObject(o, "terraform_version", version);
-		}
-	}
-	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	send_text(l, API_FRAME_HELLO, 0, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
 	free(text);
+}
+
+static void hello_failed(struct launcher *l, const char *why)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", false);
+	cJSON_AddStringToObject(o, "error", why);
+	send_hello(l, o);
+}
+
+static void hello(struct launcher *l, struct sandbox_runtime *rt)
+{
+	cJSON *o = cJSON_CreateObject();
+	char version[64] = "";
+	struct tj_error err = {0};
+
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddStringToObject(o, "cgroup_mode", cgroup_mode_name(sandbox_runtime_cgroup_mode(rt)));
+	if (probe_terraform(rt, l->c->tools, version, sizeof(version), &err) < 0) {
+		fprintf(stderr, "tfjail: launcher: %s\n", err.msg);
+		cJSON_AddStringToObject(o, "terraform_error", err.msg);
+		cJSON_AddNullToObject(o, "terraform_version");
+	} else {
+		cJSON_AddStringToObject(o, "terraform_version", version);
+	}
+	send_hello(l, o);
 }
 
 /* Removes the job cgroups of killed workers: opening a runtime sweeps those
@@ -485,14 +495,14 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (l.sigfd < 0) {
 		snprintf(err.msg, sizeof(err.msg), "signalfd: %s", strerror(errno));
-		hello(&l, NULL, err.msg);
+		hello_failed(&l, err.msg);
 		return 2;
 	}
 	if (c->open_runtime(c->policy, &rt, &err) < 0) {
-		hello(&l, NULL, err.msg);
+		hello_failed(&l, err.msg);
 		return 2;
 	}
-	hello(&l, rt, NULL);
+	hello(&l, rt);
 	loop(&l);
 	reap_all();
 	if (l.sweep) {

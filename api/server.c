@@ -62,7 +62,7 @@ static void log_request(const char *method, const char *url, unsigned code, cons
 	char path[201];
 	size_t i;
 
-	for (i = 0; url[i] && i < sizeof(path) - 1; i++)
+	for (i = 0; i < sizeof(path) - 1 && url[i]; i++)
 		path[i] = url[i] > 0x20 && url[i] < 0x7f ? url[i] : '?';
 	path[i] = '\0';
 	fprintf(stderr, "tfjail: http: %.8s %s %u", method, path, code);
@@ -331,8 +331,9 @@ static struct answer execute(struct server *s, struct conn *k, struct api_exec_r
 		api_metrics_job(s->metrics, status,
 				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "error_type")), seconds);
 		cJSON_Delete(o);
-		a = (struct answer){.code = MHD_HTTP_OK, .content_type = "application/json", .body = TJ_STEAL_PTR(res.text)};
+		a = (struct answer){.code = MHD_HTTP_OK, .content_type = "application/json", .body = res.text};
 		a.len = strlen(a.body);
+		res.text = NULL;
 		break;
 	}
 	}
@@ -541,7 +542,7 @@ int api_serve(const struct api_config *cfg, api_open_runtime_fn open_runtime, st
 	struct api_launcher_config lc = {.max_concurrent = (unsigned)cfg->max_concurrent_jobs,
 					 .open_runtime = open_runtime};
 	struct MHD_Daemon *d = NULL;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};
 	socklen_t sslen;
 	sigset_t set;
 	pid_t launcher = -1;
