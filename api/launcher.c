@@ -20,7 +20,6 @@
 #include "common/util.h"
 
 #define MAX_WORKERS 256
-#define PROBE_TIMEOUT_MS 30000
 #define REAP_TIMEOUT_MS 5000
 /* A worker's answer: 'R' and the response JSON, or 'E' and a message. */
 #define WORKER_OUT_MAX (256u << 20)
@@ -379,55 +378,6 @@ static void loop(struct launcher *l)
 
 /* ------------------------------------------------------------ start-up */
 
-/* `terraform version -json` inside a sandbox: terraform is never run
- * unsandboxed, not even to ask its version. */
-static int probe_terraform(struct sandbox_runtime *rt, const struct job_tools *tools, char *version, size_t len,
-			   struct tj_error *err)
-{
-	struct sandbox_bind binds[] = {{tools->terraform, "/usr/local/bin/terraform"}};
-	struct sandbox_config cfg = {
-		.binds = binds,
-		.n_binds = 1,
-		.memory_bytes = 256u << 20,
-		.cpus = 1,
-		.pids = 64,
-	};
-	char *argv[] = {"terraform", "version", "-json", NULL};
-	char *envp[] = {"PATH=/usr/local/bin", "HOME=/tmp", "TMPDIR=/tmp", "CHECKPOINT_DISABLE=1", NULL};
-	struct sandbox_cmd cmd = {.argv = argv, .envp = envp, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-				  .timeout_ms = PROBE_TIMEOUT_MS};
-	struct sandbox_setup_error fail;
-	struct sandbox_result res;
-	struct sandbox *sb;
-	cJSON *doc;
-	int ret = -1;
-
-	memset(&res, 0, sizeof(res));
-	if (sandbox_create(rt, &cfg, &sb, &fail) < 0)
-		return tj_error_set(err, fail.errnum, "sandbox setup failed at %s: %s", fail.step, fail.msg);
-	if (sandbox_exec(sb, &cmd, &res, err) < 0) {
-		sandbox_destroy(sb, NULL);
-		return -1;
-	}
-	sandbox_destroy(sb, NULL);
-	if (res.status != SANDBOX_EXITED || res.exit_code != 0) {
-		tj_error_set(err, 0, "terraform version -json failed (%s, exit code %d)", sandbox_status_name(res.status),
-			     res.exit_code);
-		goto out;
-	}
-	doc = cJSON_Parse(res.out);
-	if (!cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "terraform_version"))) {
-		tj_error_set(err, 0, "terraform version -json printed no terraform_version");
-	} else {
-		snprintf(version, len, "%s", cJSON_GetObjectItemCaseSensitive(doc, "terraform_version")->valuestring);
-		ret = 0;
-	}
-	cJSON_Delete(doc);
-out:
-	sandbox_result_free(&res);
-	return ret;
-}
-
 static void send_hello(struct launcher *l, cJSON *o)
 {
 	char *text = cJSON_PrintUnformatted(o);
@@ -454,7 +404,8 @@ static void hello(struct launcher *l, struct sandbox_runtime *rt)
 
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddStringToObject(o, "cgroup_mode", cgroup_mode_name(sandbox_runtime_cgroup_mode(rt)));
-	if (probe_terraform(rt, l->c->tools, version, sizeof(version), &err) < 0) {
+	/* inside a sandbox: terraform is never run unsandboxed */
+	if (job_terraform_version(rt, l->c->tools, version, sizeof(version), &err) < 0) {
 		fprintf(stderr, "tfjail: launcher: %s\n", err.msg);
 		cJSON_AddStringToObject(o, "terraform_error", err.msg);
 		cJSON_AddNullToObject(o, "terraform_version");
