@@ -757,7 +757,11 @@ static void start_providers(struct job *j, struct sandbox *sb, const struct job_
 	int devnull = -1;
 	struct sandbox_cmd cmd = {.envp = envp, .cwd = cwd, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
 				  .timeout_ms = 30000, .capture_max = 1 << 16};
+	/* none of this may stretch the job past its own deadline */
+	uint64_t limit = j->deadline > t0 + 1000 ? j->deadline - 1000 : t0;
 
+	if (limit - t0 < cmd.timeout_ms)
+		cmd.timeout_ms = limit > t0 ? limit - t0 : 1;
 	cmd.argv = version;
 	if (sandbox_exec(sb, &cmd, &res, &err) < 0)
 		return;
@@ -798,7 +802,7 @@ static void start_providers(struct job *j, struct sandbox *sb, const struct job_
 		}
 		close(p[1]);
 		ra->fds[ra->n++] = p[0];
-		conf = read_reattach_line(p[0], tj_now_ms() + 60000);
+		conf = read_reattach_line(p[0], tj_now_ms() + 60000 < limit ? tj_now_ms() + 60000 : limit);
 		entry = cJSON_GetObjectItemCaseSensitive(conf, addr);
 		if (!cJSON_IsObject(entry)) {
 			cJSON_Delete(conf);
