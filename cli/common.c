@@ -1,7 +1,9 @@
 #include "cli/common.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "policy/policy.h"
 #include "runtime/sandbox.h"
@@ -33,4 +35,21 @@ int cli_open_runtime(const struct tj_policy *policy, struct sandbox_runtime **rt
 	ro.seccomp_deny = (const char *const *)policy->seccomp.deny;
 	ro.n_seccomp_deny = policy->seccomp.n_deny;
 	return sandbox_runtime_open(&ro, rt, err);
+}
+
+static void on_signal(int signo)
+{
+	sandbox_cancel(signo);
+}
+
+void cli_cancel_on_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: the waits see EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }

@@ -12,4 +12,8 @@ struct tj_error;
 /* The sandbox runtime with the policy's seccomp additions. */
 int cli_open_runtime(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err);
 
+/* SIGINT, SIGTERM and SIGHUP cancel the running sandbox (which is then
+ * killed and cleaned up) instead of ending tfjail at once. */
+void cli_cancel_on_signals(void);
+
 #endif

@@ -171,6 +171,7 @@ int cmd_plan(int argc, char **argv)
 			.timeout_s = timeout_s,
 		};
 		const char *status;
+		cli_cancel_on_signals();
 		if (job_run(rt, &tools, &req, &resp, &err) < 0) {
 			rc = cli_usage_error("%s", err.msg);
 			goto out;

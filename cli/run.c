@@ -169,8 +169,14 @@ int cmd_run(int argc, char **argv)
 			rc = cli_usage_error("%s", err.msg);
 			goto out;
 		}
+		cli_cancel_on_signals();
 		if (sandbox_create(rt, &cfg, &sb, &fail) < 0) {
-			rc = cli_usage_error("sandbox setup failed at %s: %s", fail.step, fail.msg);
+			if (sandbox_cancel_signal()) {
+				fprintf(stderr, "tfjail: interrupted: the sandbox was killed\n");
+				rc = 128 + sandbox_cancel_signal();
+			} else {
+				rc = cli_usage_error("sandbox setup failed at %s: %s", fail.step, fail.msg);
+			}
 			goto out;
 		}
 		if (sandbox_exec(sb, &cmd, &res, &err) < 0) {
@@ -201,6 +207,10 @@ int cmd_run(int argc, char **argv)
 		case SANDBOX_LOST:
 			fprintf(stderr, "tfjail: the sandbox died under the command\n");
 			rc = 128 + SIGKILL;
+			break;
+		case SANDBOX_CANCELED:
+			fprintf(stderr, "tfjail: interrupted: the sandbox was killed\n");
+			rc = 128 + sandbox_cancel_signal();
 			break;
 		}
 		if (res.pids_limit_hit)

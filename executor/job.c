@@ -484,6 +484,12 @@ static bool run_step(struct job *j, struct sandbox *sb, const char *name, char *
 	};
 	bool job_limit = !(step_ms && step_ms < left);
 
+	memset(res, 0, sizeof(*res));
+	if (sandbox_cancel_signal()) {
+		set_outcome(j, "FAILED", "InternalError", "the job was interrupted (signal %d) before terraform %s",
+			    sandbox_cancel_signal(), name);
+		return false;
+	}
 	if (sandbox_exec(sb, &cmd, res, &err) < 0) {
 		set_outcome(j, "FAILED", "InternalError", "could not run terraform %s: %s", name, err.msg);
 		return false;
@@ -519,6 +525,10 @@ static bool run_step(struct job *j, struct sandbox *sb, const char *name, char *
 		return false;
 	case SANDBOX_LOST:
 		set_outcome(j, "FAILED", "InternalError", "the sandbox died during terraform %s", name);
+		return false;
+	case SANDBOX_CANCELED:
+		set_outcome(j, "FAILED", "InternalError", "the job was interrupted (signal %d) during terraform %s",
+			    sandbox_cancel_signal(), name);
 		return false;
 	}
 	return true;

@@ -174,6 +174,18 @@ static ssize_t recv_msg(int fd, void *buf, size_t len, int fds[3])
 	return n;
 }
 
+static volatile sig_atomic_t cancel_signo;
+
+void sandbox_cancel(int signo)
+{
+	cancel_signo = signo > 0 ? signo : SIGTERM;
+}
+
+int sandbox_cancel_signal(void)
+{
+	return cancel_signo;
+}
+
 const char *sandbox_status_name(enum sandbox_status st)
 {
 	switch (st) {
@@ -183,6 +195,7 @@ const char *sandbox_status_name(enum sandbox_status st)
 	case SANDBOX_OOM: return "out-of-memory";
 	case SANDBOX_SECCOMP: return "seccomp-violation";
 	case SANDBOX_LOST: return "sandbox-lost";
+	case SANDBOX_CANCELED: return "canceled";
 	}
 	return "unknown";
 }
@@ -942,7 +955,12 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 		int pr;
 		do
 			pr = poll(&p, 1, early_step ? 0 : SETUP_TIMEOUT_MS);
-		while (pr < 0 && errno == EINTR);
+		while (pr < 0 && errno == EINTR && !cancel_signo);
+		if (cancel_signo) {
+			tj_error_set(&err, EINTR, "interrupted by signal %d", (int)cancel_signo);
+			setup_fail(fail, "canceled", &err);
+			goto fail;
+		}
 		if (pr == 0 && early_step) {
 			setup_fail(fail, early_step, &err);
 			goto fail;
@@ -1103,7 +1121,7 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 	struct capture caps[2];
 	struct cgroup_stats before = {0}, after = {0};
 	uint64_t start, deadline = 0;
-	bool have_result = false, timed_out = false, lost = false;
+	bool have_result = false, timed_out = false, lost = false, canceled = false;
 	struct msg_result r = {0};
 	size_t cap_max = cmd->capture_max ? cmd->capture_max : (1u << 20);
 
@@ -1162,6 +1180,12 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 		int np = 0, timeout = -1, pr;
 		uint64_t now = tj_now_ms();
 		int idx_ctl = -1, idx_cap[2] = {-1, -1};
+
+		if (cancel_signo && !have_result) {
+			canceled = true;
+			kill_sandbox(sb);
+			break;
+		}
 
 		if (have_result) {
 			if (caps[0].fd < 0 && caps[1].fd < 0)
@@ -1232,7 +1256,9 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 		res->cpu_us = after.cpu_usage_us - before.cpu_usage_us;
 		res->memory_peak = after.memory_peak;
 	}
-	if (timed_out) {
+	if (canceled) {
+		res->status = SANDBOX_CANCELED;
+	} else if (timed_out) {
 		res->status = SANDBOX_TIMEOUT;
 	} else if (res->oom_kills > 0) {
 		/* terraform may exit 0 after a provider was OOM-killed: an OOM

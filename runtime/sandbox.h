@@ -126,6 +126,7 @@ enum sandbox_status {
 	SANDBOX_OOM,             /* a process of the sandbox was killed for memory */
 	SANDBOX_SECCOMP,         /* killed by SIGSYS */
 	SANDBOX_LOST,            /* the sandbox died under the command (PID 1 gone) */
+	SANDBOX_CANCELED,        /* sandbox_cancel() was called: the sandbox was killed */
 };
 
 const char *sandbox_status_name(enum sandbox_status st);
@@ -159,6 +160,13 @@ void sandbox_result_free(struct sandbox_result *res);
  * stderr_fd (host fds, e.g. a pipe's write end) are required; stdin is
  * /dev/null; timeout_ms and capture_max are ignored. */
 int sandbox_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd, struct tj_error *err);
+
+/* Asks every sandbox_create()/sandbox_exec() in progress in this process to
+ * kill its sandbox and return (status SANDBOX_CANCELED).  Async-signal-safe:
+ * meant for a SIGINT/SIGTERM handler installed without SA_RESTART.  signo
+ * is remembered for sandbox_cancel_signal(). */
+void sandbox_cancel(int signo);
+int sandbox_cancel_signal(void);
 
 /* True while PID 1 is alive (no timeout or kill happened). */
 bool sandbox_alive(const struct sandbox *sb);

@@ -787,6 +787,61 @@ START_TEST(cli_usage_errors_are_one_line)
 }
 END_TEST
 
+/* Directories named tfjail-<pid>-* anywhere below dir (depth-limited). */
+static size_t count_job_cgroups_of(const char *dir, pid_t pid, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	char prefix[32];
+	size_t n = 0;
+
+	if (depth > 6 || !(d = opendir(dir)))
+		return 0;
+	snprintf(prefix, sizeof(prefix), "tfjail-%d-", (int)pid);
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		n += count_job_cgroups_of(sub, pid, depth + 1);
+	}
+	closedir(d);
+	return n;
+}
+
+START_TEST(cli_run_cleans_up_when_interrupted)
+{
+	char bindarg[PATH_MAX + 16];
+	int errp[2], st;
+	pid_t pid;
+	char buf[512] = "";
+	ssize_t n;
+
+	snprintf(bindarg, sizeof(bindarg), "%s:/probe", probe_dir);
+	ck_assert_int_eq(pipe(errp), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(errp[1], 2);
+		execl(tj_test_bin(), "tfjail", "run", "--ro-bind", bindarg, "--", "/probe/probe", "sleep", "30",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(errp[1]);
+	usleep(700 * 1000);
+	ck_assert_uint_ge(count_job_cgroups_of("/sys/fs/cgroup", pid, 0), 1); /* it is running */
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	n = read(errp[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(errp[0]);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM, "status %d, stderr %s", st, buf);
+	ck_assert_msg(strstr(buf, "tfjail: interrupted"), "stderr: %s", buf);
+	ck_assert_uint_eq(count_job_cgroups_of("/sys/fs/cgroup", pid, 0), 0);
+}
+END_TEST
+
 Suite *sandbox_suite(void)
 {
 	Suite *s = suite_create("sandbox");
@@ -833,6 +888,7 @@ Suite *sandbox_cgroup_suite(void)
 	tcase_add_test(tc, filling_workspace_gives_enospc);
 	tcase_add_test(tc, two_hundred_runs_leave_nothing_behind);
 	tcase_add_test(tc, stale_job_cgroups_are_swept);
+	tcase_add_test(tc, cli_run_cleans_up_when_interrupted);
 	suite_add_tcase(s, tc);
 	return s;
 }
