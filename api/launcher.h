@@ -25,14 +25,10 @@
 #include "policy/policy.h"
 #include "runtime/sandbox.h"
 
-typedef int (*api_open_runtime_fn)(const struct tj_policy *policy, struct sandbox_runtime **rt,
-				   struct tj_error *err);
-
 struct api_launcher_config {
 	const struct tj_policy *policy;
 	const struct job_tools *tools;
 	unsigned max_concurrent;
-	api_open_runtime_fn open_runtime;
 };
 
 /* Forks the launcher.  *fd is the server's end of the socketpair; the first

@@ -536,11 +536,10 @@ static int wait_for_signal(void)
 	return sig;
 }
 
-int api_serve(const struct api_config *cfg, api_open_runtime_fn open_runtime, struct tj_error *err)
+int api_serve(const struct api_config *cfg, struct tj_error *err)
 {
 	struct server s = {.cfg = cfg, .uploads_fd = -1};
-	struct api_launcher_config lc = {.max_concurrent = (unsigned)cfg->max_concurrent_jobs,
-					 .open_runtime = open_runtime};
+	struct api_launcher_config lc = {.max_concurrent = (unsigned)cfg->max_concurrent_jobs};
 	struct MHD_Daemon *d = NULL;
 	struct sockaddr_storage ss = {0};
 	socklen_t sslen;

@@ -18,6 +18,6 @@
 /* Serves until SIGTERM or SIGINT, then shuts down gracefully.  Returns 0
  * after a clean shutdown, -1 (err) when the service could not start: invalid
  * policy, terraform missing, no sandbox runtime, address in use. */
-int api_serve(const struct api_config *cfg, api_open_runtime_fn open_runtime, struct tj_error *err);
+int api_serve(const struct api_config *cfg, struct tj_error *err);
 
 #endif

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/policy.h"
 #include "runtime/sandbox.h"
 
 int cli_parse_cpus(const char *s, double *out)
@@ -21,20 +20,6 @@ int cli_parse_cpus(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
-}
-
-int cli_open_runtime(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err)
-{
-	struct sandbox_runtime_options ro = {.cgroup = {.force_mode = -1}};
-	const char *parent = getenv("TFJAIL_CGROUP_PARENT");
-
-	/* an operator-prepared parent for the job cgroups (docs/cgroups.md) */
-	if (parent && *parent)
-		ro.cgroup.parent = parent;
-
-	ro.seccomp_deny = (const char *const *)policy->seccomp.deny;
-	ro.n_seccomp_deny = policy->seccomp.n_deny;
-	return sandbox_runtime_open(&ro, rt, err);
 }
 
 static void on_signal(int signo)

@@ -154,7 +154,7 @@ int cmd_plan(int argc, char **argv)
 		rc = cli_usage_error("%s", err.msg);
 		goto out;
 	}
-	if (cli_open_runtime(policy, &rt, &err) < 0) {
+	if (job_runtime_open(policy, &rt, &err) < 0) {
 		rc = cli_usage_error("%s", err.msg);
 		goto out;
 	}

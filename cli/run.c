@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "common/util.h"
+#include "executor/job.h"
 #include "policy/policy.h"
 #include "runtime/sandbox.h"
 
@@ -165,7 +166,7 @@ int cmd_run(int argc, char **argv)
 			.stderr_fd = 2,
 			.timeout_ms = (have_timeout ? timeout_s : policy->limits.job_timeout_s) * 1000,
 		};
-		if (cli_open_runtime(policy, &rt, &err) < 0) {
+		if (job_runtime_open(policy, &rt, &err) < 0) {
 			rc = cli_usage_error("%s", err.msg);
 			goto out;
 		}

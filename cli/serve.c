@@ -77,7 +77,7 @@ int cmd_serve(int argc, char **argv)
 		free(cfg.listen);
 		cfg.listen = copy;
 	}
-	rc = api_serve(&cfg, cli_open_runtime, &err) < 0 ? cli_usage_error("serve: %s", err.msg) : TJ_EXIT_OK;
+	rc = api_serve(&cfg, &err) < 0 ? cli_usage_error("serve: %s", err.msg) : TJ_EXIT_OK;
 	api_config_free(&cfg);
 	return rc;
 }

@@ -35,7 +35,7 @@ int cmd_version(int argc, char **argv)
 	if (geteuid() != 0) {
 		printf("terraform %s (version not checked: it is only run inside a sandbox, which needs root)\n",
 		       tools.terraform);
-	} else if (cli_open_runtime(policy, &rt, &err) < 0) {
+	} else if (job_runtime_open(policy, &rt, &err) < 0) {
 		printf("terraform %s (version unknown: %s)\n", tools.terraform, err.msg);
 	} else {
 		if (job_terraform_version(rt, &tools, version, sizeof(version), &err) == 0)

@@ -117,40 +117,68 @@ int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj
 	return 0;
 }
 
+int job_runtime_open(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err)
+{
+	struct sandbox_runtime_options ro = {.cgroup = {.force_mode = -1}};
+	const char *parent = getenv("TFJAIL_CGROUP_PARENT");
+
+	if (parent && *parent)
+		ro.cgroup.parent = parent;
+	ro.seccomp_deny = (const char *const *)policy->seccomp.deny;
+	ro.n_seccomp_deny = policy->seccomp.n_deny;
+	return sandbox_runtime_open(&ro, rt, err);
+}
+
+/* `terraform version -json` in sb, parsed; NULL if it did not answer with
+ * JSON.  status/exit_code describe the run for error messages. */
+static cJSON *terraform_version_json(struct sandbox *sb, char *const envp[], const char *cwd, uint64_t timeout_ms,
+				     enum sandbox_status *status, int *exit_code)
+{
+	char *argv[] = {"terraform", "version", "-json", NULL};
+	struct sandbox_cmd cmd = {.argv = argv, .envp = envp, .cwd = cwd, .stdin_fd = -1, .stdout_fd = -1,
+				  .stderr_fd = -1, .timeout_ms = timeout_ms, .capture_max = 1 << 16};
+	struct sandbox_result res;
+	struct tj_error err;
+	cJSON *doc = NULL;
+
+	*status = SANDBOX_LOST;
+	*exit_code = -1;
+	if (sandbox_exec(sb, &cmd, &res, &err) < 0)
+		return NULL;
+	*status = res.status;
+	*exit_code = res.exit_code;
+	if (res.status == SANDBOX_EXITED && res.exit_code == 0)
+		doc = cJSON_ParseWithLength(res.out, res.out_len);
+	sandbox_result_free(&res);
+	return doc;
+}
+
 int job_terraform_version(struct sandbox_runtime *rt, const struct job_tools *tools, char *out, size_t len,
 			  struct tj_error *err)
 {
 	struct sandbox_bind binds[] = {{tools->terraform, SB_TERRAFORM}};
 	struct sandbox_config cfg = {.binds = binds, .n_binds = 1, .memory_bytes = 256ull << 20, .pids = 64, .cpus = 1};
-	char *argv[] = {"terraform", "version", "-json", NULL};
 	char *envp[] = {"PATH=/usr/local/bin", "HOME=/tmp", "TMPDIR=/tmp", "CHECKPOINT_DISABLE=1",
 			"TF_CLI_CONFIG_FILE=/dev/null", NULL};
-	struct sandbox_cmd cmd = {.argv = argv, .envp = envp, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-				  .timeout_ms = 30000, .capture_max = 1 << 16};
 	struct sandbox *sb = NULL;
 	struct sandbox_setup_error fail;
-	struct sandbox_result res;
-	cJSON *doc = NULL;
+	enum sandbox_status status;
+	int exit_code, rc = -1;
+	cJSON *doc;
 	const char *v;
-	int rc = -1;
 
 	if (sandbox_create(rt, &cfg, &sb, &fail) < 0)
 		return tj_error_set(err, fail.errnum, "sandbox setup failed at %s: %s", fail.step, fail.msg);
-	if (sandbox_exec(sb, &cmd, &res, err) < 0)
-		goto out;
-	if (res.status == SANDBOX_EXITED && res.exit_code == 0)
-		doc = cJSON_ParseWithLength(res.out, res.out_len);
+	doc = terraform_version_json(sb, envp, NULL, 30000, &status, &exit_code);
 	v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "terraform_version"));
 	if (v && *v && strlen(v) < len) {
 		snprintf(out, len, "%s", v);
 		rc = 0;
 	} else {
 		tj_error_set(err, EINVAL, "%s version -json did not report a version (%s, exit code %d)",
-			     tools->terraform, sandbox_status_name(res.status), res.exit_code);
+			     tools->terraform, sandbox_status_name(status), exit_code);
 	}
 	cJSON_Delete(doc);
-	sandbox_result_free(&res);
-out:
 	sandbox_destroy(sb, NULL);
 	return rc;
 }
@@ -758,26 +786,18 @@ static cJSON *read_reattach_line(int fd, uint64_t deadline)
 static void start_providers(struct job *j, struct sandbox *sb, const struct job_tools *tools, char *const envp[],
 			    const char *cwd, struct reattach *ra)
 {
-	char *version[] = {"terraform", "version", "-json", NULL};
-	struct sandbox_result res;
 	struct tj_error err;
 	const cJSON *sel, *item;
-	cJSON *doc = NULL;
+	cJSON *doc;
 	uint64_t t0 = tj_now_ms();
-	int devnull = -1;
-	struct sandbox_cmd cmd = {.envp = envp, .cwd = cwd, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-				  .timeout_ms = 30000, .capture_max = 1 << 16};
+	int devnull = -1, exit_code;
+	enum sandbox_status status;
+	struct sandbox_cmd cmd = {.envp = envp, .cwd = cwd, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 	/* none of this may stretch the job past its own deadline */
 	uint64_t limit = j->deadline > t0 + 1000 ? j->deadline - 1000 : t0;
 
-	if (limit - t0 < cmd.timeout_ms)
-		cmd.timeout_ms = limit > t0 ? limit - t0 : 1;
-	cmd.argv = version;
-	if (sandbox_exec(sb, &cmd, &res, &err) < 0)
-		return;
-	if (res.status == SANDBOX_EXITED && res.exit_code == 0)
-		doc = cJSON_ParseWithLength(res.out, res.out_len);
-	sandbox_result_free(&res);
+	doc = terraform_version_json(sb, envp, cwd, limit - t0 < 30000 ? (limit > t0 ? limit - t0 : 1) : 30000,
+				     &status, &exit_code);
 	sel = cJSON_GetObjectItemCaseSensitive(doc, "provider_selections");
 	if (!cJSON_IsObject(sel) || cJSON_GetArraySize(sel) == 0 || cJSON_GetArraySize(sel) > MAX_REATTACH)
 		goto out;

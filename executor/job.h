@@ -34,6 +34,11 @@ struct job_tools {
  * standard plugin directories and /opt/tf-plugins).  Never downloads. */
 int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj_error *err);
 
+/* Opens the sandbox runtime for jobs under this policy (its seccomp
+ * additions; $TFJAIL_CGROUP_PARENT names an operator-prepared parent for the
+ * job cgroups). */
+int job_runtime_open(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err);
+
 /* Runs `terraform version -json` in a fresh sandbox (the binary is never run
  * outside one) and copies terraform's version ("1.11.4") into out. */
 int job_terraform_version(struct sandbox_runtime *rt, const struct job_tools *tools, char *out, size_t len,
