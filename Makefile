@@ -68,6 +68,10 @@ deps:
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; }; \
 	fi
 
+# A text file as a NUL-terminated C initialiser (policy/default.json, api/openapi.json).
+EMBED_TEXT = @mkdir -p $(dir $@); \
+	{ od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0x00'; } > $@.tmp && mv $@.tmp $@
+
 # Suites are found by name (tests/gen-suites.sh), not declared in headers.
 $(BUILD)/tests/%.o: CFLAGS_ALL += -Wno-missing-prototypes -Wno-cast-qual -Wno-write-strings
 
@@ -126,7 +130,7 @@ fmt:
 TIDY_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -I$(BUILD)/gen $(PKG_CFLAGS) -DTFJAIL_VERSION=\"$(VERSION)\" \
               -DTFJAIL_SECCOMP_PREBUILT
 
-lint: $(BUILD)/gen/default_json.inc $(BUILD)/gen/seccomp_prebuilt.inc
+lint: $(BUILD)/gen/default_json.inc $(BUILD)/gen/openapi_json.inc $(BUILD)/gen/seccomp_prebuilt.inc
 	clang-tidy --quiet $(LIB_SRC) $(CLI_SRC) -- $(TIDY_FLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  --suppress=missingIncludeSystem -D_GNU_SOURCE -I. \

@@ -2,8 +2,7 @@
 
 # policy/default.json becomes a C initialiser (one source of truth for the built-in default).
 $(BUILD)/gen/default_json.inc: policy/default.json
-	@mkdir -p $(dir $@)
-	{ od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0x00'; } > $@.tmp && mv $@.tmp $@
+	$(EMBED_TEXT)
 
 $(BUILD)/policy/default_json.o: $(BUILD)/gen/default_json.inc
 $(BUILD)/policy/default_json.o: CFLAGS_ALL += -I$(BUILD)/gen
