@@ -34,6 +34,11 @@ fuzz-run: fuzz
 	@mkdir -p $(FUZZ_DIR)/corpus-hcl $(FUZZ_DIR)/corpus-tfjson tests/fuzz/crashes
 	cp -n tests/fuzz/corpus/hcl/* $(FUZZ_DIR)/corpus-hcl/ 2>/dev/null || true
 	cp -n tests/fuzz/corpus/tfjson/* $(FUZZ_DIR)/corpus-tfjson/ 2>/dev/null || true
+	@# the scan fixtures seed the fuzzers too (flattened: DIR-FILE)
+	for f in tests/fixtures/scan/*/*.tf tests/fixtures/scan/*/*.tf.json; do \
+	  case $$f in *.tf.json) d=corpus-tfjson ;; *) d=corpus-hcl ;; esac; \
+	  n=$$(echo "$${f#tests/fixtures/scan/}" | tr / -); cp -n "$$f" "$(FUZZ_DIR)/$$d/$$n"; \
+	done
 	$(FUZZ_DIR)/fuzz_hcl -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=tests/fuzz/crashes/ \
 	  -dict=tests/fuzz/hcl.dict $(FUZZ_DIR)/corpus-hcl > $(FUZZ_DIR)/fuzz_hcl.log 2>&1 & \
 	$(FUZZ_DIR)/fuzz_tfjson -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=tests/fuzz/crashes/ \

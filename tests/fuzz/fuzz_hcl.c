@@ -1,6 +1,7 @@
 /* libFuzzer target: the HCL lexer and the structural parser.
  * Built by `make fuzz` (clang, -fsanitize=fuzzer,address,undefined); the seed
- * corpus in tests/fuzz/corpus/hcl is replayed by the hcl_corpus suite. */
+ * corpus in tests/fuzz/corpus/hcl and the scan fixtures are replayed by the
+ * hcl_json suite (corpus_replay_hcl). */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 /* libFuzzer target: the .tf.json reader (cJSON + terraform's JSON mapping).
- * Built by `make fuzz`; tests/fuzz/corpus/tfjson is replayed by the
- * hcl_corpus suite. */
+ * Built by `make fuzz`; tests/fuzz/corpus/tfjson and the scan fixtures'
+ * .tf.json files are replayed by the hcl_json suite (corpus_replay_tfjson). */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -110,11 +110,29 @@ START_TEST(json_errors)
 }
 END_TEST
 
-/* `make test` replays the fuzzers' seed corpus: every file must go through
- * both parsers without a crash or leak (ASan in `make asan`). */
-static void replay(const char *sub, bool json)
+/* `make test` replays the fuzzers' seeds: the corpus in tests/fuzz/corpus and
+ * every configuration file of tests/fixtures/scan (which seed the fuzzers
+ * too, see mk/policy.mk).  Every file must go through the parser without a
+ * crash or leak (ASan in `make asan`). */
+static int replay_file(const char *path, bool json)
 {
-	const char *dir = tj_test_src(sub);
+	char *buf;
+	size_t len;
+	struct tj_error err;
+	struct hcl_file f;
+	struct hcl_parse_error e;
+
+	ck_assert_msg(tj_read_file(path, 1 << 20, &buf, &len, &err) == 0, "%s", err.msg);
+	if ((json ? tfjson_parse(buf, len, 64, &f, &e) : hcl_parse(buf, len, 64, 100000, &f, &e)) == 0)
+		hcl_file_free(&f);
+	free(buf);
+	return 1;
+}
+
+/* Files of dir (and, with depth, of its subdirectories) whose name ends in
+ * .tf.json (json) or .tf (not json). */
+static int replay_dir(const char *dir, bool json, int depth)
+{
 	char path[4096];
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -122,21 +140,27 @@ static void replay(const char *sub, bool json)
 
 	ck_assert_msg(d != NULL, "corpus %s", dir);
 	while ((de = readdir(d))) {
-		char *buf;
-		size_t len;
-		struct tj_error err;
-		struct hcl_file f;
-		struct hcl_parse_error e;
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		ck_assert_msg(tj_read_file(path, 1 << 20, &buf, &len, &err) == 0, "%s", err.msg);
-		if ((json ? tfjson_parse(buf, len, 64, &f, &e) : hcl_parse(buf, len, 64, 100000, &f, &e)) == 0)
-			hcl_file_free(&f);
-		free(buf);
-		n++;
+		if (de->d_type == DT_DIR) {
+			if (depth > 0)
+				n += replay_dir(path, json, depth - 1);
+		} else if (json ? tj_str_has_suffix(de->d_name, ".tf.json")
+				: tj_str_has_suffix(de->d_name, ".tf")) {
+			n += replay_file(path, json);
+		}
 	}
 	closedir(d);
+	return n;
+}
+
+static void replay(const char *corpus, bool json)
+{
+	int n = replay_dir(tj_test_src(corpus), json, 0);
+
+	ck_assert_int_gt(n, 0);
+	n = replay_dir(tj_test_src("tests/fixtures/scan"), json, 2);
 	ck_assert_int_gt(n, 0);
 }
 

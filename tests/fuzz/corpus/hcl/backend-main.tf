@@ -1,7 +1,0 @@
-terraform {
-  backend "s3" {
-    bucket = "b"
-    key    = "k"
-    region = "eu-west-1"
-  }
-}

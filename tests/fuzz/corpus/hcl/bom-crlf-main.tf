@@ -1,7 +1,0 @@
-﻿resource "terraform_data" "a" {
-  input = "x"
-
-  provisioner "local-exec" {
-    command = "id"
-  }
-}

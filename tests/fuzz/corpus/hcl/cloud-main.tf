@@ -1,8 +1,0 @@
-terraform {
-  cloud {
-    organization = "example"
-    workspaces {
-      name = "w"
-    }
-  }
-}

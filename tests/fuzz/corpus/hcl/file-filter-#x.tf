@@ -1,5 +1,0 @@
-resource "terraform_data" "b" {
-  provisioner "local-exec" {
-    command = "id"
-  }
-}

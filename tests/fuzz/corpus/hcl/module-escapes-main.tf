@@ -1,7 +1,0 @@
-module "up" {
-  source = "../outside"
-}
-
-module "sneaky" {
-  source = "./a/../../../etc"
-}

@@ -1,9 +1,0 @@
-resource "terraform_data" "deep" {
-  provisioner "local-exec" {
-    command = "id"
-  }
-}
-
-data "external" "e" {
-  program = ["id"]
-}

@@ -1,7 +1,0 @@
-terraform {
-  required_providers {
-    ext = {
-      source = "hashicorp/ext${"ern"}al"
-    }
-  }
-}
