@@ -43,7 +43,7 @@ BIN      := $(BUILD)/bin/tfjail
 endif
 TESTBIN  := $(BUILD)/tests/tfjail-tests
 
-.PHONY: all deps test test-unit asan run clean fmt lint help probes test-vm bench fuzz
+.PHONY: sarif-validator all deps test test-unit asan run clean fmt lint help probes test-vm bench fuzz
 
 all: $(BIN)
 
@@ -56,6 +56,13 @@ help:
 	@echo "make run      build and start the service"
 	@echo "make bench    run the benchmarks under bench/"
 	@echo "make fmt / lint   clang-format / clang-tidy + cppcheck"
+	@echo "make sarif-validator   npm: the SARIF 2.1.0 schema and ajv for the SARIF test"
+
+# The SARIF schema and validator the tests use (npm; tests/sarif/validate.js).
+SARIF_NPM := ajv@6.12.6 @microsoft/jest-sarif@1.0.0-beta.0
+sarif-validator:
+	@test -f $(BUILD)/npm/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json || \
+	  npm install --no-audit --no-fund --ignore-scripts --no-save --prefix $(BUILD)/npm $(SARIF_NPM)
 
 deps:
 	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEB); do \

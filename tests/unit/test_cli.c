@@ -69,7 +69,7 @@ static const struct {
     {ARGS("policy", "show", "a", "b"),
      "tfjail: policy show: unexpected argument 'b' (see tfjail policy show --help)\n"},
     {ARGS("plan", "DIR", "--output", "xml"), "tfjail: plan: --output wants text or json, not 'xml'\n"},
-    {ARGS("scan", "DIR", "--output=xml"), "tfjail: scan: --output wants text or json, not 'xml'\n"},
+    {ARGS("scan", "DIR", "--output=xml"), "tfjail: scan: --output wants text, json, sarif or junit, not 'xml'\n"},
     {ARGS("version", "--output", "xml"), "tfjail: version: --output wants text or json, not 'xml'\n"},
     {ARGS("plan", "DIR", "--timeout", "0"),
      "tfjail: plan: --timeout wants a number of seconds between 1 and 604800, not '0'\n"},
