@@ -161,14 +161,16 @@ int job_terraform_version(struct sandbox_runtime *rt, const struct job_tools *to
 	char *envp[] = {"PATH=/usr/local/bin", "HOME=/tmp", "TMPDIR=/tmp", "CHECKPOINT_DISABLE=1",
 			"TF_CLI_CONFIG_FILE=/dev/null", NULL};
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	enum sandbox_status status;
 	int exit_code, rc = -1;
 	cJSON *doc;
 	const char *v;
 
-	if (sandbox_create(rt, &cfg, &sb, &fail) < 0)
-		return tj_error_set(err, fail.errnum, "sandbox setup failed at %s: %s", fail.step, fail.msg);
+	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) < 0)
+		return tj_error_set(err, fail.errnum, "sandbox setup failed at %s: %s",
+				    sandbox_setup_step_name(fail_step), fail.msg);
 	doc = terraform_version_json(sb, envp, NULL, 30000, &status, &exit_code);
 	v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "terraform_version"));
 	if (v && *v && strlen(v) < len) {
@@ -883,7 +885,8 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 	char *plan_extra[8];
 	size_t n_files = 0, n_extra = 0;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct step_env env = {0};
 	char cwd[PATH_MAX];
 	struct sandbox_result res;
@@ -922,15 +925,15 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 			.files = files,
 			.n_files = n_files,
 		};
-		if (sandbox_create(rt, &cfg, &sb, &fail) < 0) {
-			if (strcmp(fail.step, "workspace-invalid") == 0)
+		if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) < 0) {
+			if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID)
 				set_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
-			else if (strcmp(fail.step, "workspace-full") == 0)
+			else if (fail_step == SANDBOX_SETUP_WORKSPACE_FULL)
 				set_outcome(j, "FAILED", "ResourceLimitExceeded", "%s (workspace limit %llu MiB)", fail.msg,
 					    (unsigned long long)(p->limits.workspace_bytes >> 20));
 			else
-				set_outcome(j, "FAILED", "InternalError", "sandbox setup failed at %s: %s", fail.step,
-					    fail.msg);
+				set_outcome(j, "FAILED", "InternalError", "sandbox setup failed at %s: %s",
+					    sandbox_setup_step_name(fail_step), fail.msg);
 			goto out;
 		}
 	}

@@ -22,8 +22,8 @@ enum msg_type {
 
 struct msg_setup_err {
 	uint32_t type;
+	uint32_t step; /* enum sandbox_setup_step */
 	int32_t errnum;
-	char step[32];
 	char msg[TJ_ERROR_MSG_MAX];
 };
 

@@ -34,11 +34,11 @@
 #define OLDROOT    "/oldroot"
 #define UPLOAD_DIR "/.upload"
 
-static __attribute__((noreturn)) void child_fail(int ctl, const char *step, const struct tj_error *e)
+static __attribute__((noreturn)) void child_fail(int ctl, enum sandbox_setup_step step,
+                                                 const struct tj_error *e)
 {
-	struct msg_setup_err m = {.type = MSG_SETUP_ERR, .errnum = e->errnum};
+	struct msg_setup_err m = {.type = MSG_SETUP_ERR, .step = step, .errnum = e->errnum};
 
-	snprintf(m.step, sizeof(m.step), "%s", step);
 	snprintf(m.msg, sizeof(m.msg), "%s", e->msg);
 	ctl_send(ctl, &m, sizeof(m), NULL, 0);
 	_exit(1);
@@ -90,7 +90,7 @@ static bool child_exclude(const char *rel, const struct stat *st, void *ctx)
 	return cfg->workspace_exclude ? cfg->workspace_exclude(rel, st, cfg->workspace_exclude_ctx) : false;
 }
 
-static int setup_workspace(const struct init_ctx *c, const char **step, struct tj_error *err)
+static int setup_workspace(const struct init_ctx *c, enum sandbox_setup_step *step, struct tj_error *err)
 {
 	const struct sandbox_config *cfg = c->cfg;
 	char src[PATH_MAX];
@@ -106,16 +106,16 @@ static int setup_workspace(const struct init_ctx *c, const char **step, struct t
 	    .gid = c->gid,
 	};
 
-	*step = "workspace";
+	*step = SANDBOX_SETUP_WORKSPACE;
 	/* bind the upload through the fd opened at the start (child_setup) */
 	snprintf(src, sizeof(src), OLDROOT "/proc/self/fd/%d", c->upload);
 	if (tj_mkdir_p(NEWROOT UPLOAD_DIR, 0755, err) < 0 || mount_bind_ro(src, NEWROOT UPLOAD_DIR, err) < 0)
 		return -1;
 	if (workspace_copy(NEWROOT UPLOAD_DIR, NEWROOT "/workspace", &o, &kind, err) < 0) {
 		if (kind == WORKSPACE_NOSPACE)
-			*step = "workspace-full";
+			*step = SANDBOX_SETUP_WORKSPACE_FULL;
 		else if (kind == WORKSPACE_INVALID)
-			*step = "workspace-invalid";
+			*step = SANDBOX_SETUP_WORKSPACE_INVALID;
 		return -1;
 	}
 	close(c->upload);
@@ -135,7 +135,7 @@ static void child_setup(struct init_ctx *c)
 	struct tj_error err = {0};
 	struct rootfs_plan plan = {0};
 	struct rootfs_bind *binds = NULL;
-	const char *step = "init";
+	enum sandbox_setup_step step = SANDBOX_SETUP_INIT;
 	char go;
 	int devnull;
 
@@ -150,7 +150,7 @@ static void child_setup(struct init_ctx *c)
 		c->upload = open(c->cfg->workspace_src, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (c->upload < 0) {
 			tj_error_sys(&err, "open the upload %s", c->cfg->workspace_src);
-			child_fail(c->ctl, "workspace", &err);
+			child_fail(c->ctl, SANDBOX_SETUP_WORKSPACE, &err);
 		}
 	}
 	/* Only the control socket (and the upload's O_PATH fd) survive from
@@ -181,7 +181,7 @@ static void child_setup(struct init_ctx *c)
 	 * that the host's write of our pid to cgroup.procs would take, whose
 	 * write side waits for an RCU grace period (10-15 ms). */
 	if (!c->joined_cgroup_ns && cgroup_job_attach_self(c->cg, &err) < 0) {
-		step = "cgroup";
+		step = SANDBOX_SETUP_CGROUP;
 		child_fail(c->ctl, step, &err);
 	}
 
@@ -189,30 +189,30 @@ static void child_setup(struct init_ctx *c)
 	if (read(c->ctl, &go, 1) != 1)
 		_exit(1);
 
-	step = "uidmap";
+	step = SANDBOX_SETUP_UIDMAP;
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 		tj_error_sys(&err, "become root of the user namespace");
 		child_fail(c->ctl, step, &err);
 	}
 	if (!c->joined_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
-		step = "cgroup";
+		step = SANDBOX_SETUP_CGROUP;
 		tj_error_sys(&err, "unshare the cgroup namespace");
 		child_fail(c->ctl, step, &err);
 	}
-	step = "hostname";
+	step = SANDBOX_SETUP_HOSTNAME;
 	if (sethostname(cfg->hostname ? cfg->hostname : "tfjail",
 	                strlen(cfg->hostname ? cfg->hostname : "tfjail")) < 0) {
 		tj_error_sys(&err, "sethostname");
 		child_fail(c->ctl, step, &err);
 	}
 
-	step = "network";
+	step = SANDBOX_SETUP_NETWORK;
 	if (net_loopback_up(&err) < 0)
 		child_fail(c->ctl, step, &err);
 
 	/* Mounts: nothing propagates to the host; a tmpfs base holds the new
 	 * root, the host's root stays reachable at /oldroot while we build. */
-	step = "mount";
+	step = SANDBOX_SETUP_MOUNT;
 	if (mount_make_rprivate(&err) < 0 ||
 	    mount_tmpfs(BASE_DIR, "size=64k,mode=0700", MS_NOSUID | MS_NODEV, &err) < 0)
 		child_fail(c->ctl, step, &err);
@@ -225,7 +225,7 @@ static void child_setup(struct init_ctx *c)
 		child_fail(c->ctl, step, &err);
 	}
 
-	step = "rootfs";
+	step = SANDBOX_SETUP_ROOTFS;
 	{
 		struct rootfs_spec spec = {
 		    .n_binds = cfg->n_binds,
@@ -262,13 +262,13 @@ static void child_setup(struct init_ctx *c)
 	if (cfg->workspace_src && setup_workspace(c, &step, &err) < 0)
 		child_fail(c->ctl, step, &err);
 
-	step = "pivot_root";
+	step = SANDBOX_SETUP_PIVOT_ROOT;
 	if (mount_pivot_root(NEWROOT, &err) < 0)
 		child_fail(c->ctl, step, &err);
 	if (mount_set_readonly("/", false, &err) < 0)
 		child_fail(c->ctl, step, &err);
 
-	step = "rlimits";
+	step = SANDBOX_SETUP_RLIMITS;
 	{
 		struct rlimit core = {0, 0};
 		struct rlimit nofile;
@@ -283,7 +283,7 @@ static void child_setup(struct init_ctx *c)
 		}
 	}
 
-	step = "capabilities";
+	step = SANDBOX_SETUP_CAPABILITIES;
 	if (caps_drop_all(c->uid, c->gid, &err) < 0)
 		child_fail(c->ctl, step, &err);
 	/* Set after the credential change, which would clear it. */

@@ -231,13 +231,30 @@ static int write_id_maps(pid_t pid, const struct uidslot *slot, uid_t uid, gid_t
 	return tj_write_string_at(AT_FDCWD, path, map, err);
 }
 
-static void setup_fail(struct sandbox_setup_error *fail, const char *step, const struct tj_error *e)
+static const char *const setup_step_names[] = {
+    [SANDBOX_SETUP_INIT] = "init",
+    [SANDBOX_SETUP_CLONE] = "clone",
+    [SANDBOX_SETUP_CGROUP] = "cgroup",
+    [SANDBOX_SETUP_UIDMAP] = "uidmap",
+    [SANDBOX_SETUP_HOSTNAME] = "hostname",
+    [SANDBOX_SETUP_NETWORK] = "network",
+    [SANDBOX_SETUP_MOUNT] = "mount",
+    [SANDBOX_SETUP_ROOTFS] = "rootfs",
+    [SANDBOX_SETUP_WORKSPACE] = "workspace",
+    [SANDBOX_SETUP_WORKSPACE_INVALID] = "workspace-invalid",
+    [SANDBOX_SETUP_WORKSPACE_FULL] = "workspace-full",
+    [SANDBOX_SETUP_PIVOT_ROOT] = "pivot_root",
+    [SANDBOX_SETUP_RLIMITS] = "rlimits",
+    [SANDBOX_SETUP_CAPABILITIES] = "capabilities",
+    [SANDBOX_SETUP_TIMEOUT] = "setup",
+    [SANDBOX_SETUP_CANCELED] = "canceled",
+};
+
+const char *sandbox_setup_step_name(enum sandbox_setup_step step)
 {
-	if (!fail)
-		return;
-	snprintf(fail->step, sizeof(fail->step), "%s", step);
-	fail->errnum = e->errnum;
-	snprintf(fail->msg, sizeof(fail->msg), "%s", e->msg);
+	if ((size_t)step < sizeof(setup_step_names) / sizeof(setup_step_names[0]) && setup_step_names[step])
+		return setup_step_names[step];
+	return "setup";
 }
 
 static void kill_sandbox(struct sandbox *sb)
@@ -250,27 +267,25 @@ static void kill_sandbox(struct sandbox *sb)
 }
 
 int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg, struct sandbox **out,
-                   struct sandbox_setup_error *fail)
+                   enum sandbox_setup_step *step_out, struct tj_error *err_out)
 {
 	struct sandbox *sb;
 	struct tj_error err = {0};
+	enum sandbox_setup_step step = SANDBOX_SETUP_INIT;
 	int sv[2];
 	char name[64];
 	bool into_cgroup;
-	const char *early_step = NULL;
+	bool early_fail = false;
 	struct init_ctx c;
 	struct cgroup_limits lim = {0};
 	uid_t uid = cfg->run_as_root ? 0 : (cfg->uid ? cfg->uid : 1000);
 	gid_t gid = cfg->run_as_root ? 0 : (cfg->gid ? cfg->gid : 1000);
 
-	if (fail)
-		memset(fail, 0, sizeof(*fail));
+	if (step_out)
+		*step_out = SANDBOX_SETUP_INIT;
 	sb = calloc(1, sizeof(*sb));
-	if (!sb) {
-		tj_error_set(&err, ENOMEM, "out of memory");
-		setup_fail(fail, "init", &err);
-		return -1;
-	}
+	if (!sb)
+		return tj_error_set(err_out, ENOMEM, "out of memory");
 	sb->rt = rt;
 	sb->cfg = cfg;
 	sb->ctl = -1;
@@ -278,7 +293,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	sb->slot.lock_fd = -1;
 
 	if (uidslot_acquire(rt->lock_dir, rt->uid_base, rt->uid_slots, &sb->slot, &err) < 0) {
-		setup_fail(fail, "uidmap", &err);
+		step = SANDBOX_SETUP_UIDMAP;
 		goto fail;
 	}
 
@@ -288,13 +303,13 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	lim.pids_max = cfg->pids;
 	snprintf(name, sizeof(name), "tfjail-%d-%lu", (int)getpid(), ++rt->counter);
 	if (cgroup_job_create(rt->cg, name, &lim, &sb->cg, &err) < 0) {
-		setup_fail(fail, "cgroup", &err);
+		step = SANDBOX_SETUP_CGROUP;
 		goto fail;
 	}
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		tj_error_sys(&err, "socketpair");
-		setup_fail(fail, "clone", &err);
+		step = SANDBOX_SETUP_CLONE;
 		goto fail;
 	}
 	c = (struct init_ctx){.cfg = cfg,
@@ -314,7 +329,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	sb->ctl = sv[0];
 	if (sb->pid < 0) {
 		tj_error_sys(&err, "clone into new namespaces");
-		setup_fail(fail, "clone", &err);
+		step = SANDBOX_SETUP_CLONE;
 		goto fail;
 	}
 	sb->alive = true;
@@ -323,12 +338,14 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	 * failed, it has exited with its report queued, which says more than
 	 * our failure to write its maps: then look for that report at once. */
 	if (write_id_maps(sb->pid, &sb->slot, uid, gid, &err) < 0) {
-		early_step = "uidmap";
+		step = SANDBOX_SETUP_UIDMAP;
+		early_fail = true;
 	} else {
 		uint8_t go = MSG_GO;
 		if (send(sb->ctl, &go, 1, MSG_NOSIGNAL) != 1) {
 			tj_error_sys(&err, "start the sandbox");
-			early_step = "clone";
+			step = SANDBOX_SETUP_CLONE;
+			early_fail = true;
 		}
 	}
 
@@ -339,41 +356,43 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 		ssize_t n;
 		int pr;
 		do
-			pr = poll(&p, 1, early_step ? 0 : SETUP_TIMEOUT_MS);
+			pr = poll(&p, 1, early_fail ? 0 : SETUP_TIMEOUT_MS);
 		while (pr < 0 && errno == EINTR && !cancel_signo);
 		if (cancel_signo) {
 			tj_error_set(&err, EINTR, "interrupted by signal %d", (int)cancel_signo);
-			setup_fail(fail, "canceled", &err);
+			step = SANDBOX_SETUP_CANCELED;
 			goto fail;
 		}
-		if (pr == 0 && early_step) {
-			setup_fail(fail, early_step, &err);
+		if (pr == 0 && early_fail)
 			goto fail;
-		}
 		if (pr == 0) {
 			tj_error_set(&err, ETIMEDOUT, "sandbox setup did not finish within %d s",
 			             SETUP_TIMEOUT_MS / 1000);
-			setup_fail(fail, "setup", &err);
+			step = SANDBOX_SETUP_TIMEOUT;
 			goto fail;
 		}
 		memset(&m, 0, sizeof(m));
 		n = ctl_recv(sb->ctl, &m, sizeof(m), NULL);
-		if (n >= (ssize_t)sizeof(uint32_t) && m.type == MSG_READY && !early_step) {
+		if (n >= (ssize_t)sizeof(uint32_t) && m.type == MSG_READY && !early_fail) {
 			*out = sb;
 			return 0;
 		}
 		if (n == (ssize_t)sizeof(m) && m.type == MSG_SETUP_ERR) {
-			m.step[sizeof(m.step) - 1] = '\0';
 			m.msg[sizeof(m.msg) - 1] = '\0';
+			step = m.step <= SANDBOX_SETUP_CANCELED ? (enum sandbox_setup_step)m.step
+			                                        : SANDBOX_SETUP_TIMEOUT;
 			err.errnum = m.errnum;
 			snprintf(err.msg, sizeof(err.msg), "%s", m.msg);
-			setup_fail(fail, m.step, &err);
 		} else {
 			tj_error_set(&err, EPIPE, "the sandbox died during setup");
-			setup_fail(fail, "setup", &err);
+			step = SANDBOX_SETUP_TIMEOUT;
 		}
 	}
 fail:
+	if (step_out)
+		*step_out = step;
+	if (err_out)
+		*err_out = err;
 	sandbox_destroy(sb, NULL);
 	return -1;
 }
