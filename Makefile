@@ -6,7 +6,10 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 PKGS     := libnl-3.0 libnl-route-3.0 libseccomp mount libcjson libmicrohttpd nettle
 DEB_PKGS := gcc make pkg-config libc6-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
-            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev check
+            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev check \
+            systemd man-db
+# (check, systemd and man-db for make test: the Check suites, systemd-analyze
+# verify of the unit, man -l of the man pages)
 
 # pkg-config is asked when make reads this file: `make test` and `make run`
 # install what is missing first (make deps) and then run make again, so that
