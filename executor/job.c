@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "executor/classify.h"
 #include "executor/jobstate.h"
+#include "executor/judge.h"
 #include "executor/planjson.h"
 #include "executor/providers.h"
 #include "executor/response.h"
@@ -38,10 +39,15 @@ static void scan_upload(struct job *j)
 	size_t errors = 0;
 	cJSON *violations;
 
+	uint64_t t0 = tj_now_ms();
+
+	job_progress(j, "scan", false, 0, 0);
 	if (tj_scan_dir(j->policy, j->req->upload_dir, &scan, &serr) < 0) {
+		job_progress(j, "scan", true, 1, tj_now_ms() - t0);
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", serr.msg);
 		return;
 	}
+	job_progress(j, "scan", true, tj_scan_has_errors(scan) ? 1 : 0, tj_now_ms() - t0);
 	violations = cJSON_CreateArray();
 	for (size_t i = 0; i < scan->n; i++)
 		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
@@ -58,7 +64,7 @@ static void scan_upload(struct job *j)
 			            v0->message, v0->rule,
 			            errors > 1 ? " (and more violations, see the list)" : "");
 	}
-	tj_scan_result_free(scan);
+	j->scan = scan; /* the plan rules locate blocks with it; freed by job_run */
 }
 
 /* 2. The sandbox, with the upload copied into its workspace. */
@@ -208,6 +214,8 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", plan);
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
+	/* 5. The policy's plan rules on what terraform would change. */
+	job_judge_plan(j, res.out, res.out_len);
 	job_outcome(j, "SUCCESS", NULL, NULL);
 out:
 	sandbox_result_free(&res);
@@ -278,6 +286,7 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 
+	tj_scan_result_free(j.scan);
 	cJSON_ReplaceItemInObjectCaseSensitive(j.resp, "diagnostics", j.diagnostics);
 	job_response_set_seconds(j.resp, round((double)(tj_now_ms() - j.t0) / 10.0) / 100.0);
 	*response = j.resp;

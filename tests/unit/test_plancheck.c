@@ -69,7 +69,7 @@ START_TEST(types_located_through_local_modules)
 
 	judge(&j, "modules", p);
 	ck_assert_str_eq(
-	    j.lines, "plan-resource-type-denied terraform_data.root main.tf:2 error\n"
+	    j.lines, "plan-resource-type-denied terraform_data.root main.tf:3 error\n"
 	             "plan-resource-type-denied module.net.terraform_data.subnet[0] net/main.tf:1 error\n"
 	             "plan-resource-type-denied module.net.terraform_data.subnet[1] net/main.tf:1 error\n");
 	ck_assert_ptr_nonnull(
@@ -174,7 +174,7 @@ START_TEST(severity_and_suppressions)
 	struct judged j;
 
 	judge(&j, "modules", p);
-	ck_assert_str_eq(j.lines, "plan-resource-type-denied terraform_data.root main.tf:2 warning\n");
+	ck_assert_str_eq(j.lines, "plan-resource-type-denied terraform_data.root main.tf:3 warning\n");
 	ck_assert_uint_eq(j.res->n_suppressed, 2);
 	ck_assert_str_eq(j.res->suppressed[0].reason, "the network team's module");
 	ck_assert(!tj_scan_has_errors(j.res));
