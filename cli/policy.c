@@ -10,27 +10,45 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "policy/plancheck.h"
+#include "policy/policydiff.h"
 #include "policy/policy.h"
 #include "policy/scan.h"
 
 static const char policy_usage[] =
-    "Usage: tfjail policy check FILE\n"
-    "       tfjail policy show [FILE]\n\n"
-    "check  validates a policy file; an error names the file, the JSON path and why.\n"
+    "Usage: tfjail policy check FILE [--output text|json]\n"
+    "       tfjail policy show [FILE]\n"
+    "       tfjail policy test POLICY PLAN.json [--dir DIR] [--output text|json|sarif|junit]\n"
+    "       tfjail policy diff OLD NEW [--output text|json]\n\n"
+    "check  validates a policy file: every error with its JSON path, and warnings about\n"
+    "       likely mistakes.\n"
     "show   prints the effective policy (defaults filled in, every rule with its\n"
-    "       severity and rationale) as JSON; without FILE, the built-in default.\n\n"
+    "       severity and rationale) as JSON; without FILE, the built-in default.\n"
+    "test   judges a saved plan (terraform show -json) with the policy's plan rules.\n"
+    "diff   what NEW allows or forbids that OLD did not.\n\n"
     "`tfjail policy SUBCOMMAND --help` describes a subcommand.\n\n"
-    "Exit status: 0 valid, 2 usage error or invalid policy.\n";
+    "Exit status: 0 valid / nothing found, 1 test: error-severity violations, diff: NEW allows\n"
+    "more, 2 usage error or invalid policy.\n";
+
+static const struct option output_option[] = {
+    {"output", required_argument, NULL, 'o'},
+    {NULL, 0, NULL, 0},
+};
 
 static const char *const file_operand[] = {"FILE", NULL};
 
 static const struct cli_command check_command = {
     .name = "policy check",
+    .options = output_option,
     .operands = file_operand,
     .min_operands = 1,
-    .usage = "Usage: tfjail policy check FILE\n\n"
-             "Validates a policy file; an error names the file, the JSON path and why.\n\n"
-             "Exit status: 0 valid, 2 usage error or invalid policy.\n",
+    .usage = "Usage: tfjail policy check FILE [--output text|json]\n\n"
+             "Validates a policy file and reports every error in one pass, each as\n"
+             "FILE: JSON.PATH: error: why, then warnings about likely mistakes (a providers.allowed\n"
+             "without the built-in terraform provider, a suppression of every file, ...).\n\n"
+             "Options:\n"
+             "  --output text|json     json: {\"file\",\"valid\",\"errors\":[{\"path\",\"message\"}],\n"
+             "                         \"warnings\":[...]}\n\n"
+             "Exit status: 0 valid (warnings included), 2 usage error, unreadable or invalid policy.\n",
 };
 
 static const struct cli_command show_command = {
@@ -126,6 +144,84 @@ out:
 	tj_scan_result_free(res);
 	tj_scan_result_free(scan);
 	tj_policy_free(p);
+	return rc;
+}
+
+static const char *const diff_operands[] = {"OLD", "NEW", NULL};
+
+static const struct cli_command diff_command = {
+    .name = "policy diff",
+    .options = output_option,
+    .operands = diff_operands,
+    .min_operands = 2,
+    .usage = "Usage: tfjail policy diff OLD NEW [--output text|json]\n\n"
+             "What NEW allows or forbids that OLD did not, key by key, on the effective\n"
+             "policies (defaults filled in): one line per difference, starting with\n"
+             "  allows   NEW permits what OLD refused (a provider added to providers.allowed, a\n"
+             "           data source removed from data_sources.denied, a larger limit, a rule\n"
+             "           relaxed, a suppression added, a plan rule removed)\n"
+             "  forbids  the reverse\n"
+             "  changes  neither (name, description, paths)\n\n"
+             "Options:\n"
+             "  --output text|json     json: [{\"effect\",\"path\",\"old\",\"new\",\"what\"}...]\n\n"
+             "Exit status: 0 NEW allows nothing that OLD refused, 1 NEW allows more (a review is\n"
+             "due), 2 usage error or an invalid policy.\n",
+};
+
+static int policy_diff(int argc, char **argv)
+{
+	struct tj_policy *o = NULL, *n = NULL;
+	struct tj_error err = {0};
+	struct cli_args a;
+	cJSON *d = NULL;
+	const cJSON *e;
+	bool json = false, allows = false;
+	int opt, rc = TJ_EXIT_USAGE;
+
+	cli_args_init(&a, &diff_command, argc, argv);
+	while ((opt = cli_args_next(&a)) != CLI_END) {
+		switch (opt) {
+		case CLI_EXIT: return a.exit_code;
+		case 'o':
+			if (strcmp(a.value, "text") != 0 && strcmp(a.value, "json") != 0)
+				return cli_bad_value(&a, "text or json");
+			json = strcmp(a.value, "json") == 0;
+			break;
+		}
+	}
+	if (tj_policy_load(a.operand[0], &o, &err) < 0 || tj_policy_load(a.operand[1], &n, &err) < 0) {
+		rc = cli_usage_error("%s", err.msg);
+		goto out;
+	}
+	if (!(d = tj_policy_diff(o, n))) {
+		rc = cli_usage_error("policy diff: out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach (e, d)
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "effect")), "allows") ==
+		    0)
+			allows = true;
+	if (json) {
+		char *s = cJSON_PrintUnformatted(d);
+		if (s)
+			puts(s);
+		free(s);
+	} else {
+		cJSON_ArrayForEach (e, d)
+			printf("%-8s %s: %s\n",
+			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "effect")),
+			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path")),
+			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "what")));
+		printf("%d difference%s; %s\n", cJSON_GetArraySize(d), cJSON_GetArraySize(d) == 1 ? "" : "s",
+		       allows ? "NEW allows what OLD refused" : "NEW allows nothing that OLD refused");
+	}
+	rc = fflush(stdout) != 0 ? cli_usage_error("policy diff: cannot write the result")
+	     : allows            ? TJ_EXIT_FAIL
+	                         : TJ_EXIT_OK;
+out:
+	cJSON_Delete(d);
+	tj_policy_free(o);
+	tj_policy_free(n);
 	return rc;
 }
 
@@ -251,6 +347,7 @@ static const struct {
     {"check", policy_check},
     {"show", policy_show},
     {"test", policy_test},
+    {"diff", policy_diff},
 };
 
 int cmd_policy(int argc, char **argv)

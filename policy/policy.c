@@ -750,17 +750,21 @@ static int load_rules(struct tj_policy *p, const cJSON *rules, struct policy_err
 		                  "must be an object of rule id -> \"error\"|\"warning\"|\"off\", not %s",
 		                  policy_json_type(rules));
 	cJSON_ArrayForEach (r, rules) {
+		int one = 0;
 		for (const cJSON *prev = rules->child; prev != r; prev = prev->next)
 			if (strcmp(prev->string, r->string) == 0) {
 				char path[160];
 				snprintf(path, sizeof(path), "rules.%.100s", r->string);
-				rc = policy_bad(pe, path, "appears twice");
+				one = policy_bad(pe, path, "appears twice");
 				break;
 			}
-		if (rc == 0 && load_rule(p, r, pe) < 0)
+		if (one == 0)
+			one = load_rule(p, r, pe);
+		if (one < 0) {
 			rc = -1;
-		if (rc < 0 && !policy_go_on(pe))
-			return -1;
+			if (!policy_go_on(pe))
+				return -1;
+		}
 	}
 	return rc;
 }
