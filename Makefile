@@ -49,7 +49,7 @@ BIN      := $(BUILD)/bin/tfjail
 endif
 TESTBIN  := $(BUILD)/tests/tfjail-tests
 
-.PHONY: sarif-validator all deps test test-unit asan run clean fmt lint help probes test-vm bench fuzz
+.PHONY: sarif-validator docs all deps test test-unit asan run clean fmt lint help probes test-vm bench fuzz
 
 all: $(BIN)
 
@@ -62,6 +62,7 @@ help:
 	@echo "make run      build and start the service"
 	@echo "make bench    run the benchmarks under bench/"
 	@echo "make fmt / lint   clang-format / clang-tidy + cppcheck"
+	@echo "make docs     regenerate the rule table of docs/policy.md"
 	@echo "make sarif-validator   npm: the SARIF 2.1.0 schema and ajv for the SARIF test"
 
 # The SARIF schema and validator the tests use (npm; tests/sarif/validate.js).
@@ -77,6 +78,12 @@ MISSING_DEBS = for p in $(DEB_PKGS) $(EXTRA_DEB); do \
 	done
 # apt-get waits for a dpkg lock another apt-get holds instead of failing.
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
+
+# docs/policy.md's rule table is `tfjail rules --output markdown` (tests/integration/test_docs.c).
+docs: $(BIN)
+	$(Q)$(BIN) rules --output markdown > $(BUILD)/rules.md
+	$(Q)awk -v f=$(BUILD)/rules.md '/<!-- rules:begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next } \
+	  /<!-- rules:end -->/ { skip = 0 } !skip' docs/policy.md > $(BUILD)/policy.md && mv $(BUILD)/policy.md docs/policy.md
 
 deps:
 	@missing="$$($(MISSING_DEBS))"; \

@@ -202,7 +202,7 @@ int cli_print_report(const cJSON *violations, const cJSON *suppressed, const str
 {
 	if (f == CLI_FORMAT_SARIF) {
 		cJSON *log = tj_report_sarif(violations, suppressed, p);
-		char *s = log ? cJSON_Print(log) : NULL;
+		char *s = log ? cJSON_PrintUnformatted(log) : NULL;
 		cJSON_Delete(log);
 		if (!s)
 			return -1;

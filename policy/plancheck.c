@@ -349,8 +349,8 @@ int tj_plan_check(const struct tj_policy *p, const char *plan, size_t len, const
 		if (c.pr->max_changes[a] >= 0 && counts[a] > (size_t)c.pr->max_changes[a])
 			report(
 			    &c, TJ_RULE_PLAN_CHANGE_LIMIT, NULL,
-			    "%zu resource changes of action %s, more than plan_rules.max_changes.%s (%lld)",
-			    counts[a], tj_plan_action_name((enum tj_plan_action)a),
+			    "%zu resource change%s of action %s, more than plan_rules.max_changes.%s (%lld)",
+			    counts[a], counts[a] == 1 ? "" : "s", tj_plan_action_name((enum tj_plan_action)a),
 			    tj_plan_action_name((enum tj_plan_action)a), (long long)c.pr->max_changes[a]);
 	if (c.pr->n_data_denied)
 		check_data_sources(&c, c.root_module, "", 0);

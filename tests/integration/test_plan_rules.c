@@ -163,7 +163,7 @@ START_TEST(plan_refused_by_a_plan_rule)
 	/* the same job as SARIF */
 	run(&r, ARGS("plan", fixture("modules"), "--policy", at("policy.json"), "--output", "sarif"));
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_ptr_nonnull(strstr(r.out, "\"ruleId\":\t\"plan-resource-type-denied\""));
+	ck_assert_ptr_nonnull(strstr(r.out, "\"ruleId\":\"plan-resource-type-denied\""));
 	assert_valid_sarif(r.out);
 	run_free(&r);
 }
@@ -209,7 +209,7 @@ START_TEST(scan_and_policy_test_sarif_valid)
 	run(&r, ARGS("policy", "test", at("policy.json"), fixture("modules/plan.json"), "--dir",
 	             fixture("modules"), "--output", "sarif"));
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_ptr_nonnull(strstr(r.out, "\"justification\":\t\"the root module is reviewed\""));
+	ck_assert_ptr_nonnull(strstr(r.out, "\"justification\":\"the root module is reviewed\""));
 	assert_valid_sarif(r.out);
 	run_free(&r);
 	/* a clean scan is a valid log with no results */

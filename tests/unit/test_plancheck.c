@@ -138,7 +138,7 @@ START_TEST(change_counts)
 	judge(&j, "changes", p);
 	/* delete 1 > 0 and total 3 > 2; create 1 is within its limit; no-op counts nowhere */
 	ck_assert_str_eq(j.lines, "plan-change-limit - .:0 error\nplan-change-limit - .:0 error\n");
-	ck_assert_ptr_nonnull(strstr(j.res->v[0].message, "1 resource changes of action delete"));
+	ck_assert_ptr_nonnull(strstr(j.res->v[0].message, "1 resource change of action delete"));
 	ck_assert_ptr_nonnull(strstr(j.res->v[1].message, "3 resource changes of action total"));
 	judged_free(&j);
 	tj_policy_free(p);
