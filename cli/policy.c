@@ -123,7 +123,7 @@ static int policy_test(int argc, char **argv)
 		rc = cli_usage_error("policy test: %s", err.msg);
 		goto out;
 	}
-	if (dir && tj_scan_dir(p, dir, &scan, &err) < 0) {
+	if (dir && tj_scan_dir_at(p, dir, workdir, &scan, &err) < 0) {
 		rc = cli_usage_error("policy test: %s", err.msg);
 		goto out;
 	}

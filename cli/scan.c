@@ -13,6 +13,7 @@
 static const struct option scan_options[] = {
     {"policy", required_argument, NULL, 'P'},
     {"output", required_argument, NULL, 'o'},
+    {"workdir", required_argument, NULL, 'w'},
     {NULL, 0, NULL, 0},
 };
 
@@ -23,12 +24,14 @@ static const struct cli_command scan_command = {
     .options = scan_options,
     .operands = scan_operands,
     .min_operands = 1,
-    .usage = "Usage: tfjail scan DIR [--policy FILE] [--output text|json]\n\n"
+    .usage = "Usage: tfjail scan DIR [--policy FILE] [--workdir SUBDIR] [--output text|json|sarif|junit]\n\n"
              "Static policy scan of a Terraform upload: no sandbox, no terraform.\n"
              "Reads the files terraform would load (*.tf, *.tf.json, override files) and the\n"
              "local modules they call, and reports every policy violation with its file and line.\n\n"
              "Options:\n"
              "  --policy FILE          policy to apply (default: the built-in default policy)\n"
+             "  --workdir SUBDIR       the root module is DIR/SUBDIR (as plan --workdir); the upload\n"
+             "                         limits still cover the whole of DIR\n"
              "  --output FORMAT        text (default), json ({\"violations\":[...],\"files_scanned\":N}),\n"
              "                         sarif (SARIF 2.1.0) or junit (JUnit XML, one test case per rule)\n\n"
              "Exit status: 0 no error-severity violation (warnings are listed, exit 0), 1 violations\n"
@@ -37,7 +40,7 @@ static const struct cli_command scan_command = {
 
 int cmd_scan(int argc, char **argv)
 {
-	const char *dir, *policy_path = NULL;
+	const char *dir, *policy_path = NULL, *workdir = NULL;
 	enum cli_format format = CLI_FORMAT_TEXT;
 	struct tj_policy *p = NULL;
 	struct tj_scan_result *res = NULL;
@@ -50,6 +53,7 @@ int cmd_scan(int argc, char **argv)
 		switch (opt) {
 		case CLI_EXIT: return a.exit_code;
 		case 'P': policy_path = a.value; break;
+		case 'w': workdir = a.value; break;
 		case 'o':
 			if (cli_parse_format(a.value,
 			                     CLI_FORMAT_TEXT | CLI_FORMAT_JSON | CLI_FORMAT_SARIF |
@@ -62,7 +66,7 @@ int cmd_scan(int argc, char **argv)
 	dir = a.operand[0];
 	if (tj_policy_load(policy_path, &p, &err) < 0)
 		return cli_usage_error("%s", err.msg);
-	if (tj_scan_dir(p, dir, &res, &err) < 0) {
+	if (tj_scan_dir_at(p, dir, workdir, &res, &err) < 0) {
 		tj_policy_free(p);
 		return cli_usage_error("%s", err.msg);
 	}

@@ -42,7 +42,7 @@ static void scan_upload(struct job *j)
 	uint64_t t0 = tj_now_ms();
 
 	job_progress(j, "scan", false, 0, 0);
-	if (tj_scan_dir(j->policy, j->req->upload_dir, &scan, &serr) < 0) {
+	if (tj_scan_dir_at(j->policy, j->req->upload_dir, j->req->workdir, &scan, &serr) < 0) {
 		job_progress(j, "scan", true, 1, tj_now_ms() - t0);
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", serr.msg);
 		return;

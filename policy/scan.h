@@ -48,6 +48,11 @@ struct tj_scan_result {
 /* 0 = scanned (violations may exist), -1 = could not scan (err). */
 int tj_scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out,
 		struct tj_error *err);
+/* The same with the root module in root, a directory relative to the upload
+ * (the job's working directory; "" or NULL = the upload itself): the upload
+ * walk covers the whole upload, the module walk starts at root. */
+int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *root, struct tj_scan_result **out,
+                   struct tj_error *err);
 /* Any violation of severity "error" (suppressions already applied). */
 bool tj_scan_has_errors(const struct tj_scan_result *r);
 /* CONTRACT's Violation object. */

@@ -234,6 +234,39 @@ START_TEST(plan_rules_every_error)
 }
 END_TEST
 
+/* the job's working directory is the root module of the scan too */
+START_TEST(scan_starts_at_the_working_directory)
+{
+	char tmp[] = "/tmp/tfjail-workdir-XXXXXX";
+	struct tj_policy *p = policy_with("{}", NULL);
+	struct tj_scan_result *r = NULL;
+	struct tj_error err = {0};
+
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	tj_test_write(tmp, "sub/main.tf",
+	              "resource \"terraform_data\" \"x\" {\n  provisioner \"local-exec\" {\n"
+	              "    command = \"id\"\n  }\n}\n");
+	ck_assert_int_eq(tj_scan_dir(p, tmp, &r, &err), 0);
+	ck_assert_uint_eq(r->n, 0); /* the upload's root has no configuration */
+	tj_scan_result_free(r);
+	ck_assert_int_eq(tj_scan_dir_at(p, tmp, "sub", &r, &err), 0);
+	ck_assert_uint_eq(r->n, 1);
+	ck_assert_str_eq(r->v[0].rule, "provisioner-blocked");
+	ck_assert_str_eq(r->v[0].file, "sub/main.tf");
+	ck_assert_int_eq(r->v[0].line, 2);
+	ck_assert_uint_eq(r->n_locs, 1);
+	ck_assert_str_eq(r->locs[0].dir, "sub");
+	tj_scan_result_free(r);
+	ck_assert_int_eq(tj_scan_dir_at(p, tmp, "./sub/", &r, &err), 0);
+	ck_assert_uint_eq(r->n, 1);
+	tj_scan_result_free(r);
+	ck_assert_int_eq(tj_scan_dir_at(p, tmp, "../etc", &r, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "leaves the upload"));
+	tj_test_rm_rf(tmp);
+	tj_policy_free(p);
+}
+END_TEST
+
 Suite *plancheck_suite(void)
 {
 	Suite *s = suite_create("plancheck");
@@ -248,6 +281,7 @@ Suite *plancheck_suite(void)
 	tcase_add_test(tc, severity_and_suppressions);
 	tcase_add_test(tc, not_a_plan);
 	tcase_add_test(tc, plan_rules_every_error);
+	tcase_add_test(tc, scan_starts_at_the_working_directory);
 	suite_add_tcase(s, tc);
 	return s;
 }
