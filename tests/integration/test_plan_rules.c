@@ -212,6 +212,20 @@ START_TEST(scan_and_policy_test_sarif_valid)
 	ck_assert_ptr_nonnull(strstr(r.out, "\"justification\":\"the root module is reviewed\""));
 	assert_valid_sarif(r.out);
 	run_free(&r);
+	/* JUnit: one test case per enabled rule, the denied type's case failed */
+	run(&r, ARGS("policy", "test", at("policy.json"), fixture("modules/plan.json"), "--dir",
+	             fixture("modules"), "--output", "junit"));
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(
+	    strstr(r.out, "<testsuite name=\"policy test\" tests=\"18\" failures=\"1\" errors=\"0\">"));
+	ck_assert_ptr_nonnull(
+	    strstr(r.out, "<testcase classname=\"tfjail.plan\" name=\"plan-resource-type-denied\">\n"
+	                  "      <failure message=\""));
+	ck_assert_ptr_nonnull(strstr(r.out,
+	                             "net/main.tf:1: module.net.terraform_data.subnet[0]: resource type "
+	                             "terraform_data is denied (plan_rules.resource_types.denied &quot;"));
+	ck_assert_ptr_nonnull(strstr(r.out, "<testcase classname=\"tfjail.static\" name=\"parse-error\"/>"));
+	run_free(&r);
 	/* a clean scan is a valid log with no results */
 	run(&r, ARGS("scan", fixture("changes"), "--output", "sarif"));
 	ck_assert_int_eq(r.status, 0);
