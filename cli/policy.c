@@ -77,8 +77,9 @@ static const struct cli_command test_command = {
     .min_operands = 2,
     .usage = "Usage: tfjail policy test POLICY PLAN.json [--dir DIR [--workdir SUBDIR]]\n"
              "                          [--output text|json|sarif|junit]\n\n"
-             "Judges a saved plan (the output of terraform show -json, or the plan_json of a\n"
-             "result) with the plan rules of POLICY, without a sandbox or terraform.  With --dir,\n"
+             "Judges a saved plan (the output of terraform show -json, or a whole result of plan\n"
+             "--output json, whose plan_json is judged) with the plan rules of POLICY, without a sandbox or "
+             "terraform.  With --dir,\n"
              "the configuration the plan was made from (the upload, terraform run in SUBDIR of it)\n"
              "gives each violation its file and line.\n\n"
              "Options:\n"

@@ -332,18 +332,21 @@ int tj_plan_check(const struct tj_policy *p, const char *plan, size_t len, const
 	                  .n_locs = n_locs,
 	                  .root_dir = root_dir ? root_dir : ""};
 	size_t counts[TJ_PLAN__COUNT + 1] = {0};
-	const cJSON *rc;
+	const cJSON *rc, *plan_json = root;
 
-	if (!cJSON_IsObject(root) ||
-	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "format_version")))
+	/* an ExecutionResponse: its plan_json */
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "plan_json")))
+		plan_json = cJSON_GetObjectItemCaseSensitive(root, "plan_json");
+	if (!cJSON_IsObject(plan_json) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(plan_json, "format_version")))
 		return tj_error_set(err, EINVAL, "not a plan (terraform show -json output): %s",
 		                    root ? "no format_version" : "not JSON");
 	c.root_module = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(root, "configuration"), "root_module");
+	    cJSON_GetObjectItemCaseSensitive(plan_json, "configuration"), "root_module");
 	c.res = calloc(1, sizeof(*c.res));
 	if (!c.res)
 		return tj_error_set(err, ENOMEM, "plan rules: out of memory");
-	cJSON_ArrayForEach (rc, cJSON_GetObjectItemCaseSensitive(root, "resource_changes"))
+	cJSON_ArrayForEach (rc, cJSON_GetObjectItemCaseSensitive(plan_json, "resource_changes"))
 		check_change(&c, rc, counts);
 	for (int a = 0; a <= TJ_PLAN__COUNT; a++)
 		if (c.pr->max_changes[a] >= 0 && counts[a] > (size_t)c.pr->max_changes[a])

@@ -14,7 +14,8 @@
 /* Whether the policy has any plan rule to judge (an empty plan_rules has none). */
 bool tj_plan_rules_present(const struct tj_policy *p);
 
-/* Judges the plan JSON (plan, len bytes) with p's plan rules.  locs (from
+/* Judges the plan JSON (plan, len bytes: terraform show -json's output, or an
+ * ExecutionResponse, whose plan_json is judged) with p's plan rules.  locs (from
  * tj_scan_dir of the upload, may be NULL) give each violation the file and
  * line of its block; root_dir is the root module's directory relative to
  * the upload ("" or the job's workdir).  Violations carry the rule, the

@@ -204,6 +204,17 @@ START_TEST(not_a_plan)
 	tj_policy_free(p);
 	p = policy_with("{\"max_changes\": {\"total\": 0}}", NULL);
 	ck_assert(tj_plan_rules_present(p));
+	/* an ExecutionResponse is judged by its plan_json */
+	{
+		static const char resp[] =
+		    "{\"status\": \"SUCCESS\", \"plan_json\": {\"format_version\": \"1.2\","
+		    " \"resource_changes\": [{\"address\": \"terraform_data.a\", \"mode\": \"managed\","
+		    " \"type\": \"terraform_data\", \"change\": {\"actions\": [\"create\"]}}]}}";
+		ck_assert_int_eq(tj_plan_check(p, resp, strlen(resp), NULL, 0, "", &r, &err), 0);
+		ck_assert_uint_eq(r->n, 1);
+		ck_assert_str_eq(r->v[0].rule, "plan-change-limit");
+		tj_scan_result_free(r);
+	}
 	tj_policy_free(p);
 }
 END_TEST
