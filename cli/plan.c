@@ -37,7 +37,8 @@ static const struct cli_command plan_command = {
     .shortopts = "q",
     .usage = "Usage: tfjail plan DIR [OPTIONS]\n\n"
              "Runs the job pipeline on the Terraform upload in DIR: the static policy scan, then\n"
-             "terraform init, plan and show -json inside one sandbox.  DIR is never written.\n\n"
+             "terraform init, plan and show -json inside one sandbox, then the policy's plan\n"
+             "rules on the plan.  DIR is never written.\n\n"
              "Options:\n"
              "  --policy FILE          policy file (default: the built-in policy/default.json)\n"
              "  --var NAME=VALUE       a string variable; repeatable\n"

@@ -20,17 +20,18 @@ static const struct option rules_options[] = {
 static const struct cli_command rules_command = {
     .name = "rules",
     .options = rules_options,
-    .usage = "Usage: tfjail rules [--policy FILE] [--output text|json|markdown]\n\n"
-             "Lists every rule: its id, its stage (static: the scan of the upload before terraform\n"
-             "runs; plan: the plan after terraform show -json), its default severity, whether a\n"
-             "policy can relax or suppress it, what triggers it, an example and its rationale.\n"
-             "With --policy, the severities are that policy's.\n\n"
-             "Options:\n"
-             "  --policy FILE          severities of this policy (default: the built-in policy)\n"
-             "  --output FORMAT        text (default), json ([{\"id\",\"stage\",\"severity\",\n"
-             "                         \"suppressible\",\"finds\",\"example\",\"rationale\"}...]) or\n"
-             "                         markdown (the table of docs/policy.md)\n\n"
-             "Exit status: 0, 2 usage error or invalid policy.\n",
+    .usage =
+        "Usage: tfjail rules [--policy FILE] [--output text|json|markdown]\n\n"
+        "Lists every rule: its id, its stage (static: the scan of the upload before terraform\n"
+        "runs; plan: the plan after terraform show -json), its default severity, whether a\n"
+        "policy can relax or suppress it, what triggers it, an example and its rationale.\n"
+        "With --policy, the severities are that policy's.\n\n"
+        "Options:\n"
+        "  --policy FILE          severities of this policy (default: the built-in policy)\n"
+        "  --output FORMAT        text (default), json ([{\"id\",\"stage\",\"default_severity\",\n"
+        "                         \"severity\",\"suppressible\",\"finds\",\"example\",\"rationale\"}...])\n"
+        "                         or markdown (the table of docs/policy.md)\n\n"
+        "Exit status: 0, 2 usage error or invalid policy.\n",
 };
 
 static const char *stage_name(enum tj_rule_stage s)
@@ -38,7 +39,7 @@ static const char *stage_name(enum tj_rule_stage s)
 	return s == TJ_STAGE_PLAN ? "plan" : "static";
 }
 
-static int print_json(const struct tj_policy *p)
+static int print_json(const struct tj_policy *p, const struct tj_policy *dflt)
 {
 	cJSON *a = cJSON_CreateArray();
 	char *s;
@@ -48,6 +49,7 @@ static int print_json(const struct tj_policy *p)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", ri->id);
 		cJSON_AddStringToObject(o, "stage", stage_name(ri->stage));
+		cJSON_AddStringToObject(o, "default_severity", tj_severity_name(dflt->rules->severity[r]));
 		cJSON_AddStringToObject(o, "severity", tj_severity_name(p->rules->severity[r]));
 		cJSON_AddBoolToObject(o, "suppressible", !ri->mandatory);
 		cJSON_AddStringToObject(o, "finds", ri->finds);
@@ -113,7 +115,7 @@ static void print_text(const struct tj_policy *p)
 int cmd_rules(int argc, char **argv)
 {
 	const char *policy_path = NULL, *output = "text";
-	struct tj_policy *p = NULL;
+	struct tj_policy *p = NULL, *dflt = NULL;
 	struct tj_error err = {0};
 	struct cli_args a;
 	int opt, rc = TJ_EXIT_OK;
@@ -131,10 +133,12 @@ int cmd_rules(int argc, char **argv)
 			break;
 		}
 	}
-	if (tj_policy_load(policy_path, &p, &err) < 0)
+	if (tj_policy_load(policy_path, &p, &err) < 0 || tj_policy_load(NULL, &dflt, &err) < 0) {
+		tj_policy_free(p);
 		return cli_usage_error("%s", err.msg);
+	}
 	if (strcmp(output, "json") == 0) {
-		if (print_json(p) < 0)
+		if (print_json(p, dflt) < 0)
 			rc = cli_usage_error("rules: out of memory");
 	} else if (strcmp(output, "markdown") == 0) {
 		print_markdown(p);
@@ -144,5 +148,6 @@ int cmd_rules(int argc, char **argv)
 	if (fflush(stdout) != 0)
 		rc = cli_usage_error("rules: cannot write the list");
 	tj_policy_free(p);
+	tj_policy_free(dflt);
 	return rc;
 }
