@@ -91,7 +91,7 @@ static void __attribute__((noreturn)) worker_main(const struct api_launcher_conf
 		worker_answer(fd, 'E', "the job request could not be read");
 		_exit(1);
 	}
-	if (job_runtime_open(c->policy, &rt, &err) < 0) {
+	if (job_runtime_open(c->policy, c->host, &rt, &err) < 0) {
 		worker_answer(fd, 'E', err.msg);
 		_exit(1);
 	}
@@ -421,7 +421,7 @@ static void sweep(const struct api_launcher_config *c)
 {
 	struct sandbox_runtime *rt = NULL;
 
-	if (job_runtime_open(c->policy, &rt, NULL) == 0)
+	if (job_runtime_open(c->policy, c->host, &rt, NULL) == 0)
 		sandbox_runtime_free(rt);
 }
 
@@ -449,7 +449,7 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 		hello_failed(&l, err.msg);
 		return 2;
 	}
-	if (job_runtime_open(c->policy, &rt, &err) < 0) {
+	if (job_runtime_open(c->policy, c->host, &rt, &err) < 0) {
 		hello_failed(&l, err.msg);
 		return 2;
 	}

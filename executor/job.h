@@ -30,15 +30,31 @@ struct job_tools {
 	char plugin_dir[PATH_MAX];
 };
 
-/* Finds terraform (policy mounts.terraform, $TFJAIL_TERRAFORM, $PATH) and the
- * provider mirror (policy mounts.plugin_dir, $TFJAIL_PLUGIN_DIR, then the
+/* The host's side of a job that is not policy: filled at the edge (the
+ * service's configuration file, the documented TFJAIL_* environment
+ * overrides, flags: cli/settings.c) and passed down; nothing below reads the
+ * environment.  NULL or 0 = found or the default. */
+struct job_host {
+	const char *terraform;     /* terraform binary, after the policy's mounts.terraform */
+	const char *plugin_dir;    /* provider mirror, after the policy's mounts.plugin_dir */
+	const char *cgroup_parent; /* an operator-prepared cgroup v2 parent for the job cgroups */
+	uid_t uid_base;            /* first host uid of the sandboxes (default 1500000000) */
+	uint32_t uid_slots;        /* sandboxes at once, two uids each (default 4096) */
+};
+
+/* "BASE:SLOTS" (BASE >= 65536, the range within 32-bit uids) into h. */
+int job_host_parse_uid_range(const char *s, struct job_host *h, struct tj_error *err);
+
+/* Finds terraform (policy mounts.terraform, host->terraform, $PATH) and the
+ * provider mirror (policy mounts.plugin_dir, host->plugin_dir, then the
  * standard plugin directories and /opt/tf-plugins).  Never downloads. */
-int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj_error *err);
+int job_tools_discover(const struct tj_policy *p, const struct job_host *host, struct job_tools *t,
+                       struct tj_error *err);
 
 /* Opens the sandbox runtime for jobs under this policy (its seccomp
- * additions; $TFJAIL_CGROUP_PARENT names an operator-prepared parent for the
- * job cgroups). */
-int job_runtime_open(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err);
+ * additions) on this host (uid range, cgroup parent). */
+int job_runtime_open(const struct tj_policy *policy, const struct job_host *host, struct sandbox_runtime **rt,
+                     struct tj_error *err);
 
 /* Copies the policy's upload and resource limits into a sandbox
  * configuration (the same for a job and for `tfjail run`). */
