@@ -1,0 +1,17 @@
+# The container image (Dockerfile) and its test (container/, docs/container.md).
+# podman with the repository's containers.conf; the base images are made
+# locally with mmdebstrap and kept between runs (keyed on their package lists).
+
+CONTAINER_IMAGE ?= localhost/tfjail:latest
+
+.PHONY: container-image test-container test-kubernetes print-DEB_PKGS
+
+print-DEB_PKGS:
+	@echo $(DEB_PKGS)
+
+container-image:
+	container/image.sh $(CONTAINER_IMAGE)
+
+test-container:
+	@t0=$$(date +%s); container/test.sh $(CONTAINER_IMAGE); rc=$$?; \
+	echo "test-container: total wall time $$(( $$(date +%s) - t0 )) s (status $$rc)"; exit $$rc
