@@ -15,6 +15,7 @@ ARG BASE=docker.io/library/debian:bookworm-slim
 ARG BUILD_BASE=${BASE}
 
 FROM ${BUILD_BASE} AS build
+LABEL org.tfjail.stage=build
 WORKDIR /src
 COPY . .
 # make deps installs only what the base lacks (nothing with BUILD_BASE).

@@ -29,6 +29,6 @@ mmdebstrap --variant=minbase --quiet \
     'deb http://deb.debian.org/debian bookworm main' \
     'deb http://deb.debian.org/debian bookworm-updates main' \
     'deb http://deb.debian.org/debian-security bookworm-security main' |
-    podman import --change 'CMD ["/bin/bash"]' - "$image" >/dev/null
+    podman import --quiet --change 'CMD ["/bin/bash"]' - "$image" >/dev/null
 echo "base: $image built in $(($(date +%s) - t0)) s" >&2
 echo "$image"

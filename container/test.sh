@@ -50,6 +50,8 @@ cp -r tests/fixtures/plan/aws-small "$work/uploads/aws-small"
 cp -r tests/fixtures/plan/local-exec "$work/uploads/local-exec"
 cp -r tests/fixtures/plan/aws-offline-data "$work/uploads/aws-offline-data"
 chmod -R a+rX "$work/uploads"
+# uid slots are shared with every tfjail on this host (docs/container.md)
+mkdir -p /run/tfjail/slots
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 # The documented privileges (docs/container.md), nothing more.
@@ -60,6 +62,7 @@ id=$(podman run -d --name "$name" \
     -p "127.0.0.1:$port:8001" \
     -v "$plugins:/usr/local/share/terraform/plugins:ro" \
     -v "$work/uploads:/var/lib/tfjail/uploads:ro" \
+    -v /run/tfjail/slots:/run/tfjail/slots \
     "$image" 2>"$work/run.err") || { cat "$work/run.err" >&2; fail "podman run"; }
 step "container ${id:0:12} on 127.0.0.1:$port"
 base="http://127.0.0.1:$port"
@@ -115,7 +118,7 @@ step "local-exec: FAILED / PolicyViolation (provisioner-blocked)"
 cg=$(find /sys/fs/cgroup/memory -maxdepth 3 -type d -name "*$id*" | head -1)
 [ -n "$cg" ] && [ -d "$cg/tfjail" ] || fail "no tfjail cgroup below the container's memory cgroup ($cg)"
 [ -z "$(find "$cg/tfjail" -mindepth 1 -type d)" ] || fail "job cgroups left in $cg/tfjail"
-step "job cgroups below $cg"
+step "job cgroups below $cg (container memory peak $(($(cat "$cg/memory.max_usage_in_bytes") >> 20)) MiB)"
 
 # SIGTERM with a job running: tfjail answers it within shutdown_grace (its
 # log says so), then exits 0.  The client's copy of that answer is not
