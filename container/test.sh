@@ -127,19 +127,21 @@ step "job cgroups below $cg (container memory peak $(($(cat "$cg/memory.max_usag
 # tfjail exits, so the answer can be cut on the wire.
 execute job-drain aws-offline-data >"$work/drain.code" &
 drain=$!
+running() { [[ $(curl -s "$base/health") == *'"running_jobs":1'* ]]; }
 for _ in $(seq 1 100); do
-    curl -s "$base/health" | grep -q '"running_jobs":1' && break
+    running && break
     sleep 0.1
 done
-curl -s "$base/health" | grep -q '"running_jobs":1' || fail "the drain job did not start"
+running || fail "the drain job did not start"
 podman stop -t 60 "$id" >/dev/null
 wait "$drain" || true
-podman logs "$id" 2>&1 | grep -q 'POST /api/v1/execute 200 job_id=job-drain' ||
-    { podman logs "$id" >&2; fail "the job running at SIGTERM was not answered"; }
+podman logs "$id" >"$work/log" 2>&1
+grep -q 'POST /api/v1/execute 200 job_id=job-drain' "$work/log" ||
+    { cat "$work/log" >&2; fail "the job running at SIGTERM was not answered"; }
 step "SIGTERM with a job running: answered (client got HTTP $(cat "$work/drain.code")), then tfjail stopped"
 status=$(podman inspect -f '{{.State.ExitCode}}' "$id")
-[ "$status" = 0 ] || { podman logs "$id" >&2; fail "tfjail serve exited $status after SIGTERM"; }
-podman logs "$id" 2>&1 | grep -q 'tfjail: serving on 0.0.0.0:8001' || fail "no start-up line in the log"
+[ "$status" = 0 ] || { cat "$work/log" >&2; fail "tfjail serve exited $status after SIGTERM"; }
+grep -q 'tfjail: serving on 0.0.0.0:8001' "$work/log" || fail "no start-up line in the log"
 podman rm "$id" >/dev/null
 podman container exists "$id" && fail "container $id still exists"
 left=$(find /sys/fs/cgroup -maxdepth 4 -name "*$id*" 2>/dev/null || true)

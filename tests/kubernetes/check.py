@@ -71,7 +71,7 @@ kust = docs["kustomization.yaml"][0]
 for r in kust.get("resources", []):
     need(r in docs, "kustomization.yaml: resource %s does not exist" % r)
 for name in docs:
-    if name not in ("kustomization.yaml", "upload-writer.yaml"):
+    if name not in ("kustomization.yaml", "writer.yaml"):
         need(name in kust.get("resources", []), "kustomization.yaml does not list %s" % name)
 
 objs = {}
@@ -186,11 +186,11 @@ need(svc["spec"]["selector"].items() <= labels.items(), "Service: selector does 
 need(any(p.get("targetPort") in ("http", port) and p.get("port") == port for p in svc["spec"]["ports"]),
      "Service: no port %s to the http port" % port)
 
-# --- the upload writer mounts the same claim
-uw = objs.get(("Pod", "upload-writer"))
-need(uw and any(v.get("persistentVolumeClaim", {}).get("claimName") == "tfjail-uploads"
-                for v in uw["spec"]["volumes"]), "upload-writer.yaml: does not mount tfjail-uploads")
-need(uw and uw["spec"]["containers"][0]["image"] == image, "upload-writer.yaml: image is not %s" % image)
+# --- the writer pod mounts the same claims
+uw = objs.get(("Pod", "tfjail-writer"))
+claims = {v.get("persistentVolumeClaim", {}).get("claimName") for v in (uw or {}).get("spec", {}).get("volumes", [])}
+need({"tfjail-uploads", "tfjail-provider-mirror"} <= claims, "writer.yaml: does not mount both volumes")
+need(uw and uw["spec"]["containers"][0]["image"] == image, "writer.yaml: image is not %s" % image)
 
 if problems:
     print("\n".join(problems))
