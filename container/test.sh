@@ -11,7 +11,8 @@
 # 3. /health answers 200 (and `podman healthcheck run` agrees), the aws
 #    fixture job ends SUCCESS, a local-exec upload FAILED / PolicyViolation,
 #    an unknown upload 404; the job cgroups were created inside the
-#    container's own cgroup;
+#    container's own cgroup; the probe finds the sandbox's layers intact in a
+#    sandbox started in the container;
 # 4. podman stop (SIGTERM) with a job running: the job is answered (drain),
 #    tfjail exits 0; after podman rm no container, cgroup, process or mount of
 #    it is left on the host.
@@ -30,6 +31,9 @@ if [ -z "$plugins" ]; then
     done
 fi
 [ -d "$plugins" ] || fail "no provider mirror on the host (set TFJAIL_PLUGIN_DIR)"
+# the static probe of the sandbox suites (make probes), mounted for step 4
+probes=${TFJAIL_PROBES:-$PWD/build/probes}
+[ -x "$probes/probe" ] || fail "no $probes/probe (make probes)"
 
 t0=$(date +%s)
 container/image.sh "$image"
@@ -63,6 +67,7 @@ id=$(podman run -d --name "$name" \
     -v "$plugins:/usr/local/share/terraform/plugins:ro" \
     -v "$work/uploads:/var/lib/tfjail/uploads:ro" \
     -v /run/tfjail/slots:/run/tfjail/slots \
+    -v "$probes:/probes:ro" \
     "$image" 2>"$work/run.err") || { cat "$work/run.err" >&2; fail "podman run"; }
 step "container ${id:0:12} on 127.0.0.1:$port"
 base="http://127.0.0.1:$port"
@@ -119,6 +124,21 @@ cg=$(find /sys/fs/cgroup/memory -maxdepth 3 -type d -name "*$id*" | head -1)
 [ -n "$cg" ] && [ -d "$cg/tfjail" ] || fail "no tfjail cgroup below the container's memory cgroup ($cg)"
 [ -z "$(find "$cg/tfjail" -mindepth 1 -type d)" ] || fail "job cgroups left in $cg/tfjail"
 step "job cgroups below $cg (container memory peak $(($(cat "$cg/memory.max_usage_in_bytes") >> 20)) MiB)"
+
+# The sandbox's layers, checked from inside a sandbox started in the
+# container, with the probe of the sandbox suites (tests/probes/probe.c).
+in_sandbox() { podman exec "$id" /usr/local/bin/tfjail run --ro-bind /probes:/probe "$@" 2>&1; }
+for check in "status" "syscalls" "netifs" "pid1 --init-comm tfjail-init --max-pids 2" \
+             "write-fail / /usr /etc /dev /probe"; do
+    # shellcheck disable=SC2086 # a probe command and its arguments
+    out=$(in_sandbox -- /probe/probe $check) || fail "probe $check in the container: $out"
+done
+out=$(in_sandbox -- /probe/probe uid) || fail "probe uid: $out"
+host_uid=$(awk '$1 == "uid_map" && $2 == 1000 {print $3}' <<<"$out")
+[ -n "$host_uid" ] && [ "$host_uid" -ge 65536 ] || fail "sandbox uid maps to host uid '$host_uid': $out"
+out=$(in_sandbox --memory 67108864 -- /probe/probe memhog 512) && fail "memhog under 64 MiB exited 0: $out"
+grep -q '^tfjail: .*memory' <<<"$out" || fail "memhog under 64 MiB: no out-of-memory line: $out"
+step "in a sandbox in the container: no capabilities, no_new_privs, seccomp; blocked calls refused; only loopback; own init; read-only root; host uid $host_uid; out of memory at 64 MiB"
 
 # SIGTERM with a job running: tfjail answers it within shutdown_grace (its
 # log says so), then exits 0.  The client's copy of that answer is not

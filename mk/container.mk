@@ -12,6 +12,6 @@ print-DEB_PKGS:
 container-image:
 	container/image.sh $(CONTAINER_IMAGE)
 
-test-container:
-	@t0=$$(date +%s); container/test.sh $(CONTAINER_IMAGE); rc=$$?; \
+test-container: $(PROBES)
+	@t0=$$(date +%s); TFJAIL_PROBES=$(abspath $(BUILD)/probes) container/test.sh $(CONTAINER_IMAGE); rc=$$?; \
 	echo "test-container: total wall time $$(( $$(date +%s) - t0 )) s (status $$rc)"; exit $$rc
