@@ -18,9 +18,10 @@ FROM ${BUILD_BASE} AS build
 LABEL org.tfjail.stage=build
 WORKDIR /src
 COPY . .
-# make deps installs only what the base lacks (nothing with BUILD_BASE).
+# make deps installs only what the base lacks (nothing with BUILD_BASE); not
+# the test-only packages (EXTRA_DEB).
 RUN rm -rf container/dist bin build \
- && make deps \
+ && make deps EXTRA_DEB= \
  && make -j"$(nproc)" all \
  && strip --strip-debug bin/tfjail
 

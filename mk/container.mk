@@ -4,6 +4,9 @@
 
 CONTAINER_IMAGE ?= localhost/tfjail:latest
 
+# The kubernetes suite of make test reads the manifests with PyYAML.
+EXTRA_DEB += python3 python3-yaml
+
 .PHONY: container-image test-container test-kubernetes print-DEB_PKGS
 
 print-DEB_PKGS:
