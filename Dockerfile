@@ -18,10 +18,10 @@ FROM ${BUILD_BASE} AS build
 LABEL org.tfjail.stage=build
 WORKDIR /src
 COPY . .
-# make deps installs only what the base lacks (nothing with BUILD_BASE); not
-# the test-only packages (EXTRA_DEB).
+# make deps installs only what the base lacks (nothing with BUILD_BASE), and
+# only the packages of the build (not those that only make test uses).
 RUN rm -rf container/dist bin build \
- && make deps EXTRA_DEB= \
+ && make deps DEB_PKGS="$(make -s --no-print-directory print-CONTAINER_BUILD_DEBS)" EXTRA_DEB= \
  && make -j"$(nproc)" all \
  && strip --strip-debug bin/tfjail
 

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 tag=${1:-localhost/tfjail:latest}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/container/containers.conf}
 
-build_pkgs=$(make -s --no-print-directory print-DEB_PKGS)
+build_pkgs=$(make -s --no-print-directory print-CONTAINER_BUILD_DEBS)
 runtime_pkgs=$(grep -v '^#' container/runtime.packages)
 build_base=$(container/base.sh localhost/tfjail-base-build $build_pkgs)
 runtime_base=$(container/base.sh localhost/tfjail-base-runtime $runtime_pkgs)
