@@ -21,6 +21,8 @@ COPY . .
 # make deps installs only what the base lacks (nothing with BUILD_BASE), and
 # only the packages of the build (not those that only make test uses).
 RUN rm -rf container/dist bin build \
+ && { command -v make >/dev/null || { apt-get update -q && \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends make; }; } \
  && make deps DEB_PKGS="$(make -s --no-print-directory print-CONTAINER_BUILD_DEBS)" EXTRA_DEB= \
  && make -j"$(nproc)" all \
  && strip --strip-debug bin/tfjail
