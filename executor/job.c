@@ -182,7 +182,8 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 	char *show[] = {"terraform", "show", "-json", "-no-color", SB_PLANFILE, NULL};
 	struct sandbox_result res;
 	struct tj_error err = {0};
-	cJSON *plan = NULL;
+	_cleanup_free_ char *plan = NULL;
+	size_t plan_len;
 	char sha[65];
 	struct plan_summary sum;
 
@@ -199,12 +200,13 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 		            (unsigned long long)j->policy->limits.output_bytes);
 		goto out;
 	}
-	if (planjson_normalize(res.out, res.out_len, &plan, NULL, sha, &err) < 0) {
+	if (planjson_normalize(res.out, res.out_len, &plan, &plan_len, sha, &err) < 0 ||
+	    planjson_summary(plan, plan_len, &sum, &err) < 0) {
 		job_outcome(j, "FAILED", "TerraformError", "%s", err.msg);
 		goto out;
 	}
-	planjson_summary(plan, &sum);
-	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", plan);
+	/* a raw item: the response carries the canonical bytes as they are */
+	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", cJSON_CreateRaw(plan));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
 	job_outcome(j, "SUCCESS", NULL, NULL);
