@@ -63,7 +63,12 @@ struct job_request {
 	size_t n_var_files;
 	const struct job_var *vars;   /* NAME=VALUE strings */
 	size_t n_vars;
-	const cJSON *variables;  /* API: {NAME: JSON value}; NULL = none */
+	/* API: the raw bytes of the request's `variables` object exactly as the
+	 * client sent them (validated strictly by the caller); written verbatim
+	 * as a runner-owned .tfvars.json, so numbers and strings (\u0000
+	 * included) reach terraform exactly.  NULL = none. */
+	const char *variables_json;
+	size_t variables_json_len;
 	uint64_t timeout_s;      /* 0 = policy limits.job_timeout */
 };
 

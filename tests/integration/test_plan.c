@@ -34,6 +34,7 @@ struct plan_run {
 
 static struct plan_run aws1, aws2, planted;
 static char planted_dir[PATH_MAX];
+static char *aws_bare; /* bare terraform's normalised plan of aws-small */
 
 static void plan_run_free(struct plan_run *r)
 {
@@ -175,6 +176,7 @@ static void aws_jobs(void)
 	run_plan(&aws2, fixture("aws-small"), NULL);
 	make_planted_upload();
 	run_plan(&planted, planted_dir, NULL);
+	aws_bare = tj_test_bare_plan(fixture("aws-small"), NULL);
 }
 
 static void aws_jobs_free(void)
@@ -182,6 +184,8 @@ static void aws_jobs_free(void)
 	plan_run_free(&aws1);
 	plan_run_free(&aws2);
 	plan_run_free(&planted);
+	free(aws_bare);
+	aws_bare = NULL;
 	if (planted_dir[0])
 		tj_test_rm_rf(planted_dir);
 }
@@ -219,23 +223,39 @@ START_TEST(aws_fixture_plans)
 }
 END_TEST
 
+/* plan_json's bytes as tfjail printed them; plan_sha256 is their hash. */
+static char *plan_bytes(const struct plan_run *r)
+{
+	char *b = tj_test_member_bytes(r->out, "plan_json");
+	char hex[65];
+
+	ck_assert_msg(b && b[0] == '{', "no plan_json object in: %.300s", r->out);
+	tj_sha256_hex(b, strlen(b), hex);
+	ck_assert_str_eq(hex, str(r->json, "plan_sha256"));
+	return b;
+}
+
 START_TEST(same_upload_same_plan_bytes)
 {
 	char *a, *b;
 
 	assert_outcome(&aws2, "SUCCESS", NULL);
 	ck_assert_str_eq(str(aws1.json, "plan_sha256"), str(aws2.json, "plan_sha256"));
-	a = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(aws1.json, "plan_json"));
-	b = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(aws2.json, "plan_json"));
+	a = plan_bytes(&aws1);
+	b = plan_bytes(&aws2);
 	ck_assert_str_eq(a, b);
-	/* the hash is over the canonical bytes of plan_json */
-	{
-		char hex[65];
-		tj_sha256_hex(a, strlen(a), hex);
-		ck_assert_str_eq(hex, str(aws1.json, "plan_sha256"));
-	}
 	free(a);
 	free(b);
+}
+END_TEST
+
+START_TEST(aws_plan_is_bare_terraforms)
+{
+	char *a = plan_bytes(&aws1);
+
+	ck_assert_ptr_nonnull(aws_bare);
+	ck_assert_str_eq(a, aws_bare);
+	free(a);
 }
 END_TEST
 
@@ -356,6 +376,95 @@ START_TEST(runner_variables_beat_uploaded_tfvars)
 	plan_run_free(&r);
 	unlink(vf);
 	tj_test_rm_rf(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------ plan_json is terraform's bytes */
+
+/* tfjail plan and bare terraform on the same fixture give the same
+ * normalised bytes. */
+static void assert_bare_bytes(const char *name, const char *const *tfjail_args, const char *const *tf_args)
+{
+	struct plan_run r;
+	char *got, *want;
+
+	run_plan(&r, fixture(name), tfjail_args);
+	assert_outcome(&r, "SUCCESS", NULL);
+	got = plan_bytes(&r);
+	want = tj_test_bare_plan(fixture(name), tf_args);
+	ck_assert_msg(strcmp(got, want) == 0, "%s: tfjail's plan_json differs from bare terraform's:\n%s\n%s", name, got,
+		      want);
+	free(got);
+	free(want);
+	plan_run_free(&r);
+}
+
+START_TEST(provider_less_plans_are_bare_terraforms)
+{
+	const char *tfjail_var[] = {"--var", "environment=prod", NULL};
+	const char *tf_var[] = {"-var", "environment=prod", NULL};
+
+	assert_bare_bytes("tfdata-only", NULL, NULL);
+	assert_bare_bytes("needs-var", tfjail_var, tf_var);
+}
+END_TEST
+
+/* Numbers and strings that a double or a C string would change, in
+ * variables (default and from a JSON variables file), outputs and resource
+ * attributes. */
+START_TEST(exact_values_survive)
+{
+	static const char vars[] = "{\"from_file\": 123456789012345678901234567890.5,\n"
+				   " \"text_from_file\": \"x\\u0000y \\u00e9\\ud83d\\ude00\"}\n";
+	static const char *const tokens[] = {
+		"\"big\":{\"value\":9007199254740993}",
+		"\"value\":12345678901234567890",
+		"\"from_file\":{\"value\":123456789012345678901234567890.5}",
+		"\"text_from_file\":{\"value\":\"x\\u0000y é😀\"}",
+		"\"decimal\":0.1000000000000000055511151231257827",
+		"\"nul\":\"a\\u0000b\"",
+		"\\u003chtml\\u003e \\u0026 é 中文 😀",
+	};
+	char vf[] = "/tmp/tfjail-vars-XXXXXX.tfvars.json", arg[PATH_MAX + 16];
+	const char *tfjail_args[] = {"--var-file", vf, NULL};
+	const char *tf_args[] = {arg, NULL};
+	struct tj_error err;
+	struct plan_run r;
+	char *got;
+	int fd = mkstemps(vf, 12);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(tj_write_file(vf, vars, strlen(vars), 0644, &err), 0);
+	snprintf(arg, sizeof(arg), "-var-file=%s", vf);
+	assert_bare_bytes("exact-values", tfjail_args, tf_args);
+
+	run_plan(&r, fixture("exact-values"), tfjail_args);
+	got = plan_bytes(&r);
+	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+		ck_assert_msg(strstr(got, tokens[i]), "%s not in plan_json", tokens[i]);
+	free(got);
+	plan_run_free(&r);
+	unlink(vf);
+}
+END_TEST
+
+START_TEST(invalid_json_var_file_is_refused)
+{
+	char vf[] = "/tmp/tfjail-vars-XXXXXX.tfvars.json";
+	const char *extra[] = {"--var-file", vf, NULL};
+	struct tj_error err;
+	struct plan_run r;
+	int fd = mkstemps(vf, 12);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(tj_write_file(vf, "{\"name\": 01}", 13, 0644, &err), 0);
+	run_plan(&r, fixture("tfdata-only"), extra);
+	assert_outcome(&r, "FAILED", "InvalidUpload");
+	ck_assert_int_eq(step_count(r.json), 0);
+	plan_run_free(&r);
+	unlink(vf);
 }
 END_TEST
 
@@ -611,6 +720,7 @@ Suite *plan_suite(void)
 	tcase_set_timeout(aws, 60);
 	tcase_add_test(aws, aws_fixture_plans);
 	tcase_add_test(aws, same_upload_same_plan_bytes);
+	tcase_add_test(aws, aws_plan_is_bare_terraforms);
 	tcase_add_test(aws, planted_providers_never_run);
 	suite_add_tcase(s, aws);
 
@@ -623,6 +733,9 @@ Suite *plan_suite(void)
 	tcase_add_test(fast, runner_variables_beat_uploaded_tfvars);
 	tcase_add_test(fast, fifty_jobs_leave_nothing_behind);
 	tcase_add_test(fast, version_names_terraform_and_cgroups);
+	tcase_add_test(fast, provider_less_plans_are_bare_terraforms);
+	tcase_add_test(fast, exact_values_survive);
+	tcase_add_test(fast, invalid_json_var_file_is_refused);
 	suite_add_tcase(s, fast);
 
 	tcase_add_unchecked_fixture(exfil, plant_secret, unplant_secret);
