@@ -49,6 +49,8 @@ static const struct tj_rule_info rule_table[TJ_RULE__COUNT] = {
 		"Device nodes, FIFOs and sockets have no place in a Terraform configuration and can block readers."},
 	[TJ_RULE_PARSE_ERROR] = {"parse-error", true,
 		"A file the scanner cannot parse cannot be checked, so it is refused rather than trusted."},
+	[TJ_RULE_NO_CONFIGURATION] = {"no-configuration", true,
+		"A directory without .tf or .tf.json files has nothing to check, and terraform refuses to plan it."},
 };
 
 const struct tj_rule_info *tj_rule_info(enum tj_rule r)
