@@ -4,6 +4,7 @@
  * steps, classify, varfiles, providers); this file only calls them. */
 #include "executor/job.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +35,9 @@ static void scan_upload(struct job *j)
 {
 	struct tj_scan_result *scan = NULL;
 	struct tj_error serr = {0};
-	const struct tj_violation *v0 = NULL;
-	size_t errors = 0;
 	cJSON *violations;
 
-	if (tj_scan_dir(j->policy, j->req->upload_dir, &scan, &serr) < 0) {
+	if (tj_scan_dir_at(j->policy, j->req->upload_dir, j->req->workdir, &scan, &serr) < 0) {
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", serr.msg);
 		return;
 	}
@@ -46,19 +45,29 @@ static void scan_upload(struct job *j)
 	for (size_t i = 0; i < scan->n; i++)
 		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
-	if (tj_scan_has_errors(scan)) {
-		for (size_t i = 0; i < scan->n; i++)
-			if (strcmp(scan->v[i].severity, "error") == 0) {
-				if (!v0)
-					v0 = &scan->v[i];
-				errors++;
-			}
-		if (v0)
-			job_outcome(j, "FAILED", "PolicyViolation", "%s:%d: %s [%s]%s", v0->file, v0->line,
-			            v0->message, v0->rule,
-			            errors > 1 ? " (and more violations, see the list)" : "");
-	}
+	if (tj_scan_has_errors(scan))
+		classify_scan(j, scan);
 	tj_scan_result_free(scan);
+}
+
+#define UNREADABLE_FIX                                                                                       \
+	"the sandbox copies the upload as an unprivileged user, who cannot read all of it: make it "         \
+	"world-readable: chmod -R o+rX on the upload"
+
+/* 2a. What the sandbox's unprivileged uid could not copy, named before it
+ * tries. */
+static void check_readable(struct job *j)
+{
+	char rel[PATH_MAX];
+	mode_t mode;
+
+	if (job_upload_unreadable(j->req->upload_dir, (unsigned)j->policy->upload.max_depth, rel, sizeof(rel),
+	                          &mode) == 1)
+		job_outcome(j, "FAILED", "InvalidUpload",
+		            "%s (mode %04o) cannot be read by the sandbox's unprivileged user, which copies "
+		            "the upload: "
+		            "make it world-readable: chmod -R o+rX on the upload",
+		            rel, (unsigned)mode);
 }
 
 /* 2. The sandbox, with the upload copied into its workspace. */
@@ -81,7 +90,11 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	job_sandbox_limits(p, &cfg);
 	if (sandbox_create(rt, &cfg, &sb, &fail) == 0)
 		return sb;
-	if (strcmp(fail.step, "workspace-invalid") == 0)
+	if (strcmp(fail.step, "workspace") == 0 && (fail.errnum == EACCES || fail.errnum == EPERM))
+		/* what job_upload_unreadable did not see (an ACL, a race): the
+		 * message names no path of the sandbox */
+		job_outcome(j, "FAILED", "InvalidUpload", "%s", UNREADABLE_FIX);
+	else if (strcmp(fail.step, "workspace-invalid") == 0)
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
 	else if (strcmp(fail.step, "workspace-full") == 0)
 		job_outcome(j, "FAILED", "ResourceLimitExceeded", "%s (workspace limit %llu MiB)", fail.msg,
@@ -274,6 +287,8 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	j.diagnostics = cJSON_CreateArray();
 
 	scan_upload(&j);
+	if (!j.done)
+		check_readable(&j);
 	if (!j.done)
 		run_in_sandbox(&j, rt, tools);
 	if (!j.done)
