@@ -13,6 +13,7 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <limits.h>
 #include <stdio.h>
@@ -468,6 +469,240 @@ START_TEST(invalid_json_var_file_is_refused)
 }
 END_TEST
 
+/* ------------------------------------------------------------ error classes */
+
+static const cJSON *first_diagnostic(const struct plan_run *r)
+{
+	return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r->json, "diagnostics"), 0);
+}
+
+/* No internal path of the host or the sandbox in what the user reads. */
+static void assert_no_internal_path(const struct plan_run *r, const char *upload)
+{
+	ck_assert_msg(!strstr(r->out, "/newroot") && !strstr(r->out, "/.upload") && !strstr(r->out, "/run/tfjail"),
+		      "internal path in: %s", r->out);
+	ck_assert_msg(!upload || !strstr(str(r->json, "error_message"), upload), "upload path in: %s",
+		      str(r->json, "error_message"));
+}
+
+START_TEST(parse_error_is_a_validation_error)
+{
+	struct plan_run r;
+	const cJSON *d;
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", tj_test_src("tests/fixtures/scan/parse-error"));
+	run_plan(&r, dir, NULL);
+	assert_outcome(&r, "FAILED", "ValidationError");
+	ck_assert(has_violation(r.json, "parse-error")); /* policy auditors still see it */
+	ck_assert_int_eq(step_count(r.json), 0);         /* terraform never ran */
+	d = first_diagnostic(&r);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(str(d, "severity"), "error");
+	ck_assert_str_eq(str(d, "file"), "main.tf");
+	ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "line")), 3);
+	ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "column")), 1);
+	ck_assert_msg(strlen(str(d, "summary")) > 5 && !strstr(str(d, "summary"), "(column"), "%s", str(d, "summary"));
+	plan_run_free(&r);
+}
+END_TEST
+
+/* Files and directories the sandbox's unprivileged uid cannot read are the
+ * upload's fault, named relative to it, with the fix. */
+START_TEST(unreadable_upload_is_invalid)
+{
+	static const struct {
+		const char *path;
+		mode_t mode;
+		const char *named;
+	} cases[] = {
+		{"modules/net/secret.tf", 0600, "modules/net/secret.tf (mode 0600)"},
+		{"modules/net", 0700, "modules/net/ (mode 0700)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char dir[PATH_MAX], path[PATH_MAX * 2];
+		struct plan_run r;
+
+		make_temp_upload(dir, sizeof(dir));
+		copy_file(tj_test_src("tests/fixtures/plan/tfdata-only/main.tf"), dir, "main.tf");
+		tj_test_write(dir, "modules/net/secret.tf", "locals {\n  x = 1\n}\n");
+		snprintf(path, sizeof(path), "%s/modules", dir);
+		ck_assert_int_eq(chmod(path, 0755), 0);
+		snprintf(path, sizeof(path), "%s/modules/net", dir);
+		ck_assert_int_eq(chmod(path, 0755), 0);
+		snprintf(path, sizeof(path), "%s/modules/net/secret.tf", dir);
+		ck_assert_int_eq(chmod(path, 0644), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, cases[i].path);
+		ck_assert_int_eq(chmod(path, cases[i].mode), 0);
+		run_plan(&r, dir, NULL);
+		assert_outcome(&r, "FAILED", "InvalidUpload");
+		ck_assert_msg(strncmp(str(r.json, "error_message"), cases[i].named, strlen(cases[i].named)) == 0, "%s",
+			      str(r.json, "error_message"));
+		ck_assert_msg(strstr(str(r.json, "error_message"), "chmod -R o+rX"), "%s", str(r.json, "error_message"));
+		assert_no_internal_path(&r, dir);
+		plan_run_free(&r);
+		tj_test_rm_rf(dir);
+	}
+}
+END_TEST
+
+START_TEST(upload_limits_and_special_files_are_invalid)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], pol[PATH_MAX + 16];
+	const char *extra[] = {"--policy", pol, NULL};
+	struct plan_run r;
+	struct tj_error err;
+	static const char policy[] = "{\"version\": 1, \"name\": \"small\", \"upload\": {\"max_file_size\": \"1KiB\"}}";
+
+	make_temp_upload(dir, sizeof(dir));
+	copy_file(tj_test_src("tests/fixtures/plan/tfdata-only/main.tf"), dir, "main.tf");
+	{
+		char big[2048];
+		memset(big, '#', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		tj_test_write(dir, "docs/big.txt", big);
+	}
+	snprintf(pol, sizeof(pol), "%s.policy.json", dir);
+	ck_assert_int_eq(tj_write_file(pol, policy, strlen(policy), 0644, &err), 0);
+	run_plan(&r, dir, extra);
+	assert_outcome(&r, "FAILED", "InvalidUpload");
+	ck_assert(has_violation(r.json, "upload-limit"));
+	ck_assert_msg(strncmp(str(r.json, "error_message"), "docs/big.txt:", 13) == 0, "%s",
+		      str(r.json, "error_message"));
+	assert_no_internal_path(&r, dir);
+	plan_run_free(&r);
+	unlink(pol);
+
+	snprintf(path, sizeof(path), "%s/docs/big.txt", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/docs/pipe", dir);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	run_plan(&r, dir, NULL);
+	assert_outcome(&r, "FAILED", "InvalidUpload");
+	ck_assert(has_violation(r.json, "upload-special-file"));
+	ck_assert_msg(strncmp(str(r.json, "error_message"), "docs/pipe:", 10) == 0, "%s", str(r.json, "error_message"));
+	plan_run_free(&r);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
+/* scan and plan agree: a directory without configuration is refused by
+ * both, with the same violation; terraform never runs. */
+START_TEST(no_configuration_scan_and_plan_agree)
+{
+	char dir[PATH_MAX];
+	char *argv[] = {(char *)tj_test_bin(), "scan", dir, "--output", "json", NULL};
+	char *out = NULL, *err = NULL;
+	cJSON *scan;
+	struct plan_run r;
+	int st;
+
+	make_temp_upload(dir, sizeof(dir));
+	tj_test_write(dir, "README.md", "no configuration here\n");
+	st = tj_test_spawn(argv, &out, &err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "scan: status %d: %s", st, err);
+	scan = cJSON_Parse(out);
+	ck_assert(has_violation(scan, "no-configuration"));
+	cJSON_Delete(scan);
+	free(out);
+	free(err);
+
+	run_plan(&r, dir, NULL);
+	assert_outcome(&r, "FAILED", "ValidationError");
+	ck_assert(has_violation(r.json, "no-configuration"));
+	ck_assert_int_eq(step_count(r.json), 0);
+	plan_run_free(&r);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
+/* terraform's advice about TF_VAR_ environment variables and its names of
+ * the runner's files are put in the user's terms. */
+START_TEST(warnings_speak_of_what_the_user_gave)
+{
+	const char *extra[] = {"--var", "undeclared=1", NULL};
+	struct plan_run r;
+	const cJSON *d;
+
+	run_plan(&r, fixture("tfdata-only"), extra);
+	assert_outcome(&r, "SUCCESS", NULL);
+	d = first_diagnostic(&r);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(str(d, "summary"), "Value for undeclared variable");
+	ck_assert_msg(strstr(str(d, "detail"), "in file \"--var\""), "%s", str(d, "detail"));
+	ck_assert_msg(!strstr(str(d, "detail"), "TF_VAR_"), "%s", str(d, "detail"));
+	ck_assert_msg(strstr(str(d, "detail"), "declare the variable"), "%s", str(d, "detail"));
+	assert_no_internal_path(&r, NULL);
+	plan_run_free(&r);
+}
+END_TEST
+
+/* InternalError is tfjail's own fault: no upload of the fixture set gives
+ * one.  Every scan fixture and the plan fixture no other test runs
+ * (aws-offline-data) are planned here, three at a time; every other plan
+ * fixture has a test that asserts its outcome. */
+START_TEST(no_fixture_upload_is_an_internal_error)
+{
+	enum { PARALLEL = 3, MAX_UPLOADS = 64 };
+	char dirs[MAX_UPLOADS][PATH_MAX];
+	size_t n = 0, next = 0, running = 0;
+	pid_t pids[MAX_UPLOADS];
+	char outs[MAX_UPLOADS][PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	const char *scan_root = tj_test_src("tests/fixtures/scan");
+	char root[PATH_MAX];
+
+	snprintf(root, sizeof(root), "%s", scan_root);
+	ck_assert_ptr_nonnull(d = opendir(root));
+	while ((de = readdir(d)) && n < MAX_UPLOADS - 1)
+		if (de->d_type == DT_DIR && de->d_name[0] != '.')
+			snprintf(dirs[n++], PATH_MAX, "%s/%s", root, de->d_name);
+	closedir(d);
+	snprintf(dirs[n++], PATH_MAX, "%s", fixture("aws-offline-data"));
+	ck_assert_uint_ge(n, 30);
+
+	while (next < n || running) {
+		if (next < n && running < PARALLEL) {
+			char *argv[] = {(char *)tj_test_bin(), "plan", dirs[next], "--output", "json", "--timeout", "60",
+					NULL};
+			int fd;
+			snprintf(outs[next], PATH_MAX, "/tmp/tfjail-sweep-%d-%zu.json", (int)getpid(), next);
+			pids[next] = fork();
+			ck_assert_int_ge(pids[next], 0);
+			if (pids[next] == 0) {
+				fd = open(outs[next], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+				if (fd < 0 || dup2(fd, 1) < 0)
+					_exit(127);
+				execv(argv[0], argv);
+				_exit(127);
+			}
+			next++;
+			running++;
+			continue;
+		}
+		ck_assert_int_gt(wait(NULL), 0);
+		running--;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *text = NULL;
+		struct tj_error err;
+		cJSON *resp;
+		const char *et;
+
+		ck_assert_msg(tj_read_file(outs[i], 1 << 24, &text, NULL, &err) == 0, "%s: %s", dirs[i], err.msg);
+		resp = cJSON_Parse(text);
+		ck_assert_msg(resp, "%s: no response: %.200s", dirs[i], text);
+		et = str(resp, "error_type");
+		ck_assert_msg(!et || strcmp(et, "InternalError") != 0, "%s: %s", dirs[i], str(resp, "error_message"));
+		cJSON_Delete(resp);
+		free(text);
+		unlink(outs[i]);
+	}
+}
+END_TEST
+
 START_TEST(version_names_terraform_and_cgroups)
 {
 	char *argv[] = {(char *)tj_test_bin(), "version", NULL};
@@ -579,9 +814,10 @@ START_TEST(symlink_to_a_host_file_is_refused)
 	ck_assert_int_eq(symlink(target, link), 0);
 	run_plan(&r, dir, NULL);
 	assert_no_secret(&r);
-	ck_assert_str_eq(str(r.json, "status"), "FAILED");
-	ck_assert_msg(has_violation(r.json, "upload-symlink") || strcmp(str(r.json, "error_type"), "InvalidUpload") == 0,
-		      "error_type %s", str(r.json, "error_type"));
+	assert_outcome(&r, "FAILED", "InvalidUpload");
+	ck_assert(has_violation(r.json, "upload-symlink"));
+	ck_assert_msg(strncmp(str(r.json, "error_message"), "leak.txt:", 9) == 0, "%s", str(r.json, "error_message"));
+	ck_assert_int_eq(step_count(r.json), 0);
 	plan_run_free(&r);
 	tj_test_rm_rf(dir);
 }
@@ -736,6 +972,12 @@ Suite *plan_suite(void)
 	tcase_add_test(fast, provider_less_plans_are_bare_terraforms);
 	tcase_add_test(fast, exact_values_survive);
 	tcase_add_test(fast, invalid_json_var_file_is_refused);
+	tcase_add_test(fast, parse_error_is_a_validation_error);
+	tcase_add_test(fast, unreadable_upload_is_invalid);
+	tcase_add_test(fast, upload_limits_and_special_files_are_invalid);
+	tcase_add_test(fast, no_configuration_scan_and_plan_agree);
+	tcase_add_test(fast, warnings_speak_of_what_the_user_gave);
+	tcase_add_test(fast, no_fixture_upload_is_an_internal_error);
 	suite_add_tcase(s, fast);
 
 	tcase_add_unchecked_fixture(exfil, plant_secret, unplant_secret);
