@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "executor/classify.h"
 #include "executor/jobstate.h"
+#include "executor/lockfile.h"
 #include "executor/planjson.h"
 #include "executor/providers.h"
 #include "executor/response.h"
@@ -81,6 +82,7 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	    .n_binds = 2,
 	    .workspace_src = j->req->upload_dir,
 	    .workspace_exclude = job_upload_exclude_cb,
+	    .workspace_exclude_ctx = (void *)(uintptr_t)p,
 	    .files = vf->files,
 	    .n_files = vf->n,
 	};
@@ -122,13 +124,15 @@ static void build_env(const struct tj_policy *p, struct step_env *env)
 }
 
 /* init failed: why, in the job's outcome. */
-static void init_failed(struct job *j, struct sandbox *sb, const struct sandbox_result *res,
-                        char *const envp[], const char *cwd)
+static void init_failed(struct job *j, struct sandbox *sb, const struct job_tools *tools, bool lock_file,
+                        const struct sandbox_result *res, char *const envp[], const char *cwd)
 {
 	if (step_stderr_has(res, "configuration must be valid"))
 		/* init refuses an invalid configuration with this sentence;
 		 * validate then names each error with its file and line */
 		classify_failure(j, sb, "init", res, envp, cwd);
+	else if (lock_file && lockfile_explain_failure(j, tools, res))
+		; /* the lock file and the mirror disagree: explained */
 	else if (step_stderr_has(res, "Failed to query available provider packages") ||
 	         step_stderr_has(res, "Failed to install provider"))
 		job_outcome(j, "FAILED", "TerraformError",
@@ -139,11 +143,20 @@ static void init_failed(struct job *j, struct sandbox *sb, const struct sandbox_
 		            res->exit_code, step_tail(res->err, res->err_len, 400));
 }
 
-/* 3a. terraform init, providers only from the mirror; false: the job ended. */
-static bool run_init(struct job *j, struct sandbox *sb, char *const envp[], const char *cwd)
+/* 3a. terraform init, providers only from the mirror; with the upload's
+ * lock file (policy "honor"), read-only: terraform verifies the mirror
+ * against it and never changes it.  false: the job ended. */
+static bool run_init(struct job *j, struct sandbox *sb, const struct job_tools *tools, char *const envp[],
+                     const char *cwd)
 {
-	char *init[] = {"terraform", "init",           "-input=false",
-	                "-no-color", "-backend=false", "-plugin-dir=" SB_PLUGINS,
+	bool lock_file = lockfile_in_use(j);
+	char *init[] = {"terraform",
+	                "init",
+	                "-input=false",
+	                "-no-color",
+	                "-backend=false",
+	                "-plugin-dir=" SB_PLUGINS,
+	                lock_file ? "-lockfile=readonly" : NULL,
 	                NULL};
 	struct sandbox_result res;
 	bool ok;
@@ -154,7 +167,7 @@ static bool run_init(struct job *j, struct sandbox *sb, char *const envp[], cons
 	}
 	ok = res.exit_code == 0;
 	if (!ok)
-		init_failed(j, sb, &res, envp, cwd);
+		init_failed(j, sb, tools, lock_file, &res, envp, cwd);
 	sandbox_result_free(&res);
 	return ok;
 }
@@ -250,7 +263,7 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 	snprintf(cwd, sizeof(cwd), SB_WORKSPACE "%s%s", req->workdir && *req->workdir ? "/" : "",
 	         req->workdir ? req->workdir : "");
 
-	if (!run_init(j, sb, env.envp, cwd))
+	if (!run_init(j, sb, tools, env.envp, cwd))
 		goto out;
 	providers_start(j, sb, tools, env.envp, cwd, &pr);
 	if ((reattach_env = providers_env(&pr)) && env.n < sizeof(env.envp) / sizeof(env.envp[0]) - 1) {

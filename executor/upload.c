@@ -10,22 +10,23 @@
 
 #include "common/cleanup.h"
 
-bool job_upload_excluded(const char *rel)
+bool job_upload_excluded(const char *rel, bool keep_lock_file)
 {
 	const char *base = strrchr(rel, '/');
 
 	base = base ? base + 1 : rel;
 	/* each of these changes what terraform installs or executes: THREATS 3, 4, 5, 13 */
 	return strcmp(base, ".terraform") == 0 || strcmp(base, "terraform.d") == 0 ||
-	       strcmp(base, ".terraform.lock.hcl") == 0 || strstr(base, ".tfstate") != NULL ||
+	       (!keep_lock_file && strcmp(base, ".terraform.lock.hcl") == 0) || strstr(base, ".tfstate") != NULL ||
 	       strcmp(base, ".terraformrc") == 0 || strcmp(base, "terraform.rc") == 0;
 }
 
 bool job_upload_exclude_cb(const char *rel, const struct stat *st, void *ctx)
 {
+	const struct tj_policy *p = ctx;
+
 	(void)st;
-	(void)ctx;
-	return job_upload_excluded(rel);
+	return job_upload_excluded(rel, p && p->providers.lock_file == TJ_LOCK_FILE_HONOR);
 }
 
 /* The workspace copy reads the upload as the sandbox's unprivileged uid,
@@ -59,7 +60,7 @@ static int find_unreadable(int dirfd, const char *rel, unsigned depth, unsigned 
 		if (snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
 		    (int)sizeof(path))
 			continue; /* the scan reports the length */
-		if (job_upload_excluded(path) || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (job_upload_excluded(path, true) || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISREG(st.st_mode) && !(st.st_mode & S_IROTH)) {
 			snprintf(out, len, "%s", path);

@@ -33,4 +33,9 @@ char *tj_test_member_bytes(const char *json, const char *key);
  * nothing, providers from the same mirror; the show output normalised as
  * tfjail does (malloc'd).  Only for fixtures that read nothing of the host. */
 char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args);
+
+/* The dependency lock file an operator makes for a fixture against the
+ * provider mirror (`terraform providers lock -fs-mirror=MIRROR
+ * -platform=...`, run bare), as text (malloc'd). */
+char *tj_test_lock_file(const char *fixture_dir);
 #endif

@@ -35,6 +35,10 @@ struct plan_run {
 
 static struct plan_run aws1, aws2, planted;
 static char planted_dir[PATH_MAX];
+/* the lock file runs: [0] a version the mirror lacks, [1] an altered
+ * checksum, under "honor"; [2], [3] the same uploads under "ignore" */
+static struct plan_run locked[4];
+static char lock_dirs[2][PATH_MAX], ignore_policy[PATH_MAX];
 static char *aws_bare; /* bare terraform's normalised plan of aws-small */
 
 static void plan_run_free(struct plan_run *r)
@@ -64,6 +68,67 @@ static void run_plan(struct plan_run *r, const char *dir, const char *const *ext
 	st = tj_test_spawn(argv, &r->out, &r->err);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	r->json = cJSON_Parse(r->out);
+}
+
+/* Several `tfjail plan`s at once, at most `parallel` running: r[i] is the
+ * run of dirs[i] with extras[i] (extras may be NULL). */
+static void run_plans(struct plan_run *r, const char *const *dirs, const char *const *const *extras, size_t n,
+		      size_t parallel)
+{
+	char (*files)[2][PATH_MAX] = calloc(n, sizeof(*files));
+	int *status = calloc(n, sizeof(*status));
+	pid_t *pids = calloc(n, sizeof(*pids));
+	size_t next = 0, running = 0;
+
+	ck_assert(files && status && pids);
+	while (next < n || running) {
+		if (next < n && running < parallel) {
+			for (int k = 0; k < 2; k++)
+				snprintf(files[next][k], PATH_MAX, "/tmp/tfjail-runs-%d-%zu.%s", (int)getpid(), next,
+					 k ? "err" : "out");
+			pids[next] = fork();
+			ck_assert_int_ge(pids[next], 0);
+			if (pids[next] == 0) {
+				char *argv[32] = {(char *)tj_test_bin(), "plan", (char *)dirs[next], "--output", "json"};
+				size_t a = 5;
+				for (int k = 0; k < 2; k++) {
+					int fd = open(files[next][k], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+					if (fd < 0 || dup2(fd, k + 1) < 0)
+						_exit(127);
+				}
+				for (size_t i = 0; extras && extras[next] && extras[next][i] && a < 31; i++)
+					argv[a++] = (char *)extras[next][i];
+				argv[a] = NULL;
+				execv(argv[0], argv);
+				_exit(127);
+			}
+			next++;
+			running++;
+			continue;
+		}
+		{
+			int st;
+			pid_t pid = wait(&st);
+			ck_assert_int_gt(pid, 0);
+			for (size_t i = 0; i < next; i++)
+				if (pids[i] == pid)
+					status[i] = st;
+			running--;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tj_error err;
+		memset(&r[i], 0, sizeof(r[i]));
+		ck_assert_int_eq(tj_read_file(files[i][0], 1 << 26, &r[i].out, NULL, &err), 0);
+		ck_assert_int_eq(tj_read_file(files[i][1], 1 << 26, &r[i].err, NULL, &err), 0);
+		unlink(files[i][0]);
+		unlink(files[i][1]);
+		r[i].status = WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : 128 + WTERMSIG(status[i]);
+		r[i].json = cJSON_Parse(r[i].out);
+	}
+	free(files);
+	free(status);
+	free(pids);
 }
 
 static const char *fixture(const char *name)
@@ -144,7 +209,7 @@ static void make_temp_upload(char *dir, size_t len)
 /* An upload that plants a provider binary where terraform would look for
  * one: .terraform/providers with a matching lock file (reused even with
  * -plugin-dir) and terraform.d/plugins (an implied local mirror). */
-static void make_planted_upload(void)
+static void make_planted_upload(const char *lock)
 {
 	static const char script[] = "#!/bin/sh\necho PLANTED-PROVIDER-RAN >&2\nexit 1\n";
 	static const char *const paths[] = {
@@ -162,22 +227,75 @@ static void make_planted_upload(void)
 		snprintf(path, sizeof(path), "%s/%s", planted_dir, paths[i]);
 		ck_assert_int_eq(chmod(path, 0755), 0);
 	}
-	tj_test_write(planted_dir, ".terraform.lock.hcl",
-		      "provider \"registry.terraform.io/hashicorp/aws\" {\n"
-		      "  version = \"5.100.0\"\n"
-		      "  hashes = [\"h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n"
-		      "}\n");
+	/* a lock file made against the mirror, as an operator would: kept and
+	 * honoured, it selects the mirror's package, never the planted one */
+	tj_test_write(planted_dir, ".terraform.lock.hcl", lock);
 	tj_test_write(planted_dir, "terraform.tfstate", "{\"version\": 4, \"terraform_version\": \"1.11.4\"}\n");
 }
 
-/* The aws jobs, once for the suite. */
+/* s with every `from` replaced by `to` (malloc'd). */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	struct tj_buf b = {0};
+
+	for (const char *p; (p = strstr(s, from)); s = p + strlen(from)) {
+		tj_buf_append(&b, s, (size_t)(p - s));
+		tj_buf_append(&b, to, strlen(to));
+	}
+	tj_buf_append(&b, s, strlen(s));
+	return b.data;
+}
+
+/* aws-small with a lock file: the mirror's lock altered by from -> to. */
+static void make_lock_upload(char *dir, const char *lock, const char *from, const char *to)
+{
+	char *altered = replace_all(lock, from, to);
+
+	ck_assert_msg(strcmp(altered, lock) != 0, "'%s' not in the lock file:\n%s", from, lock);
+	make_temp_upload(dir, PATH_MAX);
+	copy_file(tj_test_src("tests/fixtures/plan/aws-small/main.tf"), dir, "main.tf");
+	tj_test_write(dir, ".terraform.lock.hcl", altered);
+	free(altered);
+}
+
+/* The aws jobs, once for the suite, three at a time where they are
+ * independent. */
 static void aws_jobs(void)
 {
+	static const char policy[] = "{\"version\": 1, \"name\": \"lock-ignore\", \"providers\": {\"lock_file\": \"ignore\"}}";
+	const char *const ignore[] = {"--policy", ignore_policy, NULL};
+	char *lock = tj_test_lock_file(fixture("aws-small"));
+	struct tj_error err;
+	char *h1 = strstr(lock, "\"h1:");
+
+	ck_assert_msg(h1, "no h1: checksum in the mirror's lock file:\n%s", lock);
 	run_plan(&aws1, fixture("aws-small"), NULL);
-	run_plan(&aws2, fixture("aws-small"), NULL);
-	make_planted_upload();
-	run_plan(&planted, planted_dir, NULL);
+	make_planted_upload(lock);
+	{
+		struct plan_run two[2];
+		const char *dirs[] = {fixture("aws-small"), planted_dir};
+		run_plans(two, dirs, NULL, 2, 2);
+		aws2 = two[0];
+		planted = two[1];
+	}
+	/* the locked version the mirror lacks; a checksum altered in its
+	 * first characters */
+	make_lock_upload(lock_dirs[0], lock, "\"5.100.0\"", "\"5.0.0\"");
+	{
+		char from[16], to[16];
+		snprintf(from, sizeof(from), "%.8s", h1);
+		snprintf(to, sizeof(to), "\"h1:AAAA");
+		make_lock_upload(lock_dirs[1], lock, from, to);
+	}
+	snprintf(ignore_policy, sizeof(ignore_policy), "%s.policy.json", lock_dirs[0]);
+	ck_assert_int_eq(tj_write_file(ignore_policy, policy, strlen(policy), 0644, &err), 0);
+	{
+		const char *dirs[] = {lock_dirs[0], lock_dirs[1], lock_dirs[0], lock_dirs[1]};
+		const char *const *extras[] = {NULL, NULL, ignore, ignore};
+		run_plans(locked, dirs, extras, 4, 3);
+	}
 	aws_bare = tj_test_bare_plan(fixture("aws-small"), NULL);
+	free(lock);
 }
 
 static void aws_jobs_free(void)
@@ -187,6 +305,13 @@ static void aws_jobs_free(void)
 	plan_run_free(&planted);
 	free(aws_bare);
 	aws_bare = NULL;
+	for (size_t i = 0; i < 4; i++)
+		plan_run_free(&locked[i]);
+	for (size_t i = 0; i < 2; i++)
+		if (lock_dirs[i][0])
+			tj_test_rm_rf(lock_dirs[i]);
+	if (ignore_policy[0])
+		unlink(ignore_policy);
 	if (planted_dir[0])
 		tj_test_rm_rf(planted_dir);
 }
@@ -265,11 +390,53 @@ START_TEST(planted_providers_never_run)
 	const cJSON *s;
 
 	assert_outcome(&planted, "SUCCESS", NULL);
-	/* the same provider as the clean upload planned it: the mirror's */
+	/* the same provider as the clean upload planned it: the mirror's,
+	 * selected through the upload's lock file (made against the mirror:
+	 * the same plan as without one) */
 	ck_assert_str_eq(str(planted.json, "plan_sha256"), str(aws1.json, "plan_sha256"));
 	ck_assert_ptr_null(strstr(planted.out, "PLANTED-PROVIDER-RAN"));
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(planted.json, "steps"))
 		ck_assert_ptr_null(strstr(str(s, "stderr_tail"), "PLANTED"));
+}
+END_TEST
+
+/* ------------------------------------------------------------ the dependency lock file */
+
+START_TEST(locked_version_the_mirror_lacks_is_refused)
+{
+	const struct plan_run *r = &locked[0];
+	const char *msg;
+
+	assert_outcome(r, "FAILED", "ValidationError");
+	msg = str(r->json, "error_message");
+	ck_assert_msg(strstr(msg, "registry.terraform.io/hashicorp/aws 5.0.0") && strstr(msg, "checksums h1:") &&
+			      strstr(msg, "the mirror has 5.100.0") && strstr(msg, "terraform providers lock"),
+		      "%s", msg);
+	ck_assert_int_eq(step_count(r->json), 1); /* init refused it; nothing planned */
+}
+END_TEST
+
+START_TEST(altered_checksum_is_refused)
+{
+	const struct plan_run *r = &locked[1];
+	const char *msg;
+
+	assert_outcome(r, "FAILED", "ValidationError");
+	msg = str(r->json, "error_message");
+	ck_assert_msg(strstr(msg, "checksum mismatch") && strstr(msg, "registry.terraform.io/hashicorp/aws 5.100.0") &&
+			      strstr(msg, "h1:"),
+		      "%s", msg);
+}
+END_TEST
+
+/* Under "ignore" the lock file is left out and the mirror decides, as
+ * before: the same plan as the upload without one. */
+START_TEST(ignore_policy_plans_the_same_uploads)
+{
+	for (size_t i = 2; i < 4; i++) {
+		assert_outcome(&locked[i], "SUCCESS", NULL);
+		ck_assert_str_eq(str(locked[i].json, "plan_sha256"), str(aws1.json, "plan_sha256"));
+	}
 }
 END_TEST
 
@@ -619,6 +786,28 @@ END_TEST
 
 /* terraform's advice about TF_VAR_ environment variables and its names of
  * the runner's files are put in the user's terms. */
+/* The scan starts where terraform runs: a data source the policy denies in
+ * the --workdir directory is refused before terraform starts. */
+START_TEST(workdir_is_scanned)
+{
+	char dir[PATH_MAX];
+	const char *extra[] = {"--workdir", "examples/x", NULL};
+	struct plan_run r;
+
+	make_temp_upload(dir, sizeof(dir));
+	copy_file(tj_test_src("tests/fixtures/plan/tfdata-only/main.tf"), dir, "main.tf");
+	tj_test_write(dir, "examples/x/main.tf",
+		      "module \"root\" {\n  source = \"../../\"\n}\n\n"
+		      "data \"external\" \"x\" {\n  program = [\"sh\", \"-c\", \"echo {}\"]\n}\n");
+	run_plan(&r, dir, extra);
+	assert_outcome(&r, "FAILED", "PolicyViolation");
+	ck_assert(has_violation(r.json, "data-source-blocked"));
+	ck_assert_int_eq(step_count(r.json), 0);
+	plan_run_free(&r);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(warnings_speak_of_what_the_user_gave)
 {
 	const char *extra[] = {"--var", "undeclared=1", NULL};
@@ -644,17 +833,18 @@ END_TEST
  * fixture has a test that asserts its outcome. */
 START_TEST(no_fixture_upload_is_an_internal_error)
 {
-	enum { PARALLEL = 3, MAX_UPLOADS = 64 };
-	char dirs[MAX_UPLOADS][PATH_MAX];
-	size_t n = 0, next = 0, running = 0;
-	pid_t pids[MAX_UPLOADS];
-	char outs[MAX_UPLOADS][PATH_MAX];
+	enum { MAX_UPLOADS = 64 };
+	static char dirs[MAX_UPLOADS][PATH_MAX];
+	const char *dirp[MAX_UPLOADS];
+	const char *const timeout[] = {"--timeout", "60", NULL};
+	const char *const *extras[MAX_UPLOADS];
+	struct plan_run *runs;
+	size_t n = 0;
 	DIR *d;
 	struct dirent *de;
-	const char *scan_root = tj_test_src("tests/fixtures/scan");
 	char root[PATH_MAX];
 
-	snprintf(root, sizeof(root), "%s", scan_root);
+	snprintf(root, sizeof(root), "%s", tj_test_src("tests/fixtures/scan"));
 	ck_assert_ptr_nonnull(d = opendir(root));
 	while ((de = readdir(d)) && n < MAX_UPLOADS - 1)
 		if (de->d_type == DT_DIR && de->d_name[0] != '.')
@@ -662,44 +852,21 @@ START_TEST(no_fixture_upload_is_an_internal_error)
 	closedir(d);
 	snprintf(dirs[n++], PATH_MAX, "%s", fixture("aws-offline-data"));
 	ck_assert_uint_ge(n, 30);
-
-	while (next < n || running) {
-		if (next < n && running < PARALLEL) {
-			char *argv[] = {(char *)tj_test_bin(), "plan", dirs[next], "--output", "json", "--timeout", "60",
-					NULL};
-			int fd;
-			snprintf(outs[next], PATH_MAX, "/tmp/tfjail-sweep-%d-%zu.json", (int)getpid(), next);
-			pids[next] = fork();
-			ck_assert_int_ge(pids[next], 0);
-			if (pids[next] == 0) {
-				fd = open(outs[next], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-				if (fd < 0 || dup2(fd, 1) < 0)
-					_exit(127);
-				execv(argv[0], argv);
-				_exit(127);
-			}
-			next++;
-			running++;
-			continue;
-		}
-		ck_assert_int_gt(wait(NULL), 0);
-		running--;
-	}
 	for (size_t i = 0; i < n; i++) {
-		char *text = NULL;
-		struct tj_error err;
-		cJSON *resp;
-		const char *et;
-
-		ck_assert_msg(tj_read_file(outs[i], 1 << 24, &text, NULL, &err) == 0, "%s: %s", dirs[i], err.msg);
-		resp = cJSON_Parse(text);
-		ck_assert_msg(resp, "%s: no response: %.200s", dirs[i], text);
-		et = str(resp, "error_type");
-		ck_assert_msg(!et || strcmp(et, "InternalError") != 0, "%s: %s", dirs[i], str(resp, "error_message"));
-		cJSON_Delete(resp);
-		free(text);
-		unlink(outs[i]);
+		dirp[i] = dirs[i];
+		extras[i] = timeout;
 	}
+	runs = calloc(n, sizeof(*runs));
+	run_plans(runs, dirp, extras, n, 3);
+	for (size_t i = 0; i < n; i++) {
+		const char *et;
+		ck_assert_msg(runs[i].json, "%s: no response: %.200s %s", dirs[i], runs[i].out, runs[i].err);
+		et = str(runs[i].json, "error_type");
+		ck_assert_msg(!et || strcmp(et, "InternalError") != 0, "%s: %s", dirs[i],
+			      str(runs[i].json, "error_message"));
+		plan_run_free(&runs[i]);
+	}
+	free(runs);
 }
 END_TEST
 
@@ -958,6 +1125,9 @@ Suite *plan_suite(void)
 	tcase_add_test(aws, same_upload_same_plan_bytes);
 	tcase_add_test(aws, aws_plan_is_bare_terraforms);
 	tcase_add_test(aws, planted_providers_never_run);
+	tcase_add_test(aws, locked_version_the_mirror_lacks_is_refused);
+	tcase_add_test(aws, altered_checksum_is_refused);
+	tcase_add_test(aws, ignore_policy_plans_the_same_uploads);
 	suite_add_tcase(s, aws);
 
 	tcase_set_timeout(fast, 120);
@@ -977,6 +1147,7 @@ Suite *plan_suite(void)
 	tcase_add_test(fast, upload_limits_and_special_files_are_invalid);
 	tcase_add_test(fast, no_configuration_scan_and_plan_agree);
 	tcase_add_test(fast, warnings_speak_of_what_the_user_gave);
+	tcase_add_test(fast, workdir_is_scanned);
 	tcase_add_test(fast, no_fixture_upload_is_an_internal_error);
 	suite_add_tcase(s, fast);
 

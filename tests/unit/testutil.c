@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "executor/job.h"
 #include "executor/planjson.h"
+#include "executor/sandboxpaths.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -148,21 +149,17 @@ static int bare_terraform(const char *terraform, const char *home, char *const a
 	return tj_test_spawn(argv, out, err);
 }
 
-char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args)
+/* home (a fresh temporary directory) / work: a copy of a flat fixture. */
+static void bare_copy(const char *fixture_dir, char *home, char *work, size_t len)
 {
-	struct job_tools tools;
-	struct tj_error e = {0};
-	char home[] = "/tmp/tfjail-bare-XXXXXX", work[PATH_MAX], chdir_arg[PATH_MAX + 16], plugin[PATH_MAX + 16];
-	char planfile[PATH_MAX], *out = NULL, *err = NULL, *canonical = NULL, sha[65];
-	size_t len;
 	DIR *d;
 	struct dirent *de;
+	struct tj_error e = {0};
 
-	ck_assert_msg(job_tools_discover(NULL, &tools, &e) == 0, "%s", e.msg);
+	snprintf(home, len, "/tmp/tfjail-bare-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(home));
-	snprintf(work, sizeof(work), "%s/work", home);
+	snprintf(work, len, "%s/work", home);
 	ck_assert_int_eq(mkdir(work, 0755), 0);
-	/* the fixture's files (fixtures are flat) */
 	ck_assert_ptr_nonnull(d = opendir(fixture_dir));
 	while ((de = readdir(d))) {
 		char from[PATH_MAX], *data = NULL;
@@ -174,6 +171,41 @@ char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args)
 		free(data);
 	}
 	closedir(d);
+}
+
+char *tj_test_lock_file(const char *fixture_dir)
+{
+	struct job_tools tools;
+	struct tj_error e = {0};
+	char home[PATH_MAX], work[PATH_MAX], chdir_arg[PATH_MAX + 16], mirror[PATH_MAX + 16], path[PATH_MAX + 32];
+	char *out = NULL, *err = NULL, *lock = NULL;
+	char *args[] = {chdir_arg, "providers", "lock", "-no-color", mirror, "-platform=" MIRROR_PLATFORM, NULL};
+	int st;
+
+	ck_assert_msg(job_tools_discover(NULL, &tools, &e) == 0, "%s", e.msg);
+	bare_copy(fixture_dir, home, work, PATH_MAX);
+	snprintf(chdir_arg, sizeof(chdir_arg), "-chdir=%s", work);
+	snprintf(mirror, sizeof(mirror), "-fs-mirror=%s", tools.plugin_dir);
+	st = bare_terraform(tools.terraform, home, args, &out, &err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "terraform providers lock: %s", err);
+	snprintf(path, sizeof(path), "%s/.terraform.lock.hcl", work);
+	ck_assert_int_eq(tj_read_file(path, 1 << 20, &lock, NULL, &e), 0);
+	free(out);
+	free(err);
+	tj_test_rm_rf(home);
+	return lock;
+}
+
+char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args)
+{
+	struct job_tools tools;
+	struct tj_error e = {0};
+	char home[PATH_MAX], work[PATH_MAX], chdir_arg[PATH_MAX + 16], plugin[PATH_MAX + 16];
+	char planfile[PATH_MAX + 8], *out = NULL, *err = NULL, *canonical = NULL, sha[65];
+	size_t len;
+
+	ck_assert_msg(job_tools_discover(NULL, &tools, &e) == 0, "%s", e.msg);
+	bare_copy(fixture_dir, home, work, PATH_MAX);
 	snprintf(chdir_arg, sizeof(chdir_arg), "-chdir=%s", work);
 	snprintf(plugin, sizeof(plugin), "-plugin-dir=%s", tools.plugin_dir);
 	snprintf(planfile, sizeof(planfile), "-out=%s/plan", home);
