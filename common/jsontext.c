@@ -234,13 +234,13 @@ int tj_jsontext_next(const char *s, size_t len, size_t *pos, struct tj_jsontext_
 	i = tj_jsontext_ws(s, len, i + 1);
 	memset(it, 0, sizeof(*it));
 	if (i < len && s[i] == '"') {
-		size_t k;
-		if (string_end(s, len, i, &k, NULL) < 0)
+		size_t key_end = i, k;
+		if (string_end(s, len, i, &key_end, NULL) < 0)
 			return -1;
-		k = tj_jsontext_ws(s, len, k);
+		k = tj_jsontext_ws(s, len, key_end);
 		if (k < len && s[k] == ':') {
 			it->key = i;
-			string_end(s, len, i, &it->key_end, NULL);
+			it->key_end = key_end;
 			i = tj_jsontext_ws(s, len, k + 1);
 		}
 	}

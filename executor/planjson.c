@@ -56,7 +56,8 @@ static int sorted_array(const char *s, size_t len, size_t i, size_t *end, struct
 	}
 	for (size_t k = 0; k < n; k++)
 		el[k].base = tmp.data;
-	qsort(el, n, sizeof(*el), cmp_span);
+	if (n)
+		qsort(el, n, sizeof(*el), cmp_span);
 	if (put(out, "[", 1) < 0)
 		goto out;
 	for (size_t k = 0; k < n; k++)
