@@ -182,7 +182,7 @@ char *tj_test_lock_file(const char *fixture_dir)
 	char *args[] = {chdir_arg, "providers", "lock", "-no-color", mirror, "-platform=" MIRROR_PLATFORM, NULL};
 	int st;
 
-	ck_assert_msg(job_tools_discover(NULL, &tools, &e) == 0, "%s", e.msg);
+	ck_assert_msg(job_tools_discover(NULL, NULL, &tools, &e) == 0, "%s", e.msg);
 	bare_copy(fixture_dir, home, work, PATH_MAX);
 	snprintf(chdir_arg, sizeof(chdir_arg), "-chdir=%s", work);
 	snprintf(mirror, sizeof(mirror), "-fs-mirror=%s", tools.plugin_dir);
@@ -204,7 +204,7 @@ char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args)
 	char planfile[PATH_MAX + 8], *out = NULL, *err = NULL, *canonical = NULL, sha[65];
 	size_t len;
 
-	ck_assert_msg(job_tools_discover(NULL, &tools, &e) == 0, "%s", e.msg);
+	ck_assert_msg(job_tools_discover(NULL, NULL, &tools, &e) == 0, "%s", e.msg);
 	bare_copy(fixture_dir, home, work, PATH_MAX);
 	snprintf(chdir_arg, sizeof(chdir_arg), "-chdir=%s", work);
 	snprintf(plugin, sizeof(plugin), "-plugin-dir=%s", tools.plugin_dir);
