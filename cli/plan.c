@@ -106,7 +106,11 @@ static void print_text(const cJSON *r)
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "delete")),
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "read")),
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "no_op")));
-		print_addresses(cJSON_GetObjectItemCaseSensitive(r, "plan_json"));
+		const cJSON *pj = cJSON_GetObjectItemCaseSensitive(r, "plan_json");
+		/* the response carries terraform's bytes as a raw item */
+		cJSON *parsed = cJSON_IsRaw(pj) ? cJSON_Parse(pj->valuestring) : NULL;
+		print_addresses(parsed ? parsed : pj);
+		cJSON_Delete(parsed);
 		printf("plan sha256: %s\n",
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "plan_sha256")));
 	}
@@ -136,6 +140,7 @@ int cmd_plan(int argc, char **argv)
 	struct tj_policy *policy = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct job_tools tools;
+	struct job_host host;
 	struct tj_error err = {0};
 	cJSON *resp = NULL;
 	char real_dir[PATH_MAX];
@@ -200,11 +205,12 @@ int cmd_plan(int argc, char **argv)
 	}
 	if (tj_policy_load(policy_path, &policy, &err) < 0)
 		return cli_usage_error("%s", err.msg);
-	if (job_tools_discover(policy, &tools, &err) < 0) {
+	if (cli_host_settings(&(struct cli_host_values){0}, &host, &err) < 0 ||
+	    job_tools_discover(policy, &host, &tools, &err) < 0) {
 		rc = cli_usage_error("%s", err.msg);
 		goto out;
 	}
-	if (job_runtime_open(policy, &rt, &err) < 0) {
+	if (job_runtime_open(policy, &host, &rt, &err) < 0) {
 		rc = cli_usage_error("%s", err.msg);
 		goto out;
 	}

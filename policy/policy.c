@@ -29,7 +29,7 @@
 
 /* Every rule, static and plan: `tfjail rules`, `policy show` and the rule
  * table of docs/policy.md are printed from here. */
-/* clang-format off: one rule per paragraph */
+
 static const struct tj_rule_info rule_table[TJ_RULE__COUNT] = {
     [TJ_RULE_PROVISIONER_BLOCKED] =
         {
@@ -155,6 +155,17 @@ static const struct tj_rule_info rule_table[TJ_RULE__COUNT] = {
             .finds = "a `.tf` or `.tf.json` file the scanner cannot parse (terraform would refuse it too)",
             .example = "resource \"terraform_data\" \"x\" {",
         },
+    [TJ_RULE_NO_CONFIGURATION] =
+        {
+            .id = "no-configuration",
+            .stage = TJ_STAGE_STATIC,
+            .mandatory = true,
+            .rationale = "A directory without .tf or .tf.json files has nothing to check, and terraform refuses "
+                         "to plan it.",
+            .finds = "no `.tf` or `.tf.json` file in the directory the job runs in (the upload's root, or "
+                     "`--workdir`); `scan` and `plan` both refuse it",
+            .example = "an upload with only README.md",
+        },
     [TJ_RULE_PLAN_RESOURCE_TYPE_DENIED] =
         {
             .id = "plan-resource-type-denied",
@@ -225,7 +236,6 @@ static const struct tj_rule_info rule_table[TJ_RULE__COUNT] = {
                        "[\"aws_iam_*\"]}",
         },
 };
-/* clang-format on */
 
 const struct tj_rule_info *tj_rule_info(enum tj_rule r)
 {
@@ -324,7 +334,6 @@ bool tj_policy_provider_allowed(const struct tj_policy *p, const char *source)
 
 /* ---- the field table ---- */
 
-/* clang-format off: the table is aligned by hand */
 enum pf_kind {
 	PF_SIZE, /* integer bytes or "1536MiB" */
 	PF_U64,  /* integer */
@@ -333,11 +342,12 @@ enum pf_kind {
 	PF_STR,  /* free text */
 	PF_PATH, /* "" or an absolute path */
 	PF_BOOL,
-	PF_LIST,      /* list of non-empty strings */
-	PF_PROVIDERS, /* list of provider addresses, normalised */
-	PF_BINDS,     /* list of "SRC[:DST]", absolute paths */
-	PF_SYSCALLS,  /* list of syscall names */
-	PF_GLOBS,     /* list of fnmatch globs */
+	PF_LIST,     /* list of non-empty strings */
+	PF_PROVIDERS,/* list of provider addresses, normalised */
+	PF_BINDS,    /* list of "SRC[:DST]", absolute paths */
+	PF_SYSCALLS, /* list of syscall names */
+	PF_GLOBS,    /* list of fnmatch globs */
+	PF_CHOICE,   /* one string of choices, stored as its index (an enum) */
 };
 
 enum pf_base { B_POLICY, B_RULES };
@@ -352,6 +362,24 @@ struct pfield {
 	const char *dflt; /* JSON text; NULL = required */
 };
 
+/* The strings of each PF_CHOICE field, in its enum's order. */
+static const char *const lock_file_choices[] = {[TJ_LOCK_FILE_HONOR] = "honor", [TJ_LOCK_FILE_IGNORE] = "ignore",
+						NULL};
+static const struct {
+	const char *path;
+	const char *const *choices;
+} choice_table[] = {
+	{"providers.lock_file", lock_file_choices},
+};
+
+static const char *const *choices_of(const struct pfield *f)
+{
+	for (size_t i = 0; i < sizeof(choice_table) / sizeof(choice_table[0]); i++)
+		if (strcmp(choice_table[i].path, f->path) == 0)
+			return choice_table[i].choices;
+	return NULL;
+}
+
 #define P(f) B_POLICY, offsetof(struct tj_policy, f)
 #define R(f) B_RULES, offsetof(struct tj_policy_rules, f)
 #define KiB  (1ull << 10)
@@ -359,49 +387,49 @@ struct pfield {
 #define GiB  (1ull << 30)
 #define TiB  (1ull << 40)
 
+/* clang-format off */
 static const struct pfield fields[] = {
-    {"name", PF_NAME, P(name), 0, 0, 0, NULL},
-    {"description", PF_STR, R(description), 0, 0, 0, "\"\""},
+	{"name", PF_NAME, P(name), 0, 0, 0, NULL},
+	{"description", PF_STR, R(description), 0, 0, 0, "\"\""},
 
-    {"providers.allowed", PF_PROVIDERS, R(providers), offsetof(struct tj_policy_rules, n_providers), 0,
-     MAX_LIST, "[\"registry.terraform.io/hashicorp/aws\", \"terraform.io/builtin/terraform\"]"},
-    {"data_sources.denied", PF_LIST, R(denied_data_sources),
-     offsetof(struct tj_policy_rules, n_denied_data_sources), 0, MAX_LIST,
-     "[\"external\", \"http\", \"terraform_remote_state\"]"},
-    {"provisioners.denied", PF_LIST, R(denied_provisioners),
-     offsetof(struct tj_policy_rules, n_denied_provisioners), 0, MAX_LIST,
-     "[\"local-exec\", \"remote-exec\", \"file\"]"},
-    {"modules.allow_local", PF_BOOL, R(modules_allow_local), 0, 0, 1, "true"},
-    {"modules.allowed_sources", PF_GLOBS, R(module_sources),
-     offsetof(struct tj_policy_rules, n_module_sources), 0, MAX_LIST, "[]"},
+	{"providers.allowed", PF_PROVIDERS, R(providers), offsetof(struct tj_policy_rules, n_providers), 0, MAX_LIST,
+	 "[\"registry.terraform.io/hashicorp/aws\", \"terraform.io/builtin/terraform\"]"},
+	{"providers.lock_file", PF_CHOICE, P(providers.lock_file), 0, 0, 0, "\"honor\""},
+	{"data_sources.denied", PF_LIST, R(denied_data_sources),
+	 offsetof(struct tj_policy_rules, n_denied_data_sources), 0, MAX_LIST,
+	 "[\"external\", \"http\", \"terraform_remote_state\"]"},
+	{"provisioners.denied", PF_LIST, R(denied_provisioners),
+	 offsetof(struct tj_policy_rules, n_denied_provisioners), 0, MAX_LIST,
+	 "[\"local-exec\", \"remote-exec\", \"file\"]"},
+	{"modules.allow_local", PF_BOOL, R(modules_allow_local), 0, 0, 1, "true"},
+	{"modules.allowed_sources", PF_GLOBS, R(module_sources), offsetof(struct tj_policy_rules, n_module_sources),
+	 0, MAX_LIST, "[]"},
 
-    {"upload.max_files", PF_U64, P(upload.max_files), 0, 1, 1000000, "1000"},
-    {"upload.max_total_size", PF_SIZE, P(upload.max_total_bytes), 0, 1, TiB, "\"64MiB\""},
-    {"upload.max_file_size", PF_SIZE, P(upload.max_file_bytes), 0, 1, GiB, "\"8MiB\""},
-    {"upload.max_depth", PF_U64, P(upload.max_depth), 0, 1, 256, "16"},
+	{"upload.max_files", PF_U64, P(upload.max_files), 0, 1, 1000000, "1000"},
+	{"upload.max_total_size", PF_SIZE, P(upload.max_total_bytes), 0, 1, TiB, "\"64MiB\""},
+	{"upload.max_file_size", PF_SIZE, P(upload.max_file_bytes), 0, 1, GiB, "\"8MiB\""},
+	{"upload.max_depth", PF_U64, P(upload.max_depth), 0, 1, 256, "16"},
 
-    {"scan.max_nesting", PF_U64, R(max_nesting), 0, 8, 10000, "128"},
-    {"scan.max_tokens", PF_U64, R(max_tokens), 0, 1000, 1000000000, "2000000"},
-    {"scan.max_module_depth", PF_U64, R(max_module_depth), 0, 1, 256, "16"},
+	{"scan.max_nesting", PF_U64, R(max_nesting), 0, 8, 10000, "128"},
+	{"scan.max_tokens", PF_U64, R(max_tokens), 0, 1000, 1000000000, "2000000"},
+	{"scan.max_module_depth", PF_U64, R(max_module_depth), 0, 1, 256, "16"},
 
-    {"limits.memory", PF_SIZE, P(limits.memory_bytes), 0, 64 * MiB, TiB, "\"1536MiB\""},
-    {"limits.cpus", PF_CPUS, P(limits.cpus), 0, 0, 1024, "2"},
-    {"limits.pids", PF_U64, P(limits.pids), 0, 16, 1 << 22, "512"},
-    {"limits.workspace_size", PF_SIZE, P(limits.workspace_bytes), 0, 1 * MiB, TiB, "\"256MiB\""},
-    {"limits.tmp_size", PF_SIZE, P(limits.tmp_bytes), 0, 1 * MiB, TiB, "\"256MiB\""},
-    {"limits.step_timeout", PF_U64, P(limits.step_timeout_s), 0, 1, 86400, "300"},
-    {"limits.job_timeout", PF_U64, P(limits.job_timeout_s), 0, 1, 86400, "600"},
-    {"limits.output_size", PF_SIZE, P(limits.output_bytes), 0, 4 * KiB, GiB, "\"16MiB\""},
-    {"limits.nofile", PF_U64, P(limits.nofile), 0, 64, 1 << 20, "4096"},
+	{"limits.memory", PF_SIZE, P(limits.memory_bytes), 0, 64 * MiB, TiB, "\"1536MiB\""},
+	{"limits.cpus", PF_CPUS, P(limits.cpus), 0, 0, 1024, "2"},
+	{"limits.pids", PF_U64, P(limits.pids), 0, 16, 1 << 22, "512"},
+	{"limits.workspace_size", PF_SIZE, P(limits.workspace_bytes), 0, 1 * MiB, TiB, "\"256MiB\""},
+	{"limits.tmp_size", PF_SIZE, P(limits.tmp_bytes), 0, 1 * MiB, TiB, "\"256MiB\""},
+	{"limits.step_timeout", PF_U64, P(limits.step_timeout_s), 0, 1, 86400, "300"},
+	{"limits.job_timeout", PF_U64, P(limits.job_timeout_s), 0, 1, 86400, "600"},
+	{"limits.output_size", PF_SIZE, P(limits.output_bytes), 0, 4 * KiB, GiB, "\"16MiB\""},
+	{"limits.nofile", PF_U64, P(limits.nofile), 0, 64, 1 << 20, "4096"},
 
-    {"seccomp.profile", PF_NAME, P(seccomp.profile), 0, 0, 0, "\"default\""},
-    {"seccomp.deny", PF_SYSCALLS, P(seccomp.deny), offsetof(struct tj_policy, seccomp.n_deny), 0, MAX_LIST,
-     "[]"},
+	{"seccomp.profile", PF_NAME, P(seccomp.profile), 0, 0, 0, "\"default\""},
+	{"seccomp.deny", PF_SYSCALLS, P(seccomp.deny), offsetof(struct tj_policy, seccomp.n_deny), 0, MAX_LIST, "[]"},
 
-    {"mounts.terraform", PF_PATH, P(mounts.terraform), 0, 0, 0, "\"\""},
-    {"mounts.plugin_dir", PF_PATH, P(mounts.plugin_dir), 0, 0, 0, "\"\""},
-    {"mounts.ro_binds", PF_BINDS, P(mounts.ro_binds), offsetof(struct tj_policy, mounts.n_ro_binds), 0, 64,
-     "[]"},
+	{"mounts.terraform", PF_PATH, P(mounts.terraform), 0, 0, 0, "\"\""},
+	{"mounts.plugin_dir", PF_PATH, P(mounts.plugin_dir), 0, 0, 0, "\"\""},
+	{"mounts.ro_binds", PF_BINDS, P(mounts.ro_binds), offsetof(struct tj_policy, mounts.n_ro_binds), 0, 64, "[]"},
 };
 
 /* clang-format on */
@@ -656,6 +684,15 @@ static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v
 			return policy_bad(pe, path, "must be true or false, not %s", policy_json_type(v));
 		*(bool *)field_ptr(p, f, f->off) = cJSON_IsTrue(v);
 		return 0;
+	case PF_CHOICE: {
+		const char *const *c = choices_of(f);
+		for (size_t i = 0; cJSON_IsString(v) && c[i]; i++)
+			if (strcmp(v->valuestring, c[i]) == 0) {
+				*(int *)field_ptr(p, f, f->off) = (int)i;
+				return 0;
+			}
+		return policy_bad(pe, path, "must be \"%s\" or \"%s\"", c[0], c[1]);
+	}
 	case PF_NAME:
 	case PF_STR:
 	case PF_PATH: {
@@ -1167,6 +1204,7 @@ static cJSON *field_json(const struct tj_policy *p, const struct pfield *f)
 	case PF_U64: return cJSON_CreateNumber((double)*(const uint64_t *)ptr);
 	case PF_CPUS: return cJSON_CreateNumber(*(const double *)ptr);
 	case PF_BOOL: return cJSON_CreateBool(*(const bool *)ptr);
+	case PF_CHOICE: return cJSON_CreateString(choices_of(f)[*(const int *)ptr]);
 	case PF_NAME:
 	case PF_STR:
 	case PF_PATH: {

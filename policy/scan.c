@@ -847,6 +847,10 @@ static void scan_module(struct scan *s, const struct pending *pm)
 	}
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
+	else if (s->queue_head == 0)
+		/* the directory terraform runs in: nothing to check, nothing to plan */
+		violation(s, TJ_RULE_NO_CONFIGURATION, pm->dir, 0,
+			  "no Terraform configuration files (.tf or .tf.json) in %s", *pm->dir ? pm->dir : "the upload's root");
 	for (size_t i = 0; i < n && !s->oom; i++)
 		scan_file(s, &m, dirfd, names[i], pm->dir, pm->depth);
 	resolve_providers(s, &m);

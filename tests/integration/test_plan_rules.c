@@ -217,7 +217,7 @@ START_TEST(scan_and_policy_test_sarif_valid)
 	             fixture("modules"), "--output", "junit"));
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_ptr_nonnull(
-	    strstr(r.out, "<testsuite name=\"policy test\" tests=\"18\" failures=\"1\" errors=\"0\">"));
+	    strstr(r.out, "<testsuite name=\"policy test\" tests=\"19\" failures=\"1\" errors=\"0\">"));
 	ck_assert_ptr_nonnull(
 	    strstr(r.out, "<testcase classname=\"tfjail.plan\" name=\"plan-resource-type-denied\">\n"
 	                  "      <failure message=\""));

@@ -216,7 +216,7 @@ START_TEST(rules_catalogue_json)
 		plan += strcmp(cJSON_GetObjectItem(e, "stage")->valuestring, "plan") == 0;
 		n++;
 	}
-	ck_assert_int_eq(n, 18);
+	ck_assert_int_eq(n, 19);
 	ck_assert_int_eq(plan, 6);
 	ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\t\"plan-action-denied\""));
 	cJSON_Delete(a);

@@ -258,7 +258,9 @@ START_TEST(scan_starts_at_the_working_directory)
 	              "resource \"terraform_data\" \"x\" {\n  provisioner \"local-exec\" {\n"
 	              "    command = \"id\"\n  }\n}\n");
 	ck_assert_int_eq(tj_scan_dir(p, tmp, &r, &err), 0);
-	ck_assert_uint_eq(r->n, 0); /* the upload's root has no configuration */
+	/* the upload's root has no configuration */
+	ck_assert_uint_eq(r->n, 1);
+	ck_assert_str_eq(r->v[0].rule, "no-configuration");
 	tj_scan_result_free(r);
 	ck_assert_int_eq(tj_scan_dir_at(p, tmp, "sub", &r, &err), 0);
 	ck_assert_uint_eq(r->n, 1);
