@@ -623,6 +623,10 @@ static int spawner_main(const struct api_launcher_config *c, int sock)
 		tj_buf_free(&b);
 		close(sv[0]);
 	}
+	/* the server has gone: the spawner ends after its launchers (with
+	 * SIGCHLD ignored, wait returns once none is left) */
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
 	return 0;
 }
 

@@ -312,7 +312,7 @@ static struct answer health(struct server *s, struct live *lv)
 	struct api_jobs_stats st;
 	struct stat sb;
 	cJSON *o = cJSON_CreateObject();
-	bool ok;
+	bool ok, degraded = true;
 	struct check c[6];
 	size_t n = 0;
 
@@ -328,11 +328,13 @@ static struct answer health(struct server *s, struct live *lv)
 	c[n++] = (struct check){"accepting_jobs", !atomic_load(&s->stopping), "the service is shutting down"};
 	cJSON_AddStringToObject(o, "status", "");
 	add_checks(o, c, n, &ok);
+	/* only the launcher missing: it is being started again */
+	for (size_t i = 0; i < n; i++)
+		degraded = degraded && (c[i].ok || strcmp(c[i].name, "job_launcher") == 0);
 	cJSON_ReplaceItemInObjectCaseSensitive(o, "status",
-	                                       cJSON_CreateString(ok ? "healthy"
-	                                                          : !st.launcher_alive && n == 6
-	                                                              ? "degraded"
-	                                                              : "unhealthy"));
+	                                       cJSON_CreateString(ok         ? "healthy"
+	                                                          : degraded ? "degraded"
+	                                                                     : "unhealthy"));
 	if (*st.terraform_version)
 		cJSON_AddStringToObject(o, "terraform_version", st.terraform_version);
 	else
