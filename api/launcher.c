@@ -58,7 +58,29 @@ struct launcher {
 	bool stopping;
 	uint64_t deadline_ms; /* when running workers are killed; 0 = none */
 	bool sweep;           /* a worker was killed: its job cgroup may be left */
+	uint64_t sweep_at[2]; /* when to sweep such cgroups while serving; 0 = not */
 };
+
+/* Removes the job cgroups of killed workers: opening a runtime sweeps those
+ * of processes that are gone. */
+static void sweep(const struct api_launcher_config *c)
+{
+	struct sandbox_runtime *rt = NULL;
+
+	if (job_runtime_open(c->policy, &rt, NULL) == 0)
+		sandbox_runtime_free(rt);
+}
+
+/* A killed worker's sandbox dies after it (PDEATHSIG): its cgroup can go
+ * once the sandbox is reaped; look soon, and once more a little later. */
+static void sweep_soon(struct launcher *l)
+{
+	uint64_t now = tj_now_ms();
+
+	l->sweep = true;
+	l->sweep_at[0] = now + 200;
+	l->sweep_at[1] = now + 1500;
+}
 
 static void send_frame(struct launcher *l, uint32_t type, uint64_t id, const char *payload, size_t len)
 {
@@ -289,7 +311,7 @@ static void finish_worker(struct launcher *l, unsigned i)
 
 	if (w->cancelled) {
 		send_reason(l, API_MSG_CANCELLED, w->id, "the client disconnected; the job was killed");
-		l->sweep = true;
+		sweep_soon(l);
 	} else if (w->killed) {
 		send_reason(l, API_MSG_ABORTED, w->id, "the service stopped before the job finished");
 		l->sweep = true;
@@ -308,7 +330,8 @@ static void finish_worker(struct launcher *l, unsigned i)
 			         WEXITSTATUS(w->wstatus));
 		fprintf(stderr, "tfjail: launcher: worker %d: %s\n", (int)w->pid, msg);
 		send_reason(l, API_MSG_CRASHED, w->id, msg);
-		l->sweep = l->sweep || WIFSIGNALED(w->wstatus);
+		if (WIFSIGNALED(w->wstatus))
+			sweep_soon(l);
 	}
 	tj_buf_free(&w->out);
 	l->workers[i] = l->workers[--l->n_workers];
@@ -478,6 +501,17 @@ static void loop(struct launcher *l)
 				timeout = (int)(l->deadline_ms - now);
 			}
 		}
+		for (int k = 0; k < 2; k++) {
+			uint64_t now = tj_now_ms();
+			if (!l->sweep_at[k])
+				continue;
+			if (now >= l->sweep_at[k]) {
+				l->sweep_at[k] = 0;
+				sweep(l->c);
+			} else if (timeout < 0 || (int)(l->sweep_at[k] - now) < timeout) {
+				timeout = (int)(l->sweep_at[k] - now);
+			}
+		}
 		pfd[n++] = (struct pollfd){.fd = l->sigfd, .events = POLLIN};
 		if (l->sock >= 0)
 			pfd[n++] = (struct pollfd){.fd = l->sock, .events = POLLIN};
@@ -529,16 +563,6 @@ static void hello(struct launcher *l, struct sandbox_runtime *rt)
 		m.terraform_version = version;
 	}
 	send_hello(l, &m);
-}
-
-/* Removes the job cgroups of killed workers: opening a runtime sweeps those
- * of processes that are gone. */
-static void sweep(const struct api_launcher_config *c)
-{
-	struct sandbox_runtime *rt = NULL;
-
-	if (job_runtime_open(c->policy, &rt, NULL) == 0)
-		sandbox_runtime_free(rt);
 }
 
 static int launcher_main(const struct api_launcher_config *c, int sock)

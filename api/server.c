@@ -83,6 +83,14 @@ struct server {
 	atomic_bool watcher_stop;
 };
 
+struct answer {
+	unsigned code;
+	const char *content_type;
+	char *body; /* malloc'ed; handed to MHD */
+	size_t len;
+	const char *allow; /* 405: the Allow header */
+};
+
 enum job_state { JOB_NONE, JOB_WAITING, JOB_DONE };
 
 /* One request (MHD's con_cls). */
@@ -102,6 +110,9 @@ struct conn {
 	char outcome[16], error_type[32];
 	double queue_wait_s, run_s;
 	pid_t worker;
+	struct answer early; /* decided from the headers; sent once the body is in */
+	bool has_early;
+	uint64_t discarded;
 	/* the job */
 	_Atomic int state;
 	struct api_job_result *res;
@@ -116,13 +127,13 @@ static struct live *live_of(struct server *s)
 
 /* Appends v with every byte that is not printable ASCII, and the quote and
  * backslash, as \xHH: whatever a client sent is one line and plain text. */
-static void escaped(struct tj_buf *b, const char *v)
+static void escaped(struct tj_buf *b, const char *v, bool json)
 {
 	for (const unsigned char *p = (const unsigned char *)(v ? v : ""); *p; p++) {
 		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
 			tj_buf_append(b, p, 1);
 		else
-			tj_buf_printf(b, "\\x%02x", *p);
+			tj_buf_printf(b, json ? "\\u%04x" : "\\x%02x", *p);
 	}
 }
 
@@ -151,7 +162,7 @@ static void log_request(struct server *s, struct conn *k, unsigned code)
 			e.len = 0;
 			tj_buf_append(&e, "", 1);
 			e.len = 0;
-			escaped(&e, f[i].value);
+			escaped(&e, f[i].value, true);
 			if (f[i].value && *f[i].value)
 				tj_buf_printf(&b, ",\"%s\":\"%s\"", f[i].key, e.data);
 			else
@@ -166,7 +177,7 @@ static void log_request(struct server *s, struct conn *k, unsigned code)
 		tj_buf_printf(&b, "tfjail: http: ts=%s", ts);
 		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 			tj_buf_printf(&b, " %s=\"", f[i].key);
-			escaped(&b, f[i].value);
+			escaped(&b, f[i].value, false);
 			tj_buf_append(&b, "\"", 1);
 			if (i == 3)
 				tj_buf_printf(&b, " status=%u", code);
@@ -189,21 +200,13 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	tj_buf_printf(&b, "tfjail: http: libmicrohttpd: ");
-	escaped(&b, msg);
+	escaped(&b, msg, false);
 	tj_buf_append(&b, "\n", 1);
 	tj_write_all(STDERR_FILENO, b.data, b.len);
 	tj_buf_free(&b);
 }
 
 /* ------------------------------------------------------------ answers */
-
-struct answer {
-	unsigned code;
-	const char *content_type;
-	char *body; /* malloc'ed; handed to MHD */
-	size_t len;
-	const char *allow; /* 405: the Allow header */
-};
 
 static enum MHD_Result send_answer(struct server *s, struct conn *k, struct answer *a)
 {
@@ -512,6 +515,8 @@ static bool start_job(struct server *s, struct conn *k, struct answer *a)
 		return false;
 	}
 	atomic_store(&k->state, JOB_WAITING);
+	/* no idle timeout while the job runs, however long */
+	MHD_set_connection_option(k->c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	MHD_suspend_connection(k->c);
 	r = api_jobs_submit(s->jobs,
 	                    &(struct api_job_spec){
@@ -531,6 +536,8 @@ static bool start_job(struct server *s, struct conn *k, struct answer *a)
 		return true;
 	}
 	atomic_store(&k->state, JOB_NONE);
+	MHD_set_connection_option(k->c, MHD_CONNECTION_OPTION_TIMEOUT,
+	                          (unsigned)(s->request_timeout_us / 1000000));
 	MHD_resume_connection(k->c);
 	if (r == API_SUBMIT_QUEUE_FULL) {
 		api_metrics_rejected(s->metrics, "queue_full");
@@ -723,33 +730,49 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return MHD_NO;
 		*con_cls = k;
 		if (early_answer(s, k, url, method, &a)) {
-			if (k->sk)
-				atomic_store(&k->sk->deadline_us, 0);
-			return send_answer(s, k, &a);
+			/* a body is read (and dropped) first, so that the connection
+			 * can stay open; one announced too large is not */
+			if (a.code == MHD_HTTP_CONTENT_TOO_LARGE)
+				return send_answer(s, k, &a);
+			k->early = a;
+			k->has_early = true;
 		}
 		return MHD_YES;
 	}
 	if (atomic_load(&k->state) == JOB_DONE) {
 		atomic_store(&k->state, JOB_NONE);
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+		                          (unsigned)(s->request_timeout_us / 1000000));
 		a = job_answer(s, k);
 		return send_answer(s, k, &a);
 	}
 	if (atomic_load(&k->state) == JOB_WAITING)
 		return MHD_YES;
 	if (*upload_data_size) {
-		if (!k->too_large && k->body.len + *upload_data_size > k->live->cfg->max_body_bytes) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (k->has_early) {
+			k->discarded += n;
+			if (k->discarded <= k->live->cfg->max_body_bytes)
+				return MHD_YES;
+			k->has_early = false;
+			return send_answer(s, k, &k->early);
+		}
+		if (!k->too_large && k->body.len + n > k->live->cfg->max_body_bytes) {
 			k->too_large = true;
 			tj_buf_free(&k->body);
 		}
-		if (!k->too_large && tj_buf_append(&k->body, upload_data, *upload_data_size) < 0)
+		if (!k->too_large && tj_buf_append(&k->body, upload_data, n) < 0)
 			return MHD_NO;
-		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	/* the whole request is in */
 	if (k->sk)
 		atomic_store(&k->sk->deadline_us, 0);
-	if (k->too_large) {
+	if (k->has_early) {
+		k->has_early = false;
+		return send_answer(s, k, &k->early);
+	} else if (k->too_large) {
 		a = error_answer(MHD_HTTP_CONTENT_TOO_LARGE, "the request body is larger than %llu bytes",
 		                 (unsigned long long)k->live->cfg->max_body_bytes);
 	} else if (atomic_load(&s->stopping)) {
@@ -772,6 +795,8 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 	/* the next request on this connection has request_timeout to arrive */
 	if (k->sk)
 		atomic_store(&k->sk->deadline_us, tj_now_us() + s->request_timeout_us);
+	if (k->has_early)
+		free(k->early.body);
 	api_job_result_free(k->res);
 	tj_buf_free(&k->body);
 	atomic_fetch_sub(&s->in_flight, 1);
