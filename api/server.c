@@ -741,8 +741,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (atomic_load(&k->state) == JOB_DONE) {
 		atomic_store(&k->state, JOB_NONE);
-		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
-		                          (unsigned)(s->request_timeout_us / 1000000));
 		a = job_answer(s, k);
 		return send_answer(s, k, &a);
 	}
@@ -792,9 +790,14 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 
 	if (!k)
 		return;
-	/* the next request on this connection has request_timeout to arrive */
+	/* the next request on this connection has request_timeout to arrive
+	 * (the idle timeout was off while a job ran: on again now that the
+	 * answer is out, so that it cannot count the job's time) */
 	if (k->sk)
 		atomic_store(&k->sk->deadline_us, tj_now_us() + s->request_timeout_us);
+	if (k->job_id[0])
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+		                          (unsigned)(s->request_timeout_us / 1000000));
 	if (k->has_early)
 		free(k->early.body);
 	api_job_result_free(k->res);
