@@ -112,6 +112,13 @@ static void ka_request(int fd, const char *method, const char *path, const char 
 	tj_buf_free(&resp);
 }
 
+/* The client goes away (shutdown: a forked helper may hold a copy of fd). */
+static void hang_up(int fd)
+{
+	shutdown(fd, SHUT_RDWR);
+	close(fd);
+}
+
 /* POST /api/v1/execute on a connection of its own, left open. */
 static int execute_open(const struct server *s, const char *body)
 {
@@ -354,7 +361,7 @@ START_TEST(client_gone_kills_the_running_job)
 	server_procs(&hs, &spawner, &launcher, &worker);
 	ck_assert_int_gt(worker, 0);
 	ck_assert_int_gt(job_cgroups_of(worker), 0);
-	close(fd);
+	hang_up(fd);
 	t0 = tj_now_ms();
 	wait_health(&hs, "running_jobs", 0, 5000);
 	while (kill(worker, 0) == 0 && ppid_of(worker) == launcher)
@@ -382,10 +389,10 @@ START_TEST(client_gone_drops_the_queued_job)
 	wait_health(&hs, "running_jobs", 1, 20000);
 	queued = execute_open(&hs, "{\"job_id\": \"gone-queued\", \"upload_id\": \"tfdata\"}");
 	wait_health(&hs, "queued_jobs", 1, 5000);
-	close(queued);
+	hang_up(queued);
 	wait_health(&hs, "queued_jobs", 0, 5000);
 	ck_assert_int_eq((int)health_num(&hs, "running_jobs"), 1);
-	close(running);
+	hang_up(running);
 	wait_health(&hs, "running_jobs", 0, 5000);
 	m = metrics_text(&hs, "");
 	ck_assert_msg(strstr(m, "tfjail_jobs_cancelled_total{state=\"queued\"} 1\n"), "%s", m);
@@ -473,7 +480,7 @@ START_TEST(queued_upload_swapped_for_a_symlink)
 	ck_assert_int_eq(rename(path, moved), 0);
 	ck_assert_int_eq(rename(src, outside), 0);
 	ck_assert_int_eq(symlink(outside, path), 0);
-	close(running);
+	hang_up(running);
 	background_finish(&bg, &r);
 	assert_job(&r, "swapped", "FAILED", "PolicyViolation");
 	ck_assert_msg(!strstr(r.body, hs.dir), "a host path in the answer: %s", r.body);
