@@ -32,6 +32,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "executor/job.h"
+#include "executor/response.h"
 #include "policy/policy.h"
 
 #define EXECUTE_PATH      "/api/v1/execute"
@@ -456,25 +457,14 @@ static int open_upload(struct server *s, const char *upload_id)
 static cJSON *internal_error_response(const struct tj_policy *policy, const char *job_id,
                                       const char *request_id, const char *why, double seconds)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = job_response_new(job_id, policy);
 	char msg[512];
 
-	snprintf(msg, sizeof(msg), "tfjail could not finish the job: %s",
-	         why ? why : "the job process failed");
+	snprintf(msg, sizeof(msg), "tfjail could not finish the job: %s", why ? why : "the job process failed");
 	msg[api_utf8_cut(msg, strlen(msg), sizeof(msg) - 1)] = '\0';
-	cJSON_AddStringToObject(o, "job_id", job_id);
+	job_response_set_outcome(o, "FAILED", "InternalError", msg);
+	job_response_set_seconds(o, seconds);
 	cJSON_AddStringToObject(o, "request_id", request_id);
-	cJSON_AddStringToObject(o, "status", "FAILED");
-	cJSON_AddStringToObject(o, "error_type", "InternalError");
-	cJSON_AddStringToObject(o, "error_message", msg);
-	cJSON_AddArrayToObject(o, "violations");
-	cJSON_AddNullToObject(o, "plan_json");
-	cJSON_AddNullToObject(o, "plan_sha256");
-	cJSON_AddNullToObject(o, "summary");
-	cJSON_AddArrayToObject(o, "steps");
-	cJSON_AddArrayToObject(o, "diagnostics");
-	cJSON_AddNumberToObject(o, "execution_time_seconds", seconds);
-	add_policy(o, policy);
 	return o;
 }
 

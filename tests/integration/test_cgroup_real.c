@@ -32,7 +32,7 @@ static void real_setup(void)
 
 	if (!tj_test_is_root())
 		ck_abort_msg("cgroup_real needs root: it creates cgroups on the host "
-		             "(run `make test` as root, or leave it out with TFJAIL_SUITE)");
+			     "(run `make test` as root, or leave it out with TFJAIL_SUITE)");
 	ck_assert_msg(cgroup_host_open(NULL, &host, &err) == 0, "%s", err.msg);
 }
 
@@ -65,10 +65,11 @@ static char *slurp(const char *dir, const char *file)
 	return out;
 }
 
-#define ck_file_eq(dir, file, want)                                                                          \
-	do {                                                                                                 \
-		_cleanup_free_ char *got_ = slurp(dir, file);                                                \
-		ck_assert_msg(strcmp(got_, want) == 0, "%s/%s = '%s', want '%s'", dir, file, got_, want);    \
+#define ck_file_eq(dir, file, want)                                                          \
+	do {                                                                                 \
+		_cleanup_free_ char *got_ = slurp(dir, file);                                \
+		ck_assert_msg(strcmp(got_, want) == 0, "%s/%s = '%s', want '%s'", dir, file, \
+			      got_, want);                                                   \
 	} while (0)
 
 static struct cgroup_job *job_new(const char *tag, const struct cgroup_limits *lim)
@@ -187,8 +188,8 @@ static void sweep_dir(const char *parent)
 		struct tj_error err;
 		int pid = 0;
 
-		if (sscanf(e->d_name, "tjtest-%d-", &pid) != 1 || pid == getpid() || kill(pid, 0) == 0 ||
-		    errno != ESRCH)
+		if (sscanf(e->d_name, "tjtest-%d-", &pid) != 1 || pid == getpid() ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/cgroup.procs", parent, e->d_name);
 		if (tj_read_file(path, 1 << 16, &procs, NULL, &err) == 0) {
@@ -242,7 +243,8 @@ START_TEST(mode_matches_mountinfo)
 	struct tj_error err;
 	enum cgroup_mode want;
 
-	ck_assert_msg(tj_read_file("/proc/self/mountinfo", 1 << 20, &mi, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(tj_read_file("/proc/self/mountinfo", 1 << 20, &mi, NULL, &err) == 0, "%s",
+		      err.msg);
 	if (strstr(mi, " /sys/fs/cgroup rw") && strstr(mi, " - cgroup2 ") &&
 	    !strstr(mi, " /sys/fs/cgroup/memory "))
 		want = CGROUP_MODE_V2;
@@ -251,7 +253,7 @@ START_TEST(mode_matches_mountinfo)
 	else
 		want = CGROUP_MODE_V1;
 	ck_assert_msg(cgroup_host_mode(host) == want, "detected %s, mountinfo says %s",
-	              cgroup_mode_name(cgroup_host_mode(host)), cgroup_mode_name(want));
+		      cgroup_mode_name(cgroup_host_mode(host)), cgroup_mode_name(want));
 	ck_assert_ptr_nonnull(strstr(cgroup_host_describe(host), cgroup_mode_name(want)));
 	fprintf(stderr, "cgroup_real: %s\n", cgroup_host_describe(host));
 }
@@ -259,8 +261,8 @@ END_TEST
 
 START_TEST(limits_read_back)
 {
-	struct cgroup_limits lim = {
-	    .memory_max = 48ull << 20, .cpu_quota_us = 20000, .cpu_period_us = 100000, .pids_max = 12};
+	struct cgroup_limits lim = {.memory_max = 48ull << 20, .cpu_quota_us = 20000,
+				    .cpu_period_us = 100000, .pids_max = 12};
 	struct cgroup_job *job = job_new("limits", &lim);
 
 	if (cgroup_host_mode(host) == CGROUP_MODE_V2) {
@@ -274,7 +276,8 @@ START_TEST(limits_read_back)
 	} else {
 		const char *m = cgroup_job_path(job, "memory");
 		ck_file_eq(m, "memory.limit_in_bytes", "50331648");
-		if (access(strcat(strcpy((char[PATH_MAX]){0}, m), "/memory.memsw.limit_in_bytes"), F_OK) == 0)
+		if (access(strcat(strcpy((char[PATH_MAX]){0}, m), "/memory.memsw.limit_in_bytes"),
+			   F_OK) == 0)
 			ck_file_eq(m, "memory.memsw.limit_in_bytes", "50331648");
 		else
 			ck_file_eq(m, "memory.swappiness", "0");
@@ -296,8 +299,8 @@ START_TEST(attach_and_stats)
 	int status;
 
 	for (size_t i = 0; i < 4; i++)
-		ck_assert_msg(pid_listed(cgroup_job_path(job, controllers[i]), pid), "%d not in %s", (int)pid,
-		              cgroup_job_path(job, controllers[i]));
+		ck_assert_msg(pid_listed(cgroup_job_path(job, controllers[i]), pid), "%d not in %s",
+			      (int)pid, cgroup_job_path(job, controllers[i]));
 	ck_assert_msg(cgroup_job_stats(job, &st, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(st.oom_kills, 0);
 	ck_assert_uint_eq(st.pids_max_hits, 0);
@@ -331,8 +334,8 @@ START_TEST(attach_self)
 	ck_assert_msg(read(ready[0], &c, 1) == 1, "the child could not attach itself");
 	close(ready[0]);
 	for (size_t i = 0; i < 4; i++)
-		ck_assert_msg(pid_listed(cgroup_job_path(job, controllers[i]), pid), "%d not in %s", (int)pid,
-		              cgroup_job_path(job, controllers[i]));
+		ck_assert_msg(pid_listed(cgroup_job_path(job, controllers[i]), pid), "%d not in %s",
+			      (int)pid, cgroup_job_path(job, controllers[i]));
 	job_destroy_checked(job);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -428,8 +431,8 @@ START_TEST(cpu_quota_throttles)
 	/* Two periods of slack: the one in which the spinner started, and the
 	 * overrun before a tick notices the runtime is gone (paid back later). */
 	ck_assert_msg(st.cpu_usage_us <= 10000 * (st.nr_periods + 2),
-	              "usage %llu us > quota 10000 x (%llu periods + 2)", (unsigned long long)st.cpu_usage_us,
-	              (unsigned long long)st.nr_periods);
+		      "usage %llu us > quota 10000 x (%llu periods + 2)",
+		      (unsigned long long)st.cpu_usage_us, (unsigned long long)st.nr_periods);
 	job_destroy_checked(job);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -448,7 +451,7 @@ START_TEST(kill_empties_cgroup)
 	ck_assert_msg(cgroup_job_kill(job, &err) == 0, "%s", err.msg);
 	for (size_t i = 0; i < 4; i++)
 		ck_assert_msg(procs_empty(cgroup_job_path(job, controllers[i])), "%s not empty",
-		              cgroup_job_path(job, controllers[i]));
+			      cgroup_job_path(job, controllers[i]));
 	for (size_t i = 0; i < 4; i++) {
 		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
 		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -486,7 +489,7 @@ START_TEST(create_destroy_cycles_leave_nothing)
 		if (i == 0)
 			for (size_t c = 0; c < 4; c++) {
 				snprintf(parents[c], sizeof(parents[c]), "%s",
-				         cgroup_job_path(job, controllers[c]));
+					 cgroup_job_path(job, controllers[c]));
 				*strrchr(parents[c], '/') = '\0';
 			}
 		if (i % 10 == 0)

@@ -26,8 +26,8 @@
 #include "tests/testutil.h"
 
 struct plan_run {
-	int status; /* exit status of tfjail */
-	char *out;  /* stdout: one JSON object */
+	int status;     /* exit status of tfjail */
+	char *out;      /* stdout: one JSON object */
 	char *err;
 	cJSON *json;
 };
@@ -86,15 +86,14 @@ static void assert_outcome(const struct plan_run *r, const char *status, const c
 
 	ck_assert_msg(r->json, "no JSON on stdout (exit %d); stderr: %s", r->status, r->err);
 	ck_assert_msg(strcmp(str(r->json, "status"), status) == 0, "status %s, want %s: %s: %s",
-	              str(r->json, "status"), status, str(r->json, "error_type"),
-	              str(r->json, "error_message"));
+		      str(r->json, "status"), status, str(r->json, "error_type"), str(r->json, "error_message"));
 	et = str(r->json, "error_type");
 	if (error_type)
 		ck_assert_msg(et && strcmp(et, error_type) == 0, "error_type %s, want %s: %s", et, error_type,
-		              str(r->json, "error_message"));
+			      str(r->json, "error_message"));
 	else
 		ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->json, "error_type")),
-		              "error_type %s: %s", et, str(r->json, "error_message"));
+			      "error_type %s: %s", et, str(r->json, "error_message"));
 	ck_assert_int_eq(r->status, strcmp(status, "SUCCESS") == 0 ? 0 : 1);
 }
 
@@ -102,7 +101,7 @@ static bool has_violation(const cJSON *resp, const char *rule)
 {
 	const cJSON *v;
 
-	cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive(resp, "violations"))
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(resp, "violations"))
 		if (strcmp(str(v, "rule"), rule) == 0)
 			return true;
 	return false;
@@ -147,10 +146,10 @@ static void make_planted_upload(void)
 {
 	static const char script[] = "#!/bin/sh\necho PLANTED-PROVIDER-RAN >&2\nexit 1\n";
 	static const char *const paths[] = {
-	    ".terraform/providers/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/"
-	    "terraform-provider-aws_v5.100.0_x5",
-	    "terraform.d/plugins/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/"
-	    "terraform-provider-aws_v5.100.0_x5",
+		".terraform/providers/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/"
+		"terraform-provider-aws_v5.100.0_x5",
+		"terraform.d/plugins/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/"
+		"terraform-provider-aws_v5.100.0_x5",
 	};
 	char path[PATH_MAX];
 
@@ -162,12 +161,11 @@ static void make_planted_upload(void)
 		ck_assert_int_eq(chmod(path, 0755), 0);
 	}
 	tj_test_write(planted_dir, ".terraform.lock.hcl",
-	              "provider \"registry.terraform.io/hashicorp/aws\" {\n"
-	              "  version = \"5.100.0\"\n"
-	              "  hashes = [\"h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n"
-	              "}\n");
-	tj_test_write(planted_dir, "terraform.tfstate",
-	              "{\"version\": 4, \"terraform_version\": \"1.11.4\"}\n");
+		      "provider \"registry.terraform.io/hashicorp/aws\" {\n"
+		      "  version = \"5.100.0\"\n"
+		      "  hashes = [\"h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n"
+		      "}\n");
+	tj_test_write(planted_dir, "terraform.tfstate", "{\"version\": 4, \"terraform_version\": \"1.11.4\"}\n");
 }
 
 /* The aws jobs, once for the suite. */
@@ -208,18 +206,16 @@ START_TEST(aws_fixture_plans)
 	for (size_t i = 0; i < 3; i++) {
 		const cJSON *c;
 		bool found = false;
-		cJSON_ArrayForEach (c, rc)
+		cJSON_ArrayForEach(c, rc)
 			found = found || strcmp(str(c, "address"), want[i]) == 0;
 		ck_assert_msg(found, "%s not planned", want[i]);
 	}
 	ck_assert_uint_eq(strlen(str(aws1.json, "plan_sha256")), 64);
 	ck_assert_int_ge(step_count(aws1.json), 3);
-	ck_assert_str_eq(
-	    str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(aws1.json, "steps"), 0), "name"), "init");
+	ck_assert_str_eq(str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(aws1.json, "steps"), 0), "name"), "init");
 	policy = cJSON_GetObjectItemCaseSensitive(aws1.json, "policy");
 	ck_assert_uint_eq(strlen(str(policy, "sha256")), 64);
-	ck_assert(
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(aws1.json, "execution_time_seconds")) > 0);
+	ck_assert(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(aws1.json, "execution_time_seconds")) > 0);
 }
 END_TEST
 
@@ -251,7 +247,7 @@ START_TEST(planted_providers_never_run)
 	/* the same provider as the clean upload planned it: the mirror's */
 	ck_assert_str_eq(str(planted.json, "plan_sha256"), str(aws1.json, "plan_sha256"));
 	ck_assert_ptr_null(strstr(planted.out, "PLANTED-PROVIDER-RAN"));
-	cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(planted.json, "steps"))
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(planted.json, "steps"))
 		ck_assert_ptr_null(strstr(str(s, "stderr_tail"), "PLANTED"));
 }
 END_TEST
@@ -293,7 +289,7 @@ static void assert_diagnostic(const struct plan_run *r, const char *file, int li
 	ck_assert_str_eq(str(d, "summary"), summary);
 	snprintf(where, sizeof(where), "%s:%d: ", file, line);
 	ck_assert_msg(strncmp(str(r->json, "error_message"), where, strlen(where)) == 0, "message: %s",
-	              str(r->json, "error_message"));
+		      str(r->json, "error_message"));
 }
 
 START_TEST(syntax_error_is_a_validation_error)
@@ -389,8 +385,7 @@ static void plant_secret(void)
 	char path[PATH_MAX];
 	struct tj_error err;
 
-	snprintf(secret, sizeof(secret), "tfjail-secret-%d-%llu", (int)getpid(),
-	         (unsigned long long)tj_now_us());
+	snprintf(secret, sizeof(secret), "tfjail-secret-%d-%llu", (int)getpid(), (unsigned long long)tj_now_us());
 	ck_assert_int_eq(setenv("TFJAIL_TEST_SECRET", secret, 1), 0);
 	ck_assert_int_eq(setenv("AWS_SECRET_ACCESS_KEY", secret, 1), 0);
 	ck_assert_int_eq(setenv("TF_VAR_leak", secret, 1), 0);
@@ -476,9 +471,8 @@ START_TEST(symlink_to_a_host_file_is_refused)
 	run_plan(&r, dir, NULL);
 	assert_no_secret(&r);
 	ck_assert_str_eq(str(r.json, "status"), "FAILED");
-	ck_assert_msg(has_violation(r.json, "upload-symlink") ||
-	                  strcmp(str(r.json, "error_type"), "InvalidUpload") == 0,
-	              "error_type %s", str(r.json, "error_type"));
+	ck_assert_msg(has_violation(r.json, "upload-symlink") || strcmp(str(r.json, "error_type"), "InvalidUpload") == 0,
+		      "error_type %s", str(r.json, "error_type"));
 	plan_run_free(&r);
 	tj_test_rm_rf(dir);
 }

@@ -69,26 +69,26 @@ static void base_config(struct sandbox_config *cfg, struct sandbox_bind *bind)
 
 /* Runs /probe/probe ARGS in a fresh sandbox with cfg; fills res. */
 static void run_cfg(const struct sandbox_config *cfg, uint64_t timeout_ms, struct sandbox_result *res,
-                    char *const args[])
+		    char *const args[])
 {
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err = {0};
 	char *argv[16];
 	size_t n = 0;
 	static char probe[] = "/probe/probe";
 	static char env0[] = "PATH=/probe";
 	char *envp[] = {env0, NULL};
-	struct sandbox_cmd cmd = {
-	    .envp = envp, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .timeout_ms = timeout_ms};
+	struct sandbox_cmd cmd = {.envp = envp, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .timeout_ms = timeout_ms};
 
 	argv[n++] = probe;
 	for (size_t i = 0; args[i] && n < 15; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	cmd.argv = argv;
-	ck_assert_msg(sandbox_create(rt, cfg, &sb, &fail) == 0, "setup failed at %s: %s", fail.step,
-	              fail.msg);
+	ck_assert_msg(sandbox_create(rt, cfg, &sb, &fail_step, &fail) == 0, "setup failed at %s: %s", sandbox_setup_step_name(fail_step), fail.msg);
 	ck_assert_msg(sandbox_exec(sb, &cmd, res, &err) == 0, "%s", err.msg);
 	ck_assert_msg(sandbox_destroy(sb, &err) == 0, "%s", err.msg);
 }
@@ -102,18 +102,18 @@ static void run_probe(struct sandbox_result *res, char *const args[])
 	run_cfg(&cfg, 20000, res, args);
 }
 
-#define PROBE(res, ...)                                                                                      \
-	do {                                                                                                 \
-		char *_a[] = {__VA_ARGS__, NULL};                                                            \
-		run_probe((res), _a);                                                                        \
+#define PROBE(res, ...)                                  \
+	do {                                             \
+		char *_a[] = {__VA_ARGS__, NULL};        \
+		run_probe((res), _a);                    \
 	} while (0)
 
 static void assert_probe_ok(const struct sandbox_result *res, const char *what)
 {
 	ck_assert_msg(res->status == SANDBOX_EXITED && res->exit_code == 0,
-	              "%s: status %s exit %d signal %d\nstdout:\n%s\nstderr:\n%s", what,
-	              sandbox_status_name(res->status), res->exit_code, res->signal, res->out ? res->out : "",
-	              res->err ? res->err : "");
+		      "%s: status %s exit %d signal %d\nstdout:\n%s\nstderr:\n%s", what,
+		      sandbox_status_name(res->status), res->exit_code, res->signal,
+		      res->out ? res->out : "", res->err ? res->err : "");
 }
 
 /* ------------------------------------------------------------ isolation */
@@ -124,7 +124,7 @@ START_TEST(root_and_usr_are_read_only)
 	struct sandbox_config cfg;
 	struct sandbox_bind binds[2];
 	char *args[] = {(char *)"write-fail", (char *)"/", (char *)"/usr", (char *)"/etc", (char *)"/dev",
-	                (char *)"/probe",     NULL};
+			(char *)"/probe", NULL};
 
 	base_config(&cfg, &binds[0]);
 	binds[1] = (struct sandbox_bind){"/usr", NULL};
@@ -237,7 +237,7 @@ START_TEST(tfjail_binary_is_invisible)
 	 * unprivileged command cannot follow it */
 	PROBE(&res, (char *)"cat", (char *)"/proc/1/exe");
 	ck_assert_msg(res.status == SANDBOX_EXITED && res.exit_code == 1, "/proc/1/exe was readable: %s",
-	              res.out);
+		      res.out);
 	sandbox_result_free(&res);
 	PROBE(&res, (char *)"cat", (char *)"/proc/1/environ");
 	ck_assert_msg(res.status == SANDBOX_EXITED && res.exit_code == 1, "/proc/1/environ was readable");
@@ -250,14 +250,15 @@ START_TEST(host_uid_is_unprivileged_and_distinct)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *a = NULL, *b = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 	char path[64], *status = NULL;
 	unsigned long ruid, euid;
 
 	base_config(&cfg, &bind);
-	ck_assert_msg(sandbox_create(rt, &cfg, &a, &fail) == 0, "%s: %s", fail.step, fail.msg);
-	ck_assert_msg(sandbox_create(rt, &cfg, &b, &fail) == 0, "%s: %s", fail.step, fail.msg);
+	ck_assert_msg(sandbox_create(rt, &cfg, &a, &fail_step, &fail) == 0, "%s: %s", sandbox_setup_step_name(fail_step), fail.msg);
+	ck_assert_msg(sandbox_create(rt, &cfg, &b, &fail_step, &fail) == 0, "%s: %s", sandbox_setup_step_name(fail_step), fail.msg);
 	ck_assert_uint_ne(sandbox_host_uid(a), sandbox_host_uid(b));
 	/* PID 1 runs with the command's credentials: read them from the host */
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)sandbox_pid(a));
@@ -294,7 +295,8 @@ START_TEST(missing_command_is_reported)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct sandbox_result res;
 	struct tj_error err;
 	static char a0[] = "no-such-program";
@@ -302,7 +304,7 @@ START_TEST(missing_command_is_reported)
 	struct sandbox_cmd cmd = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 
 	base_config(&cfg, &bind);
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 	ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
 	ck_assert_int_eq(res.status, SANDBOX_EXITED);
 	ck_assert_int_eq(res.exit_code, 127);
@@ -317,14 +319,15 @@ START_TEST(setup_failure_names_step_and_path)
 	struct sandbox_config cfg;
 	struct sandbox_bind binds[2];
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 
 	base_config(&cfg, &binds[0]);
 	binds[1] = (struct sandbox_bind){"/nonexistent/tfjail-test", "/x"};
 	cfg.binds = binds;
 	cfg.n_binds = 2;
-	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail), -1);
-	ck_assert_str_eq(fail.step, "rootfs");
+	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail_step, &fail), -1);
+	ck_assert_int_eq(fail_step, SANDBOX_SETUP_ROOTFS);
 	ck_assert_int_eq(fail.errnum, ENOENT);
 	ck_assert_ptr_nonnull(strstr(fail.msg, "/nonexistent/tfjail-test"));
 }
@@ -335,16 +338,17 @@ START_TEST(output_is_capped_and_flagged)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct sandbox_result res;
 	struct tj_error err;
 	static char a0[] = "/probe/probe", a1[] = "mounts";
 	char *argv[] = {a0, a1, NULL};
-	struct sandbox_cmd cmd = {
-	    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .capture_max = 100};
+	struct sandbox_cmd cmd = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .capture_max = 100};
 
 	base_config(&cfg, &bind);
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 	ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
 	ck_assert_int_eq(res.status, SANDBOX_EXITED);
 	ck_assert_uint_eq(res.out_len, 100);
@@ -433,7 +437,8 @@ START_TEST(workspace_symlink_escape_is_refused)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	chmod(dir, 0755);
@@ -442,8 +447,8 @@ START_TEST(workspace_symlink_escape_is_refused)
 	ck_assert_int_eq(symlink("/etc/shadow", link), 0);
 	base_config(&cfg, &bind);
 	cfg.workspace_src = dir;
-	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail), -1);
-	ck_assert_str_eq(fail.step, "workspace-invalid");
+	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail_step, &fail), -1);
+	ck_assert_int_eq(fail_step, SANDBOX_SETUP_WORKSPACE_INVALID);
 	ck_assert_ptr_nonnull(strstr(fail.msg, "shadow.tf"));
 	tj_test_rm_rf(dir);
 }
@@ -453,8 +458,8 @@ START_TEST(cli_run_passes_stdio_and_status)
 {
 	char *out = NULL, *err = NULL;
 	char bindarg[PATH_MAX + 16];
-	char *argv[] = {(char *)tj_test_bin(), (char *)"run",          (char *)"--ro-bind", bindarg,
-	                (char *)"--",          (char *)"/probe/probe", (char *)"uid",       NULL};
+	char *argv[] = {(char *)tj_test_bin(), (char *)"run", (char *)"--ro-bind", bindarg, (char *)"--",
+			(char *)"/probe/probe", (char *)"uid", NULL};
 	int st;
 
 	snprintf(bindarg, sizeof(bindarg), "%s:/probe", probe_dir);
@@ -473,7 +478,8 @@ START_TEST(limits_are_set_in_the_cgroup)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 	char path[PATH_MAX], *v = NULL;
 	bool v2 = sandbox_runtime_cgroup_mode(rt) == CGROUP_MODE_V2;
@@ -482,10 +488,10 @@ START_TEST(limits_are_set_in_the_cgroup)
 	cfg.memory_bytes = 200ull << 20;
 	cfg.pids = 77;
 	cfg.cpus = 0.5;
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 
 	snprintf(path, sizeof(path), "%s/%s", sandbox_cgroup_path(sb, "memory"),
-	         v2 ? "memory.max" : "memory.limit_in_bytes");
+		 v2 ? "memory.max" : "memory.limit_in_bytes");
 	ck_assert_msg(tj_read_file(path, 4096, &v, NULL, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(strtoull(v, NULL, 10), 200ull << 20);
 	free(v);
@@ -517,7 +523,7 @@ START_TEST(limits_are_set_in_the_cgroup)
 		ck_assert_msg(tj_read_file(path, 1 << 16, &v, NULL, &err) == 0, "%s", err.msg);
 		snprintf(pid, sizeof(pid), "%d\n", (int)sandbox_pid(sb));
 		ck_assert_msg(strncmp(v, pid, strlen(pid)) == 0 || strstr(v, pid), "pid %d not in %s: %s",
-		              (int)sandbox_pid(sb), path, v);
+			      (int)sandbox_pid(sb), path, v);
 		free(v);
 	}
 	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
@@ -535,7 +541,7 @@ START_TEST(memory_hog_is_out_of_memory)
 	cfg.memory_bytes = 64ull << 20;
 	run_cfg(&cfg, 60000, &res, args);
 	ck_assert_msg(res.status == SANDBOX_OOM, "status %s exit %d: %s", sandbox_status_name(res.status),
-	              res.exit_code, res.out);
+		      res.exit_code, res.out);
 	ck_assert_uint_ge(res.oom_kills, 1);
 	sandbox_result_free(&res);
 }
@@ -577,17 +583,8 @@ START_TEST(cli_run_reports_timeout)
 {
 	char *out = NULL, *err = NULL;
 	char bindarg[PATH_MAX + 16];
-	char *argv[] = {(char *)tj_test_bin(),
-	                (char *)"run",
-	                (char *)"--timeout",
-	                (char *)"1",
-	                (char *)"--ro-bind",
-	                bindarg,
-	                (char *)"--",
-	                (char *)"/probe/probe",
-	                (char *)"sleep",
-	                (char *)"30",
-	                NULL};
+	char *argv[] = {(char *)tj_test_bin(), (char *)"run", (char *)"--timeout", (char *)"1", (char *)"--ro-bind",
+			bindarg, (char *)"--", (char *)"/probe/probe", (char *)"sleep", (char *)"30", NULL};
 	int st;
 	uint64_t t0 = tj_now_ms();
 
@@ -669,17 +666,18 @@ START_TEST(two_hundred_runs_leave_nothing_behind)
 	char parent[PATH_MAX];
 	size_t mounts0, fds0, cg0, kids0;
 	struct sandbox *sb;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 	struct sandbox_result res;
 	static char a0[] = "/probe/probe", a1[] = "uid";
 	char *argv[] = {a0, a1, NULL};
-	struct sandbox_cmd cmd = {
-	    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .timeout_ms = 10000};
+	struct sandbox_cmd cmd = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .timeout_ms = 10000};
 
 	base_config(&cfg, &bind);
 	/* the job cgroups' parent, from a first sandbox */
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 	snprintf(parent, sizeof(parent), "%s/..", sandbox_cgroup_path(sb, "pids"));
 	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
 
@@ -688,8 +686,7 @@ START_TEST(two_hundred_runs_leave_nothing_behind)
 	cg0 = count_dir(parent);
 	kids0 = count_children();
 	for (int i = 0; i < 200; i++) {
-		ck_assert_msg(sandbox_create(rt, &cfg, &sb, &fail) == 0, "run %d: %s: %s", i, fail.step,
-		              fail.msg);
+		ck_assert_msg(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0, "run %d: %s: %s", i, sandbox_setup_step_name(fail_step), fail.msg);
 		ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
 		ck_assert_int_eq(res.status, SANDBOX_EXITED);
 		ck_assert_int_eq(res.exit_code, 0);
@@ -708,7 +705,8 @@ START_TEST(stale_job_cgroups_are_swept)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 	struct sandbox_runtime *rt2 = NULL;
 	struct sandbox_runtime_options o = {.cgroup = {.force_mode = -1}};
@@ -720,7 +718,7 @@ START_TEST(stale_job_cgroups_are_swept)
 		_exit(0);
 	waitpid(dead, NULL, 0);
 	base_config(&cfg, &bind);
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 	snprintf(parent, sizeof(parent), "%s", sandbox_cgroup_path(sb, "pids"));
 	*strrchr(parent, '/') = '\0';
 	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
@@ -739,13 +737,14 @@ START_TEST(uid_range_is_configurable)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 
 	ck_assert_int_eq(setenv("TFJAIL_UID_RANGE", "2000000000:4", 1), 0);
 	ck_assert_msg(sandbox_runtime_open(&o, &rt2, &err) == 0, "%s", err.msg);
 	base_config(&cfg, &bind);
-	ck_assert_msg(sandbox_create(rt2, &cfg, &sb, &fail) == 0, "%s: %s", fail.step, fail.msg);
+	ck_assert_msg(sandbox_create(rt2, &cfg, &sb, &fail_step, &fail) == 0, "%s: %s", sandbox_setup_step_name(fail_step), fail.msg);
 	ck_assert_uint_ge(sandbox_host_uid(sb), 2000000000u);
 	ck_assert_uint_lt(sandbox_host_uid(sb), 2000000008u);
 	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
@@ -761,21 +760,21 @@ END_TEST
 START_TEST(cli_usage_errors_are_one_line)
 {
 	const char *cases[][8] = {
-	    {"run", NULL},
-	    {"run", "--memory", "lots", "--", "/bin/true", NULL},
-	    {"run", "--cpus", "0", "--", "/bin/true", NULL},
-	    {"run", "--pids", "-3", "--", "/bin/true", NULL},
-	    {"run", "--timeout", "0", "--", "/bin/true", NULL},
-	    {"run", "--bogus", "--", "/bin/true", NULL},
-	    {"run", "--policy", "/nonexistent/policy.json", "--", "/bin/true", NULL},
-	    {"run", "--ro-bind", "relative:/x", "--", "/bin/true", NULL},
-	    {"plan", NULL},
-	    {"plan", "/nonexistent/dir", NULL},
-	    {"plan", ".", "--output", "yaml", NULL},
-	    {"plan", ".", "--var", "novalue", NULL},
-	    {"plan", ".", "--job-id", "../x", NULL},
-	    {"plan", ".", "--workdir", "../up", NULL},
-	    {"frobnicate", NULL},
+		{"run", NULL},
+		{"run", "--memory", "lots", "--", "/bin/true", NULL},
+		{"run", "--cpus", "0", "--", "/bin/true", NULL},
+		{"run", "--pids", "-3", "--", "/bin/true", NULL},
+		{"run", "--timeout", "0", "--", "/bin/true", NULL},
+		{"run", "--bogus", "--", "/bin/true", NULL},
+		{"run", "--policy", "/nonexistent/policy.json", "--", "/bin/true", NULL},
+		{"run", "--ro-bind", "relative:/x", "--", "/bin/true", NULL},
+		{"plan", NULL},
+		{"plan", "/nonexistent/dir", NULL},
+		{"plan", ".", "--output", "yaml", NULL},
+		{"plan", ".", "--var", "novalue", NULL},
+		{"plan", ".", "--job-id", "../x", NULL},
+		{"plan", ".", "--workdir", "../up", NULL},
+		{"frobnicate", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -787,11 +786,10 @@ START_TEST(cli_usage_errors_are_one_line)
 			argv[n++] = (char *)cases[i][k];
 		argv[n] = NULL;
 		st = tj_test_spawn(argv, &out, &err);
-		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "case %zu (%s %s): status %d, stderr %s",
-		              i, cases[i][0], cases[i][1] ? cases[i][1] : "", st, err);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "case %zu (%s %s): status %d, stderr %s", i,
+			      cases[i][0], cases[i][1] ? cases[i][1] : "", st, err);
 		ck_assert_msg(strncmp(err, "tfjail: ", 8) == 0, "case %zu: stderr %s", i, err);
-		ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "case %zu: not one line: %s", i,
-		              err);
+		ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "case %zu: not one line: %s", i, err);
 		ck_assert_str_eq(out, "");
 		free(out);
 		free(err);
@@ -836,8 +834,8 @@ START_TEST(cli_run_cleans_up_when_interrupted)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		dup2(errp[1], 2);
-		execl(tj_test_bin(), "tfjail", "run", "--ro-bind", bindarg, "--", "/probe/probe", "sleep",
-		      "30", (char *)NULL);
+		execl(tj_test_bin(), "tfjail", "run", "--ro-bind", bindarg, "--", "/probe/probe", "sleep", "30",
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(errp[1]);

@@ -67,12 +67,12 @@ static void walk_tf_module(const cJSON *mod, const char *dir, cJSON *mods)
 	cJSON *m = module_entry(mods, dir);
 	const cJSON *r, *calls;
 
-	cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive(mod, "resources")) {
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(mod, "resources")) {
 		const cJSON *pv;
-		cJSON_ArrayForEach (pv, cJSON_GetObjectItemCaseSensitive(r, "provisioners")) {
+		cJSON_ArrayForEach(pv, cJSON_GetObjectItemCaseSensitive(r, "provisioners")) {
 			char f[512];
 			snprintf(f, sizeof(f), "%s:%s", cJSON_GetObjectItem(r, "address")->valuestring,
-			         cJSON_GetObjectItem(pv, "type")->valuestring);
+				 cJSON_GetObjectItem(pv, "type")->valuestring);
 			add_unique(cJSON_GetObjectItem(m, "provisioners"), f);
 		}
 	}
@@ -100,15 +100,13 @@ static cJSON *terraform_facts(const char *fixture)
 
 	ck_assert_ptr_nonnull(mkdtemp(work));
 	snprintf(cmd, sizeof(cmd),
-	         "cp -a '%s/.' '%s/src' 2>/dev/null || { mkdir -p '%s/src' && cp -a '%s/.' '%s/src'; } && cd "
-	         "'%s/src' && "
-	         "export TF_CLI_CONFIG_FILE=/dev/null TF_DATA_DIR='%s/data' TF_IN_AUTOMATION=1 TF_INPUT=0 "
-	         "CHECKPOINT_DISABLE=1 HOME='%s' && "
-	         "terraform init -backend=false -input=false -no-color -plugin-dir='%s' > '%s/log' 2>&1 && "
-	         "terraform plan -refresh=false -input=false -no-color -out='%s/plan' >> '%s/log' 2>&1 && "
-	         "terraform show -json '%s/plan' > '%s/show.json' 2>> '%s/log'",
-	         fixture, work, work, fixture, work, work, work, work, plugins, work, work, work, work, work,
-	         work);
+		 "cp -a '%s/.' '%s/src' 2>/dev/null || { mkdir -p '%s/src' && cp -a '%s/.' '%s/src'; } && cd '%s/src' && "
+		 "export TF_CLI_CONFIG_FILE=/dev/null TF_DATA_DIR='%s/data' TF_IN_AUTOMATION=1 TF_INPUT=0 "
+		 "CHECKPOINT_DISABLE=1 HOME='%s' && "
+		 "terraform init -backend=false -input=false -no-color -plugin-dir='%s' > '%s/log' 2>&1 && "
+		 "terraform plan -refresh=false -input=false -no-color -out='%s/plan' >> '%s/log' 2>&1 && "
+		 "terraform show -json '%s/plan' > '%s/show.json' 2>> '%s/log'",
+		 fixture, work, work, fixture, work, work, work, work, plugins, work, work, work, work, work, work);
 	if (system(cmd) != 0) {
 		snprintf(path, sizeof(path), "%s/log", work);
 		ck_assert_msg(tj_read_file(path, 1 << 20, &text, &len, &err) == 0, "%s", err.msg);
@@ -126,10 +124,8 @@ static cJSON *terraform_facts(const char *fixture)
 	facts = cJSON_CreateObject();
 	provs = cJSON_AddArrayToObject(facts, "providers");
 	mods = cJSON_AddObjectToObject(facts, "modules");
-	for (const cJSON *pc = cJSON_GetObjectItem(conf, "provider_config")
-	                           ? cJSON_GetObjectItem(conf, "provider_config")->child
-	                           : NULL;
-	     pc; pc = pc->next)
+	for (const cJSON *pc = cJSON_GetObjectItem(conf, "provider_config") ?
+			       cJSON_GetObjectItem(conf, "provider_config")->child : NULL; pc; pc = pc->next)
 		add_unique(provs, cJSON_GetObjectItem(pc, "full_name")->valuestring);
 	walk_tf_module(cJSON_GetObjectItem(conf, "root_module"), "", mods);
 	cJSON_Delete(show);
@@ -157,7 +153,7 @@ static char *canonical(const cJSON *facts)
 		for (int i = 0; i < n; i++)
 			tj_buf_printf(&b, "provider %s\n", items[i]->valuestring);
 	}
-	cJSON_ArrayForEach (m, cJSON_GetObjectItem(facts, "modules")) {
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(facts, "modules")) {
 		static const char *const lists[] = {"provisioners", "module_calls"};
 		for (int l = 0; l < 2; l++) {
 			const cJSON *arr = cJSON_GetObjectItem(m, lists[l]);
@@ -234,16 +230,11 @@ START_TEST(diff_provisioner_fixtures)
 {
 	/* the evasion fixtures that plan offline double as differential cases */
 	static const char *const names[] = {
-	    "tests/fixtures/scan/provisioner-quoted",
-	    "tests/fixtures/scan/provisioner-bare-label",
-	    "tests/fixtures/scan/provisioner-comment-label",
-	    "tests/fixtures/scan/provisioner-unicode-escape",
-	    "tests/fixtures/scan/json-escaped-key",
-	    "tests/fixtures/scan/json-duplicate-keys",
-	    "tests/fixtures/scan/bom-crlf",
-	    "tests/fixtures/scan/heredoc-marker-whitespace",
-	    "tests/fixtures/scan/template-nesting",
-	    "tests/fixtures/scan/file-filter",
+		"tests/fixtures/scan/provisioner-quoted", "tests/fixtures/scan/provisioner-bare-label",
+		"tests/fixtures/scan/provisioner-comment-label", "tests/fixtures/scan/provisioner-unicode-escape",
+		"tests/fixtures/scan/json-escaped-key", "tests/fixtures/scan/json-duplicate-keys",
+		"tests/fixtures/scan/bom-crlf", "tests/fixtures/scan/heredoc-marker-whitespace",
+		"tests/fixtures/scan/template-nesting", "tests/fixtures/scan/file-filter",
 	};
 
 	differential(names[_i], 1);
