@@ -1,6 +1,7 @@
 #include "api/launcher.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -129,6 +130,38 @@ static const char *json_str(const cJSON *o, const char *key)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
+/* Where a worker mounts its job's upload, in its own mount namespace: an
+ * empty directory on the host, removed by the launcher when the worker has
+ * ended, however it ended. */
+#define UPLOAD_MOUNT_DIR "/run/tfjail"
+
+static void upload_mount_point(pid_t worker, char *path, size_t len)
+{
+	snprintf(path, len, UPLOAD_MOUNT_DIR "/upload.%d", (int)worker);
+}
+
+/* Mount points of workers that are gone (a launcher that died could not
+ * remove them): they are empty directories. */
+static void sweep_mount_points(void)
+{
+	DIR *d = opendir(UPLOAD_MOUNT_DIR);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char path[128];
+		int pid;
+		if (sscanf(de->d_name, "upload.%d", &pid) != 1 || pid <= 0 ||
+		    (kill(pid, 0) < 0 && errno != ESRCH))
+			continue;
+		if (kill(pid, 0) == 0)
+			continue;
+		upload_mount_point(pid, path, sizeof(path));
+		rmdir(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* The upload's tree, opened at admission, where this worker (and the
  * sandbox it clones) can name it: a clone of that tree (never a lookup by
  * the original path) mounted on a fresh directory in the worker's own
@@ -146,8 +179,9 @@ static int worker_upload(int upload_fd, char *path, size_t len, struct tj_error 
 		close(tree);
 		return tj_error_sys(err, "a mount namespace for the job");
 	}
-	snprintf(path, len, "/tmp/tfjail-upload-XXXXXX");
-	if (!mkdtemp(path)) {
+	upload_mount_point(getpid(), path, len);
+	if (tj_mkdir_p(UPLOAD_MOUNT_DIR, 0755, err) < 0 || (rmdir(path) < 0 && errno != ENOENT) ||
+	    mkdir(path, 0700) < 0) {
 		close(tree);
 		return tj_error_sys(err, "a mount point for the upload");
 	}
@@ -160,6 +194,32 @@ static int worker_upload(int upload_fd, char *path, size_t len, struct tj_error 
 	close(tree);
 	close(upload_fd);
 	return 0;
+}
+
+/* The clone's mount point is the worker's own business: where an error
+ * message names it, it says "the upload" instead. */
+static void scrub_upload_path(cJSON *resp, const char *upload)
+{
+	const char *msg = json_str(resp, "error_message");
+	struct tj_buf b = {0};
+	size_t n = strlen(upload);
+
+	if (!msg || !strstr(msg, upload))
+		return;
+	for (const char *p = msg, *hit; *p; p = hit + n) {
+		hit = strstr(p, upload);
+		if (!hit) {
+			tj_buf_append(&b, p, strlen(p));
+			break;
+		}
+		tj_buf_append(&b, p, (size_t)(hit - p));
+		tj_buf_printf(&b, "%s", hit[n] == '/' ? "" : "the upload");
+		if (hit[n] == '/')
+			hit++;
+	}
+	tj_buf_append(&b, "", 1);
+	cJSON_ReplaceItemInObjectCaseSensitive(resp, "error_message", cJSON_CreateString(b.data));
+	tj_buf_free(&b);
 }
 
 /* Runs in the forked worker: one job, its answer on fd, then _exit.  The
@@ -201,12 +261,12 @@ worker_main(const struct api_launcher_config *c, const struct queued *q, int fd)
 		    .variables = vars,
 		};
 		rc = job_run(rt, policy ? &tools : c->tools, &req, &resp, &err);
-		/* the mount point is empty outside this namespace */
+		/* the launcher removes the mount point */
 		umount2(upload, MNT_DETACH);
-		rmdir(upload);
 		if (rc < 0)
 			worker_failed(fd, err.msg);
 	}
+	scrub_upload_path(resp, upload);
 	if (run.request_id)
 		cJSON_AddStringToObject(resp, "request_id", run.request_id);
 	text = cJSON_PrintUnformatted(resp);
@@ -333,6 +393,8 @@ static void finish_worker(struct launcher *l, unsigned i)
 		if (WIFSIGNALED(w->wstatus))
 			sweep_soon(l);
 	}
+	upload_mount_point(w->pid, msg, sizeof(msg));
+	rmdir(msg);
 	tj_buf_free(&w->out);
 	l->workers[i] = l->workers[--l->n_workers];
 }
@@ -595,6 +657,7 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 		send_hello(&l, &(struct api_msg_hello){.error = err.msg});
 		return 2;
 	}
+	sweep_mount_points();
 	hello(&l, rt);
 	loop(&l);
 	reap_all();

@@ -125,6 +125,7 @@ struct parser {
 	char *arena; /* unescaped keys, and the current string */
 	size_t arena_len, arena_cap;
 	bool failed;
+	size_t *steps; /* probes of the key tables */
 };
 
 static int fail(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -333,14 +334,14 @@ static int keyset_add(struct parser *ps, struct keyset *ks, size_t off, size_t l
 		for (size_t k = 0; k < ks->cap; k++)
 			if (ks->slots[k].used) {
 				for (i = ks->slots[k].hash & (cap - 1); s[i].used; i = (i + 1) & (cap - 1))
-					;
+					++*ps->steps;
 				s[i] = ks->slots[k];
 			}
 		free(ks->slots);
 		ks->slots = s;
 		ks->cap = cap;
 	}
-	for (i = h & (ks->cap - 1); ks->slots[i].used; i = (i + 1) & (ks->cap - 1))
+	for (i = h & (ks->cap - 1); ks->slots[i].used && ++*ps->steps; i = (i + 1) & (ks->cap - 1))
 		if (ks->slots[i].hash == h && ks->slots[i].len == len &&
 		    memcmp(ps->arena + ks->slots[i].off, ps->arena + off, len) == 0)
 			return 1;
@@ -507,6 +508,7 @@ int api_json_validate(const char *body, size_t len, unsigned max_depth, const ch
 	int rc;
 
 	memset(doc, 0, sizeof(*doc));
+	ps.steps = &doc->steps;
 	skip_ws(&ps);
 	doc->type = ps.pos < len && body[ps.pos] == '{' ? API_JSON_OBJECT : API_JSON_NULL;
 	rc = value(&ps, 1, false, doc->type == API_JSON_OBJECT ? doc : NULL, &members);
@@ -516,5 +518,6 @@ int api_json_validate(const char *body, size_t len, unsigned max_depth, const ch
 			rc = fail(&ps, "data after the JSON value");
 	}
 	free(ps.arena);
+	doc->steps += ps.pos;
 	return rc;
 }

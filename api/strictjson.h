@@ -35,7 +35,8 @@ struct api_json_member {
 struct api_json_doc {
 	enum api_json_type type;
 	struct api_json_member m[API_JSON_MAX_MEMBERS];
-	size_t n; /* top-level object members (more is an error) */
+	size_t n;     /* top-level object members (more is an error) */
+	size_t steps; /* work done: bytes read and key-table probes */
 };
 
 /* Validates body.  nul_ok_in names the top-level member whose string values
