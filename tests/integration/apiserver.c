@@ -357,3 +357,17 @@ void server_procs(const struct server *s, pid_t *spawner, pid_t *launcher, pid_t
 		if (*launcher && ppid_of(procs[i]) == *launcher)
 			*worker = procs[i];
 }
+
+pid_t wait_job_sandbox(const struct server *s)
+{
+	uint64_t deadline = tj_now_ms() + 10000;
+	pid_t spawner, launcher, worker;
+
+	for (;;) {
+		server_procs(s, &spawner, &launcher, &worker);
+		if (worker > 0 && job_cgroups_of(worker) > 0)
+			return worker;
+		ck_assert_msg(tj_now_ms() < deadline, "no job sandbox within 10 s");
+		usleep(20000);
+	}
+}

@@ -53,5 +53,8 @@ int job_cgroups_of(pid_t pid);
  * (the spawner's child) and a job's worker (the launcher's child); 0 when
  * there is none. */
 void server_procs(const struct server *s, pid_t *spawner, pid_t *launcher, pid_t *worker);
+/* Waits until a job's worker has its sandbox (its job cgroup exists);
+ * returns the worker. */
+pid_t wait_job_sandbox(const struct server *s);
 
 #endif

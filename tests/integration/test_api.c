@@ -405,11 +405,10 @@ START_TEST(queue_full_crash_and_shutdown)
 	 * after the grace period, exit 0, nothing left */
 	background_execute(&s, "{\"job_id\": \"slow-2\", \"upload_id\": \"slow\"}", &slow);
 	wait_running(&s, 1);
+	/* the check below would see the job's cgroup */
+	worker = wait_job_sandbox(&s);
 	n = descendants(s.pid, procs, 256);
 	ck_assert_int_ge(n, 5); /* server, spawner, launcher, worker, sandbox ... */
-	server_procs(&s, &spawner, &launcher, &worker);
-	/* the check below would see the job's cgroup */
-	ck_assert_int_gt(job_cgroups_of(worker), 0);
 	kill(s.pid, SIGTERM);
 	usleep(200000);
 	execute(&s, "", "{\"job_id\": \"job-4\", \"upload_id\": \"tfdata\"}", &r);

@@ -358,11 +358,9 @@ START_TEST(client_gone_kills_the_running_job)
 	ck_assert_msg(tj_test_is_root(), "needs root");
 	fd = execute_open(&hs, "{\"job_id\": \"gone-running\", \"upload_id\": \"slow\"}");
 	wait_health(&hs, "running_jobs", 1, 20000);
-	server_procs(&hs, &spawner, &launcher, &worker);
-	ck_assert_int_gt(worker, 0);
 	/* the job's sandbox is up: its cgroup exists */
-	for (t0 = tj_now_ms(); job_cgroups_of(worker) == 0; usleep(20000))
-		ck_assert_msg(ms_since(t0) < 10000, "no job cgroup for worker %d", (int)worker);
+	server_procs(&hs, &spawner, &launcher, &worker);
+	worker = wait_job_sandbox(&hs);
 	hang_up(fd);
 	t0 = tj_now_ms();
 	wait_health(&hs, "running_jobs", 0, 5000);
