@@ -7,9 +7,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "common/error.h"
+#include "executor/job.h"
 
 #define API_DEFAULT_LISTEN      "127.0.0.1:8001"
 #define API_DEFAULT_UPLOADS_DIR "/var/lib/tfjail/uploads"
@@ -33,6 +35,11 @@ struct api_config {
 	bool protect_metrics;       /* /metrics needs the token too */
 	bool protect_openapi;       /* /openapi.json needs the token too */
 	char *path;                 /* the file last loaded (SIGHUP reads it again); NULL = none */
+	/* host settings as the file gives them (NULL = found or default) */
+	char *terraform, *plugin_dir, *cgroup_parent, *uid_range;
+	/* the effective host settings, filled by the caller from the above and
+	 * the environment overrides (cli/settings.c) */
+	struct job_host host;
 };
 
 /* Fills every key with its default. */
@@ -43,6 +50,9 @@ int api_config_load(const char *path, struct api_config *c, struct tj_error *err
 /* Same from memory; label names the source in messages. */
 int api_config_load_text(const char *text, const char *label, struct api_config *c, struct tj_error *err);
 void api_config_free(struct api_config *c);
+/* The effective configuration as JSON, every key of the file with its value
+ * (the host settings as in c->host, the token shown only as set or null). */
+int api_config_print(const struct api_config *c, FILE *out, struct tj_error *err);
 
 /* Splits "HOST:PORT" / "[V6]:PORT" into host and port (0..65535). */
 int api_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, struct tj_error *err);

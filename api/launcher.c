@@ -68,7 +68,7 @@ static void sweep(const struct api_launcher_config *c)
 {
 	struct sandbox_runtime *rt = NULL;
 
-	if (job_runtime_open(c->policy, &rt, NULL) == 0)
+	if (job_runtime_open(c->policy, c->host, &rt, NULL) == 0)
 		sandbox_runtime_free(rt);
 }
 
@@ -229,7 +229,7 @@ static void __attribute__((noreturn))
 worker_main(const struct api_launcher_config *c, const struct queued *q, int fd)
 {
 	struct api_msg_run run;
-	cJSON *resp = NULL, *vars = NULL;
+	cJSON *resp = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct tj_policy *policy = NULL;
 	struct job_tools tools;
@@ -241,14 +241,12 @@ worker_main(const struct api_launcher_config *c, const struct queued *q, int fd)
 
 	if (api_msg_run_decode(q->payload, q->len, &run) < 0 || q->upload_fd < 0)
 		worker_failed(fd, "the job request could not be read");
-	if (run.variables_json && !(vars = cJSON_ParseWithLength(run.variables_json, run.variables_json_len)))
-		worker_failed(fd, "the job's variables could not be read");
 	if (run.policy_text) {
 		if (tj_policy_load_text(run.policy_text, run.policy_len, "policy", &policy, &err) < 0 ||
-		    job_tools_discover(policy, &tools, &err) < 0)
+		    job_tools_discover(policy, c->host, &tools, &err) < 0)
 			worker_failed(fd, err.msg);
 	}
-	if (job_runtime_open(policy ? policy : c->policy, &rt, &err) < 0)
+	if (job_runtime_open(policy ? policy : c->policy, c->host, &rt, &err) < 0)
 		worker_failed(fd, err.msg);
 	if (worker_upload(q->upload_fd, upload, sizeof(upload), &err) < 0)
 		worker_failed(fd, err.msg);
@@ -258,7 +256,9 @@ worker_main(const struct api_launcher_config *c, const struct queued *q, int fd)
 		    .upload_dir = upload,
 		    .workdir = run.working_dir,
 		    .policy = policy ? policy : c->policy,
-		    .variables = vars,
+		    /* the request's own bytes: exact numbers, \u0000 kept */
+		    .variables_json = run.variables_json,
+		    .variables_json_len = run.variables_json_len,
 		};
 		rc = job_run(rt, policy ? &tools : c->tools, &req, &resp, &err);
 		/* the launcher removes the mount point */
@@ -653,7 +653,7 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 		send_hello(&l, &(struct api_msg_hello){.error = err.msg});
 		return 2;
 	}
-	if (job_runtime_open(c->policy, &rt, &err) < 0) {
+	if (job_runtime_open(c->policy, c->host, &rt, &err) < 0) {
 		send_hello(&l, &(struct api_msg_hello){.error = err.msg});
 		return 2;
 	}

@@ -460,7 +460,8 @@ static cJSON *internal_error_response(const struct tj_policy *policy, const char
 	cJSON *o = job_response_new(job_id, policy);
 	char msg[512];
 
-	snprintf(msg, sizeof(msg), "tfjail could not finish the job: %s", why ? why : "the job process failed");
+	snprintf(msg, sizeof(msg), "tfjail could not finish the job: %s",
+	         why ? why : "the job process failed");
 	msg[api_utf8_cut(msg, strlen(msg), sizeof(msg) - 1)] = '\0';
 	job_response_set_outcome(o, "FAILED", "InternalError", msg);
 	job_response_set_seconds(o, seconds);
@@ -986,7 +987,7 @@ static struct live *live_load(const struct api_config *cfg, struct tj_error *err
 	}
 	if (!lv->policy_text ||
 	    tj_policy_load_text(lv->policy_text, lv->policy_len, label, &lv->policy, err) < 0 ||
-	    job_tools_discover(lv->policy, &lv->tools, err) < 0)
+	    job_tools_discover(lv->policy, &cfg->host, &lv->tools, err) < 0)
 		goto fail;
 	return lv;
 fail:
@@ -1004,7 +1005,8 @@ static void reload(struct server *s)
 	struct tj_error err = {0};
 	static const char *const restart_only =
 	    "listen, uploads_dir, max_connections, max_connections_per_ip, "
-	    "http_threads, max_concurrent_jobs, queue_size, request_timeout";
+	    "http_threads, max_concurrent_jobs, queue_size, request_timeout, terraform, "
+	    "plugin_dir, cgroup_parent, uid_range";
 
 	if (api_config_defaults(&next, &err) < 0 ||
 	    (old->cfg->path && api_config_load(old->cfg->path, &next, &err) < 0)) {
@@ -1038,6 +1040,9 @@ static void reload(struct server *s)
 	next.max_concurrent_jobs = old->cfg->max_concurrent_jobs;
 	next.queue_size = old->cfg->queue_size;
 	next.request_timeout_s = old->cfg->request_timeout_s;
+	/* the host settings too (the environment's overrides were applied at
+	 * start-up; the old configuration, kept until exit, owns the strings) */
+	next.host = old->cfg->host;
 	lv = calloc(1, sizeof(*lv));
 	if (!lv || !next.listen || !next.uploads_dir) {
 		fprintf(stderr, "tfjail: SIGHUP: out of memory; the old configuration stays\n");
@@ -1088,6 +1093,21 @@ static int wait_for_signal(void)
 	return sig;
 }
 
+/* Under a service manager that delegated this process's cgroup (systemd
+ * Delegate=yes on cgroup v2), opening the runtime moves the process into the
+ * leaf "service" of that cgroup, which becomes the job cgroups' parent.  It
+ * is opened here once, before the launcher is forked: opened first in the
+ * launcher, it would find this process beside it in the cgroup, take the
+ * cgroup for a shared one (a login session) and put the job cgroups outside
+ * the delegated subtree.  Its errors are the launcher's to report. */
+static void claim_cgroup(const struct live *lv, const struct job_host *host)
+{
+	struct sandbox_runtime *rt = NULL;
+
+	if (job_runtime_open(lv->policy, host, &rt, NULL) == 0)
+		sandbox_runtime_free(rt);
+}
+
 int api_serve(const struct api_config *cfg, struct tj_error *err)
 {
 	struct server s = {.uploads_fd = -1};
@@ -1134,6 +1154,8 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 	/* Forked while this process has one thread: launchers come from it. */
 	lc.policy = lv->policy;
 	lc.tools = &lv->tools;
+	lc.host = &cfg->host;
+	claim_cgroup(lv, &cfg->host);
 	if (api_spawner_start(&lc, &spawner, &fd, err) < 0)
 		goto out;
 	if (api_jobs_start(fd, spawner, (unsigned)cfg->max_concurrent_jobs, (unsigned)cfg->queue_size,

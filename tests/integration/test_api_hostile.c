@@ -189,6 +189,9 @@ static void hostile_start(void)
 	copy_fixture(&hs, "tfdata-only", "tfdata");
 	copy_fixture(&hs, "local-exec", "pv");
 	copy_fixture(&hs, "local-exec", "swap");
+	tj_test_write(hs.uploads, "exact/main.tf",
+	              "variable \"big\" {}\nvariable \"s\" {}\n"
+	              "output \"big\" {\n  value = var.big\n}\noutput \"s\" {\n  value = var.s\n}\n");
 	tj_test_write(hs.uploads, "wd/main.tf", "output \"where\" {\n  value = \"root module\"\n}\n");
 	tj_test_write(hs.uploads, "wd/examples/a/main.tf",
 	              "module \"root\" {\n  source = \"../../\"\n}\n"
@@ -563,6 +566,24 @@ START_TEST(working_dir_runs_in_a_subdirectory)
 }
 END_TEST
 
+/* The variables object's bytes reach terraform: a number past a double's
+ * precision and a string with \u0000 come back exactly. */
+START_TEST(variables_reach_terraform_exactly)
+{
+	struct http_reply r;
+
+	ck_assert_msg(tj_test_is_root(), "needs root");
+	execute(&hs, "",
+	        "{\"job_id\": \"exact\", \"upload_id\": \"exact\","
+	        " \"variables\": {\"big\": 12345678901234567890, \"s\": \"a\\u0000b\"}}",
+	        &r);
+	assert_job(&r, "exact", "SUCCESS", NULL);
+	ck_assert_msg(strstr(r.body, "\"value\":12345678901234567890"), "%s", r.body);
+	ck_assert_msg(strstr(r.body, "\"value\":\"a\\u0000b\""), "%s", r.body);
+	reply_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ 6. logs and metrics */
 
 START_TEST(logs_escape_what_clients_send)
@@ -775,6 +796,7 @@ Suite *api_hostile_suite(void)
 	tcase_add_test(h, queued_upload_swapped_for_a_symlink);
 	tcase_add_test(h, strict_parsing_over_http);
 	tcase_add_test(h, working_dir_runs_in_a_subdirectory);
+	tcase_add_test(h, variables_reach_terraform_exactly);
 	tcase_add_test(h, logs_escape_what_clients_send);
 	tcase_add_test(h, metrics_only_possible_pairs);
 	tcase_add_test(h, uploads_dir_replaced_while_serving);
