@@ -28,6 +28,7 @@ RUN rm -rf container/dist bin build \
  && strip --strip-debug bin/tfjail
 
 FROM ${BASE} AS runtime
+LABEL org.tfjail.stage=runtime
 COPY container/runtime.packages /usr/share/tfjail/runtime.packages
 RUN set -e; missing=""; \
     for p in $(grep -v '^#' /usr/share/tfjail/runtime.packages); do \
