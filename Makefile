@@ -4,9 +4,10 @@ CC       ?= gcc
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 BUILD    ?= build
 PREFIX   ?= /usr/local
-PKGS     := libnl-3.0 libnl-route-3.0 libseccomp mount libcjson libmicrohttpd nettle
+PKGS     := libnl-3.0 libnl-route-3.0 libseccomp mount libcjson libmicrohttpd nettle hiredis
 DEB_PKGS := gcc make pkg-config libc6-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
-            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev check
+            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev libhiredis-dev check \
+            redis-server
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
