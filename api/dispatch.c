@@ -1,6 +1,5 @@
 #include "api/dispatch.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -55,27 +54,6 @@ static void store_ok(struct api_dispatch *d)
 	d->store_down = false;
 }
 
-/* A final ExecutionResponse for a job that gave none. */
-static char *internal_error(const char *job_id, const char *why)
-{
-	cJSON *o = cJSON_CreateObject();
-	char *text;
-
-	cJSON_AddStringToObject(o, "job_id", job_id);
-	cJSON_AddStringToObject(o, "status", "FAILED");
-	cJSON_AddStringToObject(o, "error_type", "InternalError");
-	cJSON_AddStringToObject(o, "error_message", why);
-	cJSON_AddArrayToObject(o, "violations");
-	cJSON_AddNullToObject(o, "plan_json");
-	cJSON_AddNullToObject(o, "plan_sha256");
-	cJSON_AddNullToObject(o, "summary");
-	cJSON_AddArrayToObject(o, "steps");
-	cJSON_AddNumberToObject(o, "execution_time_seconds", 0);
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
-}
-
 static void slot_free(struct slot *s)
 {
 	api_store_claim_free(&s->claim);
@@ -117,7 +95,8 @@ static unsigned publish(struct api_dispatch *d)
 			state = API_STORE_CANCELLED;
 			result = NULL;
 		} else if (!result) {
-			result = fallback = internal_error(s->claim.id, "the job process gave no result");
+			result = fallback = d->runner.error_result(d->runner.ctx, s->claim.id,
+			                                           "the job process gave no result");
 		}
 		rc = api_store_finish(d->store, &s->claim, state, result, &written, &err);
 		free(fallback);
@@ -222,7 +201,7 @@ static void claim(struct api_dispatch *d)
 		d->st.claimed++;
 		d->st.reclaimed += c.reclaimed;
 		if (d->runner.start(d->runner.ctx, c.id, c.request, &handle, &err) < 0) {
-			char *text = internal_error(c.id, err.msg);
+			char *text = d->runner.error_result(d->runner.ctx, c.id, err.msg);
 			bool written;
 			fprintf(stderr, "tfjail: dispatch: job %s did not start: %s\n", c.id, err.msg);
 			if (!text ||

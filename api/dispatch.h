@@ -28,6 +28,9 @@ struct api_dispatch_runner {
 	int (*start)(void *ctx, const char *job_id, const char *request, uint64_t *handle,
 	             struct tj_error *err);
 	void (*kill)(void *ctx, uint64_t handle);
+	/* The final ExecutionResponse (malloc'd JSON) of a job that could not
+	 * start or ended without one: the runner's InternalError response. */
+	char *(*error_result)(void *ctx, const char *job_id, const char *why);
 };
 
 struct api_dispatch_options {

@@ -95,6 +95,14 @@ static void sleeper_kill(void *ctx, uint64_t handle)
 	kill(r->pids[handle], SIGKILL);
 }
 
+static char *sleeper_error(void *ctx, const char *id, const char *why)
+{
+	char *text;
+
+	ck_assert_int_ge(asprintf(&text, "{\"job_id\":\"%s\",\"status\":\"FAILED\"}", id), 0);
+	return text;
+}
+
 static struct api_store *open_store(const char *url, const char *host, uint64_t lease_ms)
 {
 	struct api_store_options o;
@@ -114,7 +122,8 @@ static struct api_store *open_store(const char *url, const char *host, uint64_t 
 
 static void start(struct sleeper *r, struct api_store *s, unsigned slots)
 {
-	struct api_dispatch_runner runner = {.ctx = r, .start = sleeper_start, .kill = sleeper_kill};
+	struct api_dispatch_runner runner = {
+	    .ctx = r, .start = sleeper_start, .kill = sleeper_kill, .error_result = sleeper_error};
 	struct api_dispatch_options o = {.slots = slots, .poll_ms = 50, .renew_ms = 200};
 	struct tj_error err = {0};
 
@@ -181,6 +190,15 @@ START_TEST(slots_bound_the_host)
 		api_store_job_free(&j);
 	}
 	ck_assert_uint_eq(r.max_running, 2);
+	/* a job that ends without a result gets the runner's error response */
+	submit(s, "bad", "not-a-duration");
+	api_dispatch_poke(r.d);
+	{
+		struct api_store_job j;
+		wait_state(s, "bad", API_STORE_DONE, 5000, &j);
+		ck_assert_str_eq(j.result, "{\"job_id\":\"bad\",\"status\":\"FAILED\"}");
+		api_store_job_free(&j);
+	}
 	api_dispatch_stop(r.d, false, 1000);
 	api_store_close(s);
 }
