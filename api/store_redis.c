@@ -87,7 +87,7 @@ static const char lua_submit[] =
 	"  redis.call('HINCRBY', KEYS[5], state, 1)\n"                                                       \
 	"end\n"
 
-/* KEYS: -, queue, queued, running, counts; ARGV: host, lease_ms, cursor,
+/* KEYS: (queue), queue, queued, running, counts; ARGV: host, lease_ms, cursor,
  * job key prefix, ttl.
  * -> {cursor} or {cursor, id, request, attempts, entry, reclaimed} */
 static const char lua_claim[] = LUA_NOW
@@ -157,7 +157,7 @@ static const char lua_cancel[] =
             "if h[1] == 'RUNNING' then redis.call('HSET', KEYS[1], 'cancel', 1); return 2 end\n"
             "return 3\n";
 
-/* KEYS: -, -, queued, running, counts.  -> {queued, oldest age ms, running,
+/* KEYS: (queue), (queue), queued, running, counts.  -> {queued, oldest age ms, running,
  * done, cancelled} */
 static const char lua_stats[] =
     LUA_NOW "local q = redis.call('ZCARD', KEYS[3])\n"
@@ -544,7 +544,7 @@ static int redis_claim(struct api_store *s, struct api_store_claim *c, bool *got
 {
 	struct redis_store *r = rs(s);
 	char lease[32], ttl[32];
-	const char *keys[] = {"", r->k_queue, r->k_queued, r->k_running, r->k_counts};
+	const char *keys[] = {r->k_queue, r->k_queue, r->k_queued, r->k_running, r->k_counts};
 	const char *args[] = {s->opt.host_id, lease, r->cursor, r->k_job, ttl};
 	redisReply *rep;
 	int rc = 0;
@@ -644,7 +644,7 @@ static int redis_cancel(struct api_store *s, const char *id, enum api_store_canc
 static int redis_stats(struct api_store *s, struct api_store_stats *st, struct tj_error *err)
 {
 	struct redis_store *r = rs(s);
-	const char *keys[] = {"", "", r->k_queued, r->k_running, r->k_counts};
+	const char *keys[] = {r->k_queue, r->k_queue, r->k_queued, r->k_running, r->k_counts};
 	redisReply *rep;
 
 	if (eval_locked(s, lua_stats, 5, keys, 0, NULL, &rep, err) < 0)

@@ -17,6 +17,10 @@ struct tj_test_redis {
 	const char *password;
 };
 
+/* The ACL rules of the user (docs/scaling.md): keys tfjail:*, the store's
+ * commands only. */
+extern const char *const tj_test_redis_acl[];
+
 /* A free TCP port on 127.0.0.1 (bound, then released). */
 unsigned tj_test_free_port(void);
 /* Starts redis-server (a new port unless r->port is set) and waits until it
