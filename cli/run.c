@@ -65,7 +65,8 @@ int cmd_run(int argc, char **argv)
 	struct tj_policy *policy = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct sandbox_result res;
 	struct tj_error err = {0};
 	char real_ws[4096];
@@ -141,16 +142,6 @@ int cmd_run(int argc, char **argv)
 			.binds = binds,
 			.n_binds = n_binds,
 			.workspace_src = workspace,
-			.copy_max_files = policy->upload.max_files,
-			.copy_max_total_bytes = policy->upload.max_total_bytes,
-			.copy_max_file_bytes = policy->upload.max_file_bytes,
-			.copy_max_depth = policy->upload.max_depth,
-			.memory_bytes = have_memory ? memory : policy->limits.memory_bytes,
-			.cpus = have_cpus ? cpus : policy->limits.cpus,
-			.pids = have_pids ? pids : policy->limits.pids,
-			.workspace_bytes = policy->limits.workspace_bytes,
-			.tmp_bytes = policy->limits.tmp_bytes,
-			.nofile = policy->limits.nofile,
 			.run_as_root = as_root,
 		};
 		/* the command's environment is built from nothing: no host variable */
@@ -166,17 +157,25 @@ int cmd_run(int argc, char **argv)
 			.stderr_fd = 2,
 			.timeout_ms = (have_timeout ? timeout_s : policy->limits.job_timeout_s) * 1000,
 		};
+		job_sandbox_limits(policy, &cfg);
+		if (have_memory)
+			cfg.memory_bytes = memory;
+		if (have_cpus)
+			cfg.cpus = cpus;
+		if (have_pids)
+			cfg.pids = pids;
 		if (job_runtime_open(policy, &rt, &err) < 0) {
 			rc = cli_usage_error("%s", err.msg);
 			goto out;
 		}
 		cli_cancel_on_signals();
-		if (sandbox_create(rt, &cfg, &sb, &fail) < 0) {
+		if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) < 0) {
 			if (sandbox_cancel_signal()) {
 				fprintf(stderr, "tfjail: interrupted: the sandbox was killed\n");
 				rc = 128 + sandbox_cancel_signal();
 			} else {
-				rc = cli_usage_error("sandbox setup failed at %s: %s", fail.step, fail.msg);
+				rc = cli_usage_error("sandbox setup failed at %s: %s",
+						     sandbox_setup_step_name(fail_step), fail.msg);
 			}
 			goto out;
 		}
