@@ -31,6 +31,7 @@ struct api_dispatch {
 	pthread_cond_t wake;
 	bool poked, stopping;
 	bool store_down; /* the last store call failed: log the next success */
+	uint64_t next_handle;
 	uint64_t stop_deadline_ms;
 	struct slot *slots;
 	unsigned n_slots; /* used ones may be more than o.slots: ended, unpublished */
@@ -186,7 +187,7 @@ static void claim(struct api_dispatch *d)
 		struct slot *s = free_slot(d);
 		struct tj_error err = {0};
 		struct api_store_claim c;
-		uint64_t handle = 0;
+		uint64_t handle;
 		bool got;
 
 		if (!s)
@@ -200,25 +201,21 @@ static void claim(struct api_dispatch *d)
 			return;
 		d->st.claimed++;
 		d->st.reclaimed += c.reclaimed;
-		if (d->runner.start(d->runner.ctx, c.id, c.request, &handle, &err) < 0) {
-			char *text = d->runner.error_result(d->runner.ctx, c.id, err.msg);
-			bool written;
-			fprintf(stderr, "tfjail: dispatch: job %s did not start: %s\n", c.id, err.msg);
-			if (!text ||
-			    api_store_finish(d->store, &c, API_STORE_DONE, text, &written, &err) < 0) {
-				/* keep it as an ended job: published on a later round */
-				pthread_mutex_lock(&d->lock);
-				*s = (struct slot){.used = true, .claim = c, .ended = true, .result = text};
-				pthread_mutex_unlock(&d->lock);
-				continue;
-			}
-			free(text);
-			api_store_claim_free(&c);
-			continue;
-		}
+		/* the slot is there before the job starts: its end may come at once */
 		pthread_mutex_lock(&d->lock);
+		handle = ++d->next_handle;
 		*s = (struct slot){.used = true, .claim = c, .handle = handle};
 		pthread_mutex_unlock(&d->lock);
+		if (d->runner.start(d->runner.ctx, handle, s->claim.id, s->claim.request, &err) < 0) {
+			char *text = d->runner.error_result(d->runner.ctx, s->claim.id, err.msg);
+			fprintf(stderr, "tfjail: dispatch: job %s did not start: %s\n", s->claim.id, err.msg);
+			/* an ended job with the runner's error response: published
+			 * by the next round */
+			pthread_mutex_lock(&d->lock);
+			s->ended = true;
+			s->result = text;
+			pthread_mutex_unlock(&d->lock);
+		}
 	}
 }
 

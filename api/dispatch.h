@@ -24,8 +24,9 @@
 
 struct api_dispatch_runner {
 	void *ctx;
-	/* Starts a job; *handle (non-zero) names it in kill and done. */
-	int (*start)(void *ctx, const char *job_id, const char *request, uint64_t *handle,
+	/* Starts a job, named handle (non-zero) in kill and done; done may be
+	 * called before start returns. */
+	int (*start)(void *ctx, uint64_t handle, const char *job_id, const char *request,
 	             struct tj_error *err);
 	void (*kill)(void *ctx, uint64_t handle);
 	/* The final ExecutionResponse (malloc'd JSON) of a job that could not

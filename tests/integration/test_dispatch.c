@@ -53,7 +53,7 @@ static void *wait_job(void *arg)
 	return NULL;
 }
 
-static int sleeper_start(void *ctx, const char *id, const char *request, uint64_t *handle,
+static int sleeper_start(void *ctx, uint64_t handle, const char *id, const char *request,
                          struct tj_error *err)
 {
 	struct sleeper *r = ctx;
@@ -66,7 +66,7 @@ static int sleeper_start(void *ctx, const char *id, const char *request, uint64_
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(secs);
-	ck_assert_uint_lt(r->next, MAX_JOBS);
+	ck_assert_uint_le(handle, MAX_JOBS);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -76,13 +76,13 @@ static int sleeper_start(void *ctx, const char *id, const char *request, uint64_
 	}
 	cJSON_Delete(req);
 	pthread_mutex_lock(&r->lock);
-	*handle = ++r->next;
-	r->pids[*handle] = pid;
-	snprintf(r->ids[*handle], sizeof(r->ids[0]), "%s", id);
+	r->next++;
+	r->pids[handle] = pid;
+	snprintf(r->ids[handle], sizeof(r->ids[0]), "%s", id);
 	if (++r->running > r->max_running)
 		r->max_running = r->running;
 	pthread_mutex_unlock(&r->lock);
-	*w = (struct waiter){.r = r, .handle = *handle};
+	*w = (struct waiter){.r = r, .handle = handle};
 	ck_assert_int_eq(pthread_create(&t, NULL, wait_job, w), 0);
 	pthread_detach(t);
 	return 0;
