@@ -4,12 +4,13 @@ CC       ?= gcc
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 BUILD    ?= build
 PREFIX   ?= /usr/local
-PKGS     := libnl-3.0 libnl-route-3.0 libseccomp mount libcjson libmicrohttpd nettle
+PKGS     := libnl-3.0 libnl-route-3.0 libseccomp mount libcjson libmicrohttpd nettle hiredis
 DEB_PKGS := gcc make pkg-config libc6-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
-            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev check \
-            systemd man-db
-# (check, systemd and man-db for make test: the Check suites, systemd-analyze
-# verify of the unit, man -l of the man pages)
+            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev libhiredis-dev check \
+            systemd man-db redis-server
+# (check, systemd, man-db and redis-server for make test: the Check suites,
+# systemd-analyze verify of the unit, man -l of the man pages, the Redis job
+# store's suites, which start redis-server themselves)
 
 # pkg-config is asked when make reads this file: `make test` and `make run`
 # install what is missing first (make deps) and then run make again, so that
