@@ -45,12 +45,14 @@ struct server {
 	char cgroup_mode[16];
 	uint64_t start_ms;
 	atomic_bool stopping;
+	atomic_uint executing; /* execute requests not yet answered to the end */
 };
 
 /* Per connection: the request body as it arrives. */
 struct conn {
 	struct tj_buf body;
 	bool too_large;
+	bool executing; /* counted in server.executing until completed */
 	uint64_t start_us;
 };
 
@@ -337,9 +339,13 @@ static struct answer execute(struct server *s, struct conn *k, struct api_exec_r
 
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
 {
+	struct server *s = cls;
 	struct conn *k = *con_cls;
 
 	if (k) {
+		/* called once the answer is sent (or the connection is gone) */
+		if (k->executing)
+			atomic_fetch_sub(&s->executing, 1);
 		tj_buf_free(&k->body);
 		free(k);
 		*con_cls = NULL;
@@ -439,6 +445,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (api_request_parse(k->body.data ? k->body.data : "", k->body.len, &req, msg, sizeof(msg)) < 0) {
 			a = error_answer(MHD_HTTP_BAD_REQUEST, "%s", msg);
 		} else {
+			k->executing = true;
+			atomic_fetch_add(&s->executing, 1);
 			a = execute(s, k, &req);
 			a.job_id = a.code == MHD_HTTP_OK || a.code == MHD_HTTP_SERVICE_UNAVAILABLE ||
 						   a.code == MHD_HTTP_TOO_MANY_REQUESTS || a.code == MHD_HTTP_NOT_FOUND
@@ -622,6 +630,10 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 			js.queued, (unsigned long long)cfg->shutdown_grace_s);
 	}
 	st = api_jobs_stop(s.jobs, (unsigned)cfg->shutdown_grace_s);
+	/* The last jobs' answers are on their way out: stopping the daemon now
+	 * would close those connections before the answers are sent. */
+	for (int i = 0; i < 100 && atomic_load(&s.executing) > 0; i++)
+		usleep(50 * 1000);
 	MHD_stop_daemon(d);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fprintf(stderr, "tfjail: the job launcher ended abnormally (wait status %d)\n", st);
