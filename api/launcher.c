@@ -83,6 +83,7 @@ static void __attribute__((noreturn)) worker_main(const struct api_launcher_conf
 						   int fd)
 {
 	cJSON *in = cJSON_Parse(payload), *resp = NULL;
+	_cleanup_free_ char *variables = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct tj_error err = {0};
 	char *text;
@@ -95,12 +96,15 @@ static void __attribute__((noreturn)) worker_main(const struct api_launcher_conf
 		worker_answer(fd, 'E', err.msg);
 		_exit(1);
 	}
+	if (cJSON_GetObjectItemCaseSensitive(in, "variables"))
+		variables = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(in, "variables"));
 	{
 		struct job_request req = {
 			.job_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "job_id")),
 			.upload_dir = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "upload_dir")),
 			.policy = c->policy,
-			.variables = cJSON_GetObjectItemCaseSensitive(in, "variables"),
+			.variables_json = variables,
+			.variables_json_len = variables ? strlen(variables) : 0,
 		};
 		if (job_run(rt, c->tools, &req, &resp, &err) < 0) {
 			worker_answer(fd, 'E', err.msg);

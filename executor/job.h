@@ -79,7 +79,12 @@ struct job_request {
 	size_t n_var_files;
 	const struct job_var *vars;   /* NAME=VALUE strings */
 	size_t n_vars;
-	const cJSON *variables;  /* API: {NAME: JSON value}; NULL = none */
+	/* API: the raw bytes of the request's `variables` object exactly as the
+	 * client sent them (validated strictly by the caller); written verbatim
+	 * as a runner-owned .tfvars.json, so numbers and strings (\u0000
+	 * included) reach terraform exactly.  NULL = none. */
+	const char *variables_json;
+	size_t variables_json_len;
 	uint64_t timeout_s;      /* 0 = policy limits.job_timeout */
 };
 
@@ -96,9 +101,17 @@ void job_new_id(char out[32]);
 bool job_id_valid(const char *id);
 
 /* Whether a path inside the upload is left out of the workspace copy
- * (.terraform/, terraform.d/, .terraform.lock.hcl, *.tfstate*, CLI configs). */
-bool job_upload_excluded(const char *rel);
-/* job_upload_excluded as the sandbox's workspace_exclude callback. */
+ * (.terraform/, terraform.d/, *.tfstate*, CLI configs; .terraform.lock.hcl
+ * unless keep_lock_file: policy providers.lock_file "honor"). */
+bool job_upload_excluded(const char *rel, bool keep_lock_file);
+/* The first file (without o+r) or directory (without o+rx) of the upload
+ * that the sandbox's unprivileged uid cannot read: 1 with its path relative
+ * to the upload (directories end in '/', the upload itself is "./") and its
+ * mode; 0 if none; -1 if the upload cannot be walked.  Excluded paths are
+ * skipped, symlinks not followed. */
+int job_upload_unreadable(const char *upload_dir, unsigned max_depth, char *rel, size_t len, mode_t *mode);
+/* job_upload_excluded as the sandbox's workspace_exclude callback; ctx is
+ * the job's policy. */
 bool job_upload_exclude_cb(const char *rel, const struct stat *st, void *ctx);
 
 #endif
