@@ -310,7 +310,9 @@ static bool uploads_readable(struct server *s)
 	return access(s->uploads, R_OK | X_OK) == 0;
 }
 
-/* Liveness, and what is wrong: "degraded" while a new job launcher starts. */
+/* Liveness, and what is wrong.  The status keeps the contract's two values;
+ * "degraded": true says that only the job launcher is missing (a new one is
+ * starting), so the service heals by itself. */
 static struct answer health(struct server *s, struct live *lv)
 {
 	struct api_jobs_stats st;
@@ -335,10 +337,8 @@ static struct answer health(struct server *s, struct live *lv)
 	/* only the launcher missing: it is being started again */
 	for (size_t i = 0; i < n; i++)
 		degraded = degraded && (c[i].ok || strcmp(c[i].name, "job_launcher") == 0);
-	cJSON_ReplaceItemInObjectCaseSensitive(o, "status",
-	                                       cJSON_CreateString(ok         ? "healthy"
-	                                                          : degraded ? "degraded"
-	                                                                     : "unhealthy"));
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "status", cJSON_CreateString(ok ? "healthy" : "unhealthy"));
+	cJSON_AddBoolToObject(o, "degraded", !ok && degraded);
 	if (*st.terraform_version)
 		cJSON_AddStringToObject(o, "terraform_version", st.terraform_version);
 	else
