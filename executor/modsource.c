@@ -29,7 +29,7 @@ static int fail(char *why, size_t whylen, const char *fmt, ...)
 }
 
 /* Go's path.Clean, into out (truncated to len). */
-static void path_clean(const char *path, char *out, size_t len)
+void modsrc_path_clean(const char *path, char *out, size_t len)
 {
 	size_t n = strlen(path), r = 0, w = 0, dotdot = 0;
 	bool rooted = n && path[0] == '/';
@@ -101,7 +101,7 @@ static int split_subdir(const char *raw, char *pkg, size_t pkglen, char *sub, si
 	if (snprintf(tmp, sizeof(tmp), "%.*s", (int)(raw + stop - dbl - 2), dbl + 2) >= (int)sizeof(tmp))
 		return -1;
 	if (*tmp)
-		path_clean(tmp, sub, sublen);
+		modsrc_path_clean(tmp, sub, sublen);
 	return 0;
 }
 
@@ -249,7 +249,7 @@ static int parse_git(const char *raw, struct modsrc *o, char *why, size_t whylen
 			char joined[MODSRC_MAX * 2];
 			snprintf(more, sizeof(more), "%.*s", (int)(end - rest - 1), rest + 1);
 			snprintf(joined, sizeof(joined), "%s%s%s", more, *o->subdir ? "/" : "", o->subdir);
-			path_clean(joined, o->subdir, sizeof(o->subdir));
+			modsrc_path_clean(joined, o->subdir, sizeof(o->subdir));
 		}
 	} else {
 		size_t ulen = q ? (size_t)(q - body) : strlen(body);
@@ -285,7 +285,7 @@ int modsrc_parse(const char *raw, struct modsrc *out, char *why, size_t whylen)
 		for (char *c = tmp; *c; c++)
 			if (*c == '\\')
 				*c = '/';
-		path_clean(tmp, clean, sizeof(clean));
+		modsrc_path_clean(tmp, clean, sizeof(clean));
 		snprintf(out->path, sizeof(out->path), "%s%s", strncmp(clean, "../", 3) == 0 ? "" : "./",
 		         clean);
 		out->kind = MODSRC_LOCAL;

@@ -36,6 +36,9 @@ struct modsrc {
  * reject it (or it is too long). */
 int modsrc_parse(const char *raw, struct modsrc *out, char *why, size_t whylen);
 
+/* Go's path.Clean (lexical: "a/./b/../c" -> "a/c", "" -> "."). */
+void modsrc_path_clean(const char *path, char *out, size_t len);
+
 /* "registry.terraform.io/ns/name/system" (no subdir) into out. */
 int modsrc_package(const struct modsrc *s, char *out, size_t len);
 

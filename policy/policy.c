@@ -161,6 +161,7 @@ enum pf_kind {
 	PF_BINDS,    /* list of "SRC[:DST]", absolute paths */
 	PF_SYSCALLS, /* list of syscall names */
 	PF_GLOBS,    /* list of fnmatch globs */
+	PF_INFO,     /* informational, written by `policy show`, ignored on load */
 };
 
 enum pf_base { B_POLICY, B_RULES };
@@ -197,6 +198,8 @@ static const struct pfield fields[] = {
 	{"modules.allow_local", PF_BOOL, R(modules_allow_local), 0, 0, 1, "true"},
 	{"modules.allowed_sources", PF_GLOBS, R(module_sources), offsetof(struct tj_policy_rules, n_module_sources),
 	 0, MAX_LIST, "[]"},
+	{"modules.mirror", PF_PATH, P(module_mirror), 0, 0, 0, "\"\""},
+	{"modules.mirror_contents", PF_INFO, B_RULES, 0, 0, 0, 0, NULL},
 
 	{"upload.max_files", PF_U64, P(upload.max_files), 0, 1, 1000000, "1000"},
 	{"upload.max_total_size", PF_SIZE, P(upload.max_total_bytes), 0, 1, TiB, "\"64MiB\""},
@@ -406,6 +409,8 @@ static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v
 		if (!(v->valuedouble >= 0.01 && v->valuedouble <= (double)f->max))
 			return bad(err, label, path, "%g is out of range [0.01, %" PRIu64 "]", v->valuedouble, f->max);
 		*(double *)field_ptr(p, f, f->off) = v->valuedouble;
+		return 0;
+	case PF_INFO:
 		return 0;
 	case PF_BOOL:
 		if (!cJSON_IsBool(v))
@@ -647,7 +652,7 @@ static int load_json(struct tj_policy *p, const cJSON *root, const char *label, 
 			return -1;
 	}
 	for (size_t i = 0; i < N_FIELDS; i++)
-		if (!fields[i].dflt && !seen[i])
+		if (!fields[i].dflt && fields[i].kind != PF_INFO && !seen[i])
 			return bad(err, label, fields[i].path, "missing (required)");
 	if (!p->rules->supp)
 		p->rules->supp = calloc(1, sizeof(*p->rules->supp));
@@ -730,6 +735,7 @@ void tj_policy_free(struct tj_policy *p)
 		return;
 	free(p->path);
 	free(p->name);
+	free(p->module_mirror);
 	free(p->mounts.terraform);
 	free(p->mounts.plugin_dir);
 	free_list(p->mounts.ro_binds, p->mounts.n_ro_binds);
@@ -807,6 +813,8 @@ cJSON *tj_policy_to_json(const struct tj_policy *p)
 	for (size_t i = 0; i < N_FIELDS; i++) {
 		const char *dot = strchr(fields[i].path, '.');
 		cJSON *parent = root;
+		if (fields[i].kind == PF_INFO)
+			continue;
 		if (dot) {
 			char sec[64];
 			snprintf(sec, sizeof(sec), "%.*s", (int)(dot - fields[i].path), fields[i].path);
