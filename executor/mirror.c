@@ -14,7 +14,7 @@
 #include "common/util.h"
 
 #define GIT_INDEX_MAX (4u << 20)
-#define MAX_ENTRIES 100000
+#define MAX_ENTRIES   100000
 
 static int cmp_version(const void *a, const void *b)
 {
@@ -22,7 +22,7 @@ static int cmp_version(const void *a, const void *b)
 }
 
 int mirror_versions(const char *mirror, const char *package, struct mirror_version **out, size_t *n,
-		    struct tj_error *err)
+                    struct tj_error *err)
 {
 	char path[PATH_MAX];
 	_cleanup_closedir_ DIR *d = NULL;
@@ -106,19 +106,21 @@ static int git_index(const char *mirror, cJSON **out, struct tj_error *err)
 	arr = cJSON_GetObjectItemCaseSensitive(root, "git");
 	if (!cJSON_IsObject(root) || !cJSON_IsArray(arr)) {
 		cJSON_Delete(root);
-		return tj_error_set(err, EINVAL, "module mirror git index %s: must be {\"git\": [...]}", path);
+		return tj_error_set(err, EINVAL, "module mirror git index %s: must be {\"git\": [...]}",
+		                    path);
 	}
-	cJSON_ArrayForEach(e, arr) {
+	cJSON_ArrayForEach (e, arr) {
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "url");
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "ref");
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
-		if (!cJSON_IsString(u) || !*u->valuestring || (r && !cJSON_IsString(r)) || !cJSON_IsString(p) ||
-		    !rel_path_ok(p->valuestring)) {
+		if (!cJSON_IsString(u) || !*u->valuestring || (r && !cJSON_IsString(r)) ||
+		    !cJSON_IsString(p) || !rel_path_ok(p->valuestring)) {
 			cJSON_Delete(root);
-			return tj_error_set(err, EINVAL,
-					    "module mirror git index %s: git[%zu] needs \"url\", an optional \"ref\" and "
-					    "a \"path\" relative to the mirror (no \"..\")",
-					    path, i);
+			return tj_error_set(
+			    err, EINVAL,
+			    "module mirror git index %s: git[%zu] needs \"url\", an optional \"ref\" and "
+			    "a \"path\" relative to the mirror (no \"..\")",
+			    path, i);
 		}
 		i++;
 	}
@@ -127,7 +129,7 @@ static int git_index(const char *mirror, cJSON **out, struct tj_error *err)
 }
 
 int mirror_git_lookup(const char *mirror, const char *url, const char *ref, char *path, size_t len,
-		      struct tj_error *err)
+                      struct tj_error *err)
 {
 	cJSON *root = NULL, *e;
 	int rc = git_index(mirror, &root, err);
@@ -135,7 +137,7 @@ int mirror_git_lookup(const char *mirror, const char *url, const char *ref, char
 	if (rc != 0)
 		return rc;
 	rc = 1;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "git")) {
+	cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(root, "git")) {
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "ref");
 		if (strcmp(cJSON_GetObjectItemCaseSensitive(e, "url")->valuestring, url) == 0 &&
 		    strcmp(r ? r->valuestring : "", ref) == 0) {
@@ -260,12 +262,14 @@ int mirror_list(const char *mirror, cJSON **out, struct tj_error *err)
 	e = cJSON_AddArrayToObject(o, "git");
 	if (git) {
 		cJSON *g;
-		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(git, "git")) {
+		cJSON_ArrayForEach (g, cJSON_GetObjectItemCaseSensitive(git, "git")) {
 			const cJSON *r = cJSON_GetObjectItemCaseSensitive(g, "ref");
 			cJSON *x = cJSON_CreateObject();
-			cJSON_AddStringToObject(x, "url", cJSON_GetObjectItemCaseSensitive(g, "url")->valuestring);
+			cJSON_AddStringToObject(x, "url",
+			                        cJSON_GetObjectItemCaseSensitive(g, "url")->valuestring);
 			cJSON_AddStringToObject(x, "ref", r ? r->valuestring : "");
-			cJSON_AddStringToObject(x, "path", cJSON_GetObjectItemCaseSensitive(g, "path")->valuestring);
+			cJSON_AddStringToObject(x, "path",
+			                        cJSON_GetObjectItemCaseSensitive(g, "path")->valuestring);
 			cJSON_AddItemToArray(e, x);
 		}
 		cJSON_Delete(git);
@@ -340,8 +344,9 @@ static int copy_tree(struct copy *c, int sfd, int dfd, const char *rel)
 				return tj_error_sys(c->err, "readlink %s", sub);
 			target[n] = '\0';
 			if (!link_stays_inside(sub, target))
-				return tj_error_set(c->err, EPERM, "%s is a symbolic link that leaves the module (-> %s)",
-						    sub, target);
+				return tj_error_set(c->err, EPERM,
+				                    "%s is a symbolic link that leaves the module (-> %s)",
+				                    sub, target);
 			if (symlinkat(target, dfd, de->d_name) < 0)
 				return tj_error_sys(c->err, "symlink %s", sub);
 		} else if (S_ISDIR(st.st_mode)) {
@@ -362,7 +367,7 @@ static int copy_tree(struct copy *c, int sfd, int dfd, const char *rel)
 			if (in < 0)
 				return tj_error_sys(c->err, "open %s", sub);
 			outfd = openat(dfd, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				       (st.st_mode & 0111) ? 0755 : 0644);
+			               (st.st_mode & 0111) ? 0755 : 0644);
 			if (outfd < 0)
 				return tj_error_sys(c->err, "create %s", sub);
 			while ((r = read(in, buf, sizeof(buf))) > 0)
@@ -370,16 +375,19 @@ static int copy_tree(struct copy *c, int sfd, int dfd, const char *rel)
 					return tj_error_sys(c->err, "write %s", sub);
 			if (r < 0)
 				return tj_error_sys(c->err, "read %s", sub);
-			fchmod(outfd, (st.st_mode & 0111) ? 0755 : 0644); /* whatever the umask: the sandbox reads it */
+			fchmod(outfd, (st.st_mode & 0111)
+			                  ? 0755
+			                  : 0644); /* whatever the umask: the sandbox reads it */
 		} else {
-			return tj_error_set(c->err, EPERM, "%s is a special file (device, FIFO or socket)", sub);
+			return tj_error_set(c->err, EPERM, "%s is a special file (device, FIFO or socket)",
+			                    sub);
 		}
 	}
 	return 0;
 }
 
 int mirror_add_module(const char *mirror, const char *source, const char *version, const char *src,
-		      char dest[PATH_MAX], struct tj_error *err)
+                      char dest[PATH_MAX], struct tj_error *err)
 {
 	struct modsrc s;
 	struct modver v;
@@ -391,13 +399,15 @@ int mirror_add_module(const char *mirror, const char *source, const char *versio
 	if (modsrc_parse(source, &s, why, sizeof(why)) < 0)
 		return tj_error_set(err, EINVAL, "%s: not a module source: %s", source, why);
 	if (s.kind != MODSRC_REGISTRY)
-		return tj_error_set(err, EINVAL,
-				    "%s: add-module takes a registry address (HOSTNAME/NAMESPACE/NAME/SYSTEM); git "
-				    "sources are listed in the mirror's %s",
-				    source, MIRROR_GIT_INDEX);
+		return tj_error_set(
+		    err, EINVAL,
+		    "%s: add-module takes a registry address (HOSTNAME/NAMESPACE/NAME/SYSTEM); git "
+		    "sources are listed in the mirror's %s",
+		    source, MIRROR_GIT_INDEX);
 	if (*s.subdir)
-		return tj_error_set(err, EINVAL, "%s: give the package without //subdir; the whole package is mirrored",
-				    source);
+		return tj_error_set(err, EINVAL,
+		                    "%s: give the package without //subdir; the whole package is mirrored",
+		                    source);
 	if (modver_parse(version, &v) < 0)
 		return tj_error_set(err, EINVAL, "%s: not a version", version);
 	modver_string(&v, vname, sizeof(vname));
@@ -420,7 +430,8 @@ int mirror_add_module(const char *mirror, const char *source, const char *versio
 	/* copied beside the final name, renamed when complete: a job never sees half a module */
 	snprintf(tmpname, sizeof(tmpname), ".add-%d", (int)getpid());
 	tj_remove_tree_at(pfd, tmpname);
-	if (mkdirat(pfd, tmpname, 0755) < 0 || (tfd = openat(pfd, tmpname, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (mkdirat(pfd, tmpname, 0755) < 0 ||
+	    (tfd = openat(pfd, tmpname, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return tj_error_sys(err, "create %s/%s", parent, tmpname);
 	fchmod(tfd, 0755);
 	if (copy_tree(&c, sfd, tfd, "") < 0) {

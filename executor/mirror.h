@@ -25,18 +25,18 @@
 
 struct mirror_version {
 	struct modver v;
-	char name[256];          /* the directory's name as written ("1.2.0", "v1.2.0") */
+	char name[256]; /* the directory's name as written ("1.2.0", "v1.2.0") */
 };
 
 /* The versions the mirror holds of a registry package ("HOST/NS/NAME/SYSTEM"),
  * sorted oldest first.  A missing package is 0 versions, not an error. */
 int mirror_versions(const char *mirror, const char *package, struct mirror_version **out, size_t *n,
-		    struct tj_error *err);
+                    struct tj_error *err);
 
 /* The mirror-relative path of a git (url, ref) from the index; 0 found,
  * 1 not in the index, -1 error (an unreadable or invalid index). */
 int mirror_git_lookup(const char *mirror, const char *url, const char *ref, char *path, size_t len,
-		      struct tj_error *err);
+                      struct tj_error *err);
 
 /* What the mirror holds:
  * {"mirror": DIR, "modules": [{"source": "HOST/NS/NAME/SYSTEM", "versions": [...]}],
@@ -47,6 +47,6 @@ int mirror_list(const char *mirror, cJSON **out, struct tj_error *err);
  * (registry sources only).  Refuses a symbolic link that leaves src, special
  * files, and a version that is already there.  *dest gets the new directory. */
 int mirror_add_module(const char *mirror, const char *source, const char *version, const char *src,
-		      char dest[PATH_MAX], struct tj_error *err);
+                      char dest[PATH_MAX], struct tj_error *err);
 
 #endif

@@ -27,12 +27,12 @@
 #include "policy/hcl.h"
 #include "policy/tfjson.h"
 
-#define MAX_MODULES 1000  /* manifest entries */
-#define MAX_DEPTH 32      /* nested module calls */
-#define MAX_FILE (8u << 20)
-#define MAX_NESTING 128   /* the parser's limits: the scan has already held the files to the policy's */
-#define MAX_TOKENS 2000000
-#define LINE 4096
+#define MAX_MODULES 1000 /* manifest entries */
+#define MAX_DEPTH   32   /* nested module calls */
+#define MAX_FILE    (8u << 20)
+#define MAX_NESTING 128 /* the parser's limits: the scan has already held the files to the policy's */
+#define MAX_TOKENS  2000000
+#define LINE        4096
 
 struct call {
 	char *name, *source, *version;
@@ -41,11 +41,11 @@ struct call {
 	int line;
 };
 
-struct item {                /* a module directory to read */
+struct item { /* a module directory to read */
 	char *key;
-	int pkg;                 /* -1: the upload */
-	char *rel;               /* relative to the upload or the package root; "" = root */
-	char *dir;               /* the manifest's Dir */
+	int pkg;   /* -1: the upload */
+	char *rel; /* relative to the upload or the package root; "" = root */
+	char *dir; /* the manifest's Dir */
 	int depth;
 };
 
@@ -60,7 +60,8 @@ struct resolver {
 	enum modules_outcome oc;
 };
 
-static enum modules_outcome invalid(struct resolver *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static enum modules_outcome invalid(struct resolver *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static enum modules_outcome invalid(struct resolver *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -80,8 +81,8 @@ static enum modules_outcome failed(struct resolver *r)
 static int open_beneath(int rootfd, const char *rel, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)(flags | O_CLOEXEC),
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 
 	return (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
@@ -124,7 +125,8 @@ static char *expr_str(const struct hcl_expr *e)
 }
 
 /* Adds or (override) updates the calls of one parsed file. */
-static int take_calls(struct call **calls, size_t *n, const struct hcl_file *f, const char *label, bool override)
+static int take_calls(struct call **calls, size_t *n, const struct hcl_file *f, const char *label,
+                      bool override)
 {
 	for (size_t b = 0; b < f->body.n_blocks; b++) {
 		const struct hcl_block *blk = &f->body.blocks[b];
@@ -173,7 +175,7 @@ static int take_calls(struct call **calls, size_t *n, const struct hcl_file *f, 
 /* Reads every module call of the directory rel beneath rootfd.  prefix
  * names files in messages ("" for the upload, "<label>/" for a package). */
 static enum modules_outcome read_calls(struct resolver *r, int rootfd, const char *rel, const char *prefix,
-				       struct call **calls, size_t *n)
+                                       struct call **calls, size_t *n)
 {
 	_cleanup_close_ int dfd = open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY);
 	_cleanup_closedir_ DIR *d = NULL;
@@ -186,7 +188,8 @@ static enum modules_outcome read_calls(struct resolver *r, int rootfd, const cha
 	*n = 0;
 	if (dfd < 0)
 		return invalid(r, "module directory %s%s%s cannot be read: %s", prefix, *rel ? rel : ".",
-			       errno == EXDEV ? " (reached through a link that leaves it)" : "", strerror(errno));
+		               errno == EXDEV ? " (reached through a link that leaves it)" : "",
+		               strerror(errno));
 	{
 		int fd = dup(dfd);
 		if (fd < 0 || !(d = fdopendir(fd))) {
@@ -238,8 +241,8 @@ static enum modules_outcome read_calls(struct resolver *r, int rootfd, const cha
 				break;
 			}
 			rc = tj_str_has_suffix(names[i], ".json")
-				     ? tfjson_parse(text, len, MAX_NESTING, &f, &perr)
-				     : hcl_parse(text, len, MAX_NESTING, MAX_TOKENS, &f, &perr);
+			         ? tfjson_parse(text, len, MAX_NESTING, &f, &perr)
+			         : hcl_parse(text, len, MAX_NESTING, MAX_TOKENS, &f, &perr);
 			if (rc < 0) {
 				oc = invalid(r, "%s:%d: %s", label, perr.line, perr.msg);
 				break;
@@ -259,7 +262,7 @@ static enum modules_outcome read_calls(struct resolver *r, int rootfd, const cha
 /* ---- the plan ---- */
 
 static int add_record(struct modules_plan *mp, const char *key, const char *source, const char *version,
-		      const char *dir)
+                      const char *dir)
 {
 	struct modules_record *nr = reallocarray(mp->rec, mp->n_rec + 1, sizeof(*nr));
 
@@ -304,8 +307,8 @@ static void call_path(const char *key, char *out, size_t len)
 
 /* Adds a package of the mirror for key and queues its module directory. */
 static enum modules_outcome add_package(struct resolver *r, const struct item *it, const struct call *c,
-					const char *key, const char *mirror_rel, const struct modsrc *s,
-					const char *version)
+                                        const char *key, const char *mirror_rel, const struct modsrc *s,
+                                        const char *version)
 {
 	char path[PATH_MAX], real[PATH_MAX], dir[PATH_MAX * 2], call[LINE];
 	struct modules_package *np;
@@ -325,8 +328,8 @@ static enum modules_outcome add_package(struct resolver *r, const struct item *i
 	sub = open_beneath(fd, s->subdir, O_RDONLY | O_DIRECTORY);
 	if (sub < 0) {
 		close(fd);
-		return invalid(r, "module \"%s\" (%s:%d): the mirrored package %s has no directory \"%s\"", c->name,
-			       c->file, c->line, mirror_rel, s->subdir);
+		return invalid(r, "module \"%s\" (%s:%d): the mirrored package %s has no directory \"%s\"",
+		               c->name, c->file, c->line, mirror_rel, s->subdir);
 	}
 	np = reallocarray(r->mp->pkg, r->mp->n_pkg + 1, sizeof(*np));
 	nfd = np ? reallocarray(r->pkg_fd, r->mp->n_pkg + 1, sizeof(*nfd)) : NULL;
@@ -358,7 +361,7 @@ static enum modules_outcome add_package(struct resolver *r, const struct item *i
 }
 
 static enum modules_outcome resolve_registry(struct resolver *r, const struct item *it, const struct call *c,
-					     const char *key, const struct modsrc *s)
+                                             const char *key, const struct modsrc *s)
 {
 	struct modconstraint cons;
 	struct mirror_version *vs = NULL;
@@ -371,15 +374,16 @@ static enum modules_outcome resolve_registry(struct resolver *r, const struct it
 	modsrc_package(s, pkg, sizeof(pkg));
 	if (c->has_version && !c->version_literal)
 		return invalid(r, "module \"%s\" (%s:%d): version must be a literal string", c->name, c->file,
-			       c->line);
+		               c->line);
 	if (modconstraint_parse(constraint, &cons) < 0)
 		return invalid(r, "module \"%s\" (%s:%d): \"%s\" is not a valid version constraint", c->name,
-			       c->file, c->line, constraint);
+		               c->file, c->line, constraint);
 	if (!*r->mirror)
-		return invalid(r,
-			       "module \"%s\" (%s:%d): source \"%s\" version \"%s\": registry modules come from the "
-			       "module mirror, and the policy names none (modules.mirror)",
-			       c->name, c->file, c->line, c->source, constraint ? constraint : "any");
+		return invalid(
+		    r,
+		    "module \"%s\" (%s:%d): source \"%s\" version \"%s\": registry modules come from the "
+		    "module mirror, and the policy names none (modules.mirror)",
+		    c->name, c->file, c->line, c->source, constraint ? constraint : "any");
 	if (mirror_versions(r->mirror, pkg, &vs, &nv, r->err) < 0)
 		return failed(r);
 	for (size_t i = 0; i < nv; i++) {
@@ -393,16 +397,18 @@ static enum modules_outcome resolve_registry(struct resolver *r, const struct it
 	}
 	if (!nv) {
 		free(vs);
-		return invalid(r,
-			       "module \"%s\" (%s:%d): source \"%s\" version \"%s\" is not in the module mirror "
-			       "(it has no version of %s)",
-			       c->name, c->file, c->line, c->source, constraint ? constraint : "any", pkg);
+		return invalid(
+		    r,
+		    "module \"%s\" (%s:%d): source \"%s\" version \"%s\" is not in the module mirror "
+		    "(it has no version of %s)",
+		    c->name, c->file, c->line, c->source, constraint ? constraint : "any", pkg);
 	}
 	if (!best) {
-		oc = invalid(r,
-			     "module \"%s\" (%s:%d): source \"%s\": no version in the module mirror meets the "
-			     "constraint \"%s\" (the mirror has %s)",
-			     c->name, c->file, c->line, c->source, constraint ? constraint : "", list);
+		oc =
+		    invalid(r,
+		            "module \"%s\" (%s:%d): source \"%s\": no version in the module mirror meets the "
+		            "constraint \"%s\" (the mirror has %s)",
+		            c->name, c->file, c->line, c->source, constraint ? constraint : "", list);
 		free(vs);
 		return oc;
 	}
@@ -413,27 +419,30 @@ static enum modules_outcome resolve_registry(struct resolver *r, const struct it
 }
 
 static enum modules_outcome resolve_git(struct resolver *r, const struct item *it, const struct call *c,
-					const char *key, const struct modsrc *s)
+                                        const char *key, const struct modsrc *s)
 {
 	char rel[PATH_MAX];
 	int rc;
 
 	if (c->has_version)
-		return invalid(r, "module \"%s\" (%s:%d): version applies to registry modules only, not to \"%s\"",
-			       c->name, c->file, c->line, c->source);
+		return invalid(
+		    r, "module \"%s\" (%s:%d): version applies to registry modules only, not to \"%s\"",
+		    c->name, c->file, c->line, c->source);
 	if (!*r->mirror)
-		return invalid(r,
-			       "module \"%s\" (%s:%d): source \"%s\": git modules come from the module mirror, and "
-			       "the policy names none (modules.mirror)",
-			       c->name, c->file, c->line, c->source);
+		return invalid(
+		    r,
+		    "module \"%s\" (%s:%d): source \"%s\": git modules come from the module mirror, and "
+		    "the policy names none (modules.mirror)",
+		    c->name, c->file, c->line, c->source);
 	rc = mirror_git_lookup(r->mirror, s->url, s->ref, rel, sizeof(rel), r->err);
 	if (rc < 0)
 		return failed(r);
 	if (rc > 0)
-		return invalid(r,
-			       "module \"%s\" (%s:%d): source \"%s\" is not in the module mirror (its %s has no "
-			       "entry for url \"%s\" ref \"%s\")",
-			       c->name, c->file, c->line, c->source, MIRROR_GIT_INDEX, s->url, s->ref);
+		return invalid(
+		    r,
+		    "module \"%s\" (%s:%d): source \"%s\" is not in the module mirror (its %s has no "
+		    "entry for url \"%s\" ref \"%s\")",
+		    c->name, c->file, c->line, c->source, MIRROR_GIT_INDEX, s->url, s->ref);
 	return add_package(r, it, c, key, rel, s, NULL);
 }
 
@@ -444,25 +453,26 @@ static enum modules_outcome resolve_call(struct resolver *r, const struct item *
 
 	if (!c->source || !c->source_literal)
 		return invalid(r, "module \"%s\" (%s:%d): source must be a literal string", c->name, c->file,
-			       c->line);
+		               c->line);
 	if (modsrc_parse(c->source, &s, why, sizeof(why)) < 0)
-		return invalid(r, "module \"%s\" (%s:%d): source \"%s\" is not valid: %s", c->name, c->file, c->line,
-			       c->source, why);
+		return invalid(r, "module \"%s\" (%s:%d): source \"%s\" is not valid: %s", c->name, c->file,
+		               c->line, c->source, why);
 	if (snprintf(key, sizeof(key), "%s%s%s", it->key, *it->key ? "." : "", c->name) >= (int)sizeof(key))
 		return invalid(r, "module \"%s\" (%s:%d): nested too deeply", c->name, c->file, c->line);
 	if (it->depth + 1 > MAX_DEPTH || r->mp->n_rec >= MAX_MODULES)
-		return invalid(r, "module \"%s\" (%s:%d): more than %d levels or %d modules", c->name, c->file,
-			       c->line, MAX_DEPTH, MAX_MODULES);
+		return invalid(r, "module \"%s\" (%s:%d): more than %d levels or %d modules", c->name,
+		               c->file, c->line, MAX_DEPTH, MAX_MODULES);
 	switch (s.kind) {
 	case MODSRC_LOCAL:
 		if (c->has_version)
-			return invalid(r, "module \"%s\" (%s:%d): a local module takes no version", c->name, c->file,
-				       c->line);
+			return invalid(r, "module \"%s\" (%s:%d): a local module takes no version", c->name,
+			               c->file, c->line);
 		snprintf(joined, sizeof(joined), "%s%s%s", it->rel, *it->rel ? "/" : "", s.path);
 		modsrc_path_clean(joined, rel, sizeof(rel));
 		if (strcmp(rel, "..") == 0 || strncmp(rel, "../", 3) == 0)
-			return invalid(r, "module \"%s\" (%s:%d): source \"%s\" leaves the %s", c->name, c->file,
-				       c->line, c->source, it->pkg < 0 ? "upload" : "module package");
+			return invalid(r, "module \"%s\" (%s:%d): source \"%s\" leaves the %s", c->name,
+			               c->file, c->line, c->source,
+			               it->pkg < 0 ? "upload" : "module package");
 		snprintf(joined, sizeof(joined), "%s/%s", it->dir, s.path);
 		modsrc_path_clean(joined, dir, sizeof(dir));
 		if (add_record(r->mp, key, s.canonical, NULL, dir) < 0 ||
@@ -471,15 +481,14 @@ static enum modules_outcome resolve_call(struct resolver *r, const struct item *
 			return failed(r);
 		}
 		return MODULES_RESOLVED;
-	case MODSRC_REGISTRY:
-		return resolve_registry(r, it, c, key, &s);
-	case MODSRC_GIT:
-		return resolve_git(r, it, c, key, &s);
+	case MODSRC_REGISTRY: return resolve_registry(r, it, c, key, &s);
+	case MODSRC_GIT: return resolve_git(r, it, c, key, &s);
 	default:
-		return invalid(r,
-			       "module \"%s\" (%s:%d): source \"%s\" cannot be fetched: jobs have no network, and "
-			       "only registry and git sources come from the module mirror",
-			       c->name, c->file, c->line, c->source);
+		return invalid(
+		    r,
+		    "module \"%s\" (%s:%d): source \"%s\" cannot be fetched: jobs have no network, and "
+		    "only registry and git sources come from the module mirror",
+		    c->name, c->file, c->line, c->source);
 	}
 }
 
@@ -505,8 +514,8 @@ void modules_plan_free(struct modules_plan *mp)
 	free(mp);
 }
 
-enum modules_outcome modules_resolve(const struct tj_policy *p, const char *upload_dir, const char *workdir,
-				     struct modules_plan **out, struct tj_error *err)
+enum modules_outcome modules_resolve(const struct tj_policy *p, int upload_fd, const char *workdir,
+                                     struct modules_plan **out, struct tj_error *err)
 {
 	struct resolver r = {.mirror = p->module_mirror ? p->module_mirror : "", .upload_fd = -1, .err = err};
 	char root[PATH_MAX];
@@ -517,14 +526,15 @@ enum modules_outcome modules_resolve(const struct tj_policy *p, const char *uplo
 		tj_error_set(err, ENOMEM, "out of memory");
 		return MODULES_FAILED;
 	}
-	r.upload_fd = open(upload_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r.upload_fd = open_beneath(upload_fd, "", O_RDONLY | O_DIRECTORY);
 	if (r.upload_fd < 0) {
-		tj_error_sys(err, "open %s", upload_dir);
+		tj_error_sys(err, "open the upload");
 		r.oc = MODULES_FAILED;
 		goto out;
 	}
 	modsrc_path_clean(workdir && *workdir ? workdir : ".", root, sizeof(root));
-	if (add_record(r.mp, "", "", NULL, ".") < 0 || push(&r, "", -1, strcmp(root, ".") ? root : "", ".", 0) < 0) {
+	if (add_record(r.mp, "", "", NULL, ".") < 0 ||
+	    push(&r, "", -1, strcmp(root, ".") ? root : "", ".", 0) < 0) {
 		tj_error_set(err, ENOMEM, "out of memory");
 		r.oc = MODULES_FAILED;
 		goto out;
@@ -590,7 +600,7 @@ cJSON *modules_manifest_json(const struct modules_plan *mp)
 /* ---- the scan of the mirrored packages ---- */
 
 static int append_violations(struct tj_violation **dst, size_t *n, const struct tj_violation *v, size_t nv,
-			     const struct modules_package *pkg)
+                             const struct modules_package *pkg)
 {
 	struct tj_violation *nd;
 
@@ -619,7 +629,7 @@ static int append_violations(struct tj_violation **dst, size_t *n, const struct 
 }
 
 int modules_scan(const struct tj_policy *p, const struct modules_plan *mp, struct tj_scan_result **out,
-		 struct tj_error *err)
+                 struct tj_error *err)
 {
 	struct tj_scan_result *res = calloc(1, sizeof(*res));
 
@@ -631,7 +641,8 @@ int modules_scan(const struct tj_policy *p, const struct modules_plan *mp, struc
 		bool dup = false;
 		int rc;
 		for (size_t j = 0; j < i && !dup; j++)
-			dup = strcmp(mp->pkg[j].host_dir, pk->host_dir) == 0 && strcmp(mp->pkg[j].subdir, pk->subdir) == 0;
+			dup = strcmp(mp->pkg[j].host_dir, pk->host_dir) == 0 &&
+			      strcmp(mp->pkg[j].subdir, pk->subdir) == 0;
 		if (dup)
 			continue;
 		if (tj_scan_module(p, pk->host_dir, pk->subdir, &one, err) < 0) {
@@ -641,7 +652,8 @@ int modules_scan(const struct tj_policy *p, const struct modules_plan *mp, struc
 		res->files_scanned += one->files_scanned;
 		rc = append_violations(&res->v, &res->n, one->v, one->n, pk);
 		if (rc == 0)
-			rc = append_violations(&res->suppressed, &res->n_suppressed, one->suppressed, one->n_suppressed, pk);
+			rc = append_violations(&res->suppressed, &res->n_suppressed, one->suppressed,
+			                       one->n_suppressed, pk);
 		tj_scan_result_free(one);
 		if (rc < 0) {
 			tj_scan_result_free(res);
@@ -658,9 +670,9 @@ void modules_stage_remove(struct modules_stage *st)
 {
 	if (st->dir[0])
 		tj_remove_tree_at(AT_FDCWD, st->dir);
-	for (size_t i = 0; st->dsts && i < st->n_binds; i++)
-		free(st->dsts[i]);
-	free(st->dsts);
+	for (size_t i = 0; st->strs && i < 2 * (st->n_binds + 1); i++)
+		free(st->strs[i]);
+	free(st->strs);
 	free(st->binds);
 	memset(st, 0, sizeof(*st));
 }
@@ -679,11 +691,11 @@ int modules_stage_create(const struct modules_plan *mp, struct modules_stage *st
 		return tj_error_sys(err, "module data directory");
 	}
 	st->binds = calloc(mp->n_pkg + 1, sizeof(*st->binds));
-	st->dsts = calloc(mp->n_pkg + 1, sizeof(*st->dsts));
+	st->strs = calloc(2 * (mp->n_pkg + 2), sizeof(*st->strs));
 	j = modules_manifest_json(mp);
 	manifest = j ? cJSON_PrintUnformatted(j) : NULL;
 	cJSON_Delete(j);
-	if (!st->binds || !st->dsts || !manifest) {
+	if (!st->binds || !st->strs || !manifest) {
 		modules_stage_remove(st);
 		return tj_error_set(err, ENOMEM, "out of memory");
 	}
@@ -717,13 +729,16 @@ int modules_stage_create(const struct modules_plan *mp, struct modules_stage *st
 			rc = tj_error_sys(err, "module mount point %s", path);
 			goto fail;
 		}
-		if (asprintf(&st->dsts[st->n_binds], MODULES_DATA_DIR "/modules/%s", mp->pkg[i].key) < 0) {
-			st->dsts[st->n_binds] = NULL;
-			rc = tj_error_set(err, ENOMEM, "out of memory");
-			goto fail;
+		{
+			char **src = &st->strs[2 * st->n_binds], **dst = src + 1;
+			if (!(*src = strdup(mp->pkg[i].host_dir)) ||
+			    asprintf(dst, MODULES_DATA_DIR "/modules/%s", mp->pkg[i].key) < 0) {
+				*dst = NULL;
+				rc = tj_error_set(err, ENOMEM, "out of memory");
+				goto fail;
+			}
+			st->binds[st->n_binds++] = (struct sandbox_bind){*src, *dst};
 		}
-		st->binds[st->n_binds] = (struct sandbox_bind){mp->pkg[i].host_dir, st->dsts[st->n_binds]};
-		st->n_binds++;
 	}
 	return 0;
 fail:

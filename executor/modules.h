@@ -35,41 +35,42 @@
 /* The data directory inside the sandbox when mirrored modules are used. */
 #define MODULES_DATA_DIR "/tfdata"
 
-struct modules_record {      /* one entry of terraform's modules.json */
-	char *key;               /* "" root, "vpc", "vpc.subnets" */
-	char *source;            /* terraform's normalised source address */
-	char *version;           /* registry modules: the version chosen; else NULL */
-	char *dir;               /* as terraform reads it, inside the sandbox */
+struct modules_record { /* one entry of terraform's modules.json */
+	char *key;      /* "" root, "vpc", "vpc.subnets" */
+	char *source;   /* terraform's normalised source address */
+	char *version;  /* registry modules: the version chosen; else NULL */
+	char *dir;      /* as terraform reads it, inside the sandbox */
 };
 
-struct modules_package {     /* a mirrored package, mounted for one module key */
+struct modules_package { /* a mirrored package, mounted for one module key */
 	char *key;
-	char *host_dir;          /* real path of the package in the mirror */
-	char *label;             /* its path relative to the mirror, for reports */
-	char *subdir;            /* the module's directory inside the package ("" = its root) */
-	char *call;              /* "module.a.module.b", for reports */
+	char *host_dir; /* real path of the package in the mirror */
+	char *label;    /* its path relative to the mirror, for reports */
+	char *subdir;   /* the module's directory inside the package ("" = its root) */
+	char *call;     /* "module.a.module.b", for reports */
 };
 
 struct modules_plan {
 	struct modules_record *rec;
 	size_t n_rec;
 	struct modules_package *pkg;
-	size_t n_pkg;            /* 0: the configuration uses no mirrored module */
+	size_t n_pkg; /* 0: the configuration uses no mirrored module */
 };
 
 enum modules_outcome {
 	MODULES_RESOLVED = 0,
-	MODULES_INVALID,         /* the configuration's fault: ValidationError */
-	MODULES_FAILED,          /* tfjail's or the mirror's fault: InternalError */
+	MODULES_INVALID, /* the configuration's fault: ValidationError */
+	MODULES_FAILED,  /* tfjail's or the mirror's fault: InternalError */
 };
 
 /* Resolves the module tree of the configuration in <upload>/<workdir>
+ * (upload_fd: the upload's directory, opened by the caller; workdir relative)
  * against the mirror (policy modules.mirror; "" = none: any registry or git
  * call is then MODULES_INVALID).  The message of a MODULES_INVALID names the
  * module call, its file and line, the source, the constraint and the
  * versions the mirror has. */
-enum modules_outcome modules_resolve(const struct tj_policy *p, const char *upload_dir, const char *workdir,
-				     struct modules_plan **out, struct tj_error *err);
+enum modules_outcome modules_resolve(const struct tj_policy *p, int upload_fd, const char *workdir,
+                                     struct modules_plan **out, struct tj_error *err);
 void modules_plan_free(struct modules_plan *mp);
 
 /* terraform's manifest: {"Modules": [{"Key","Source","Version","Dir"}...]} */
@@ -78,14 +79,14 @@ cJSON *modules_manifest_json(const struct modules_plan *mp);
 /* The static scan of every mirrored package (each once), files named
  * "<label>/<file>" and messages prefixed with the module call. */
 int modules_scan(const struct tj_policy *p, const struct modules_plan *mp, struct tj_scan_result **out,
-		 struct tj_error *err);
+                 struct tj_error *err);
 
 /* The host side of the data directory, and the binds that mount it. */
 struct modules_stage {
-	char dir[PATH_MAX];          /* host directory, removed by modules_stage_remove */
-	struct sandbox_bind *binds;  /* [0] the data dir, then one per package */
+	char dir[PATH_MAX];         /* host directory, removed by modules_stage_remove */
+	struct sandbox_bind *binds; /* [0] the data dir, then one per package */
 	size_t n_binds;
-	char **dsts;                 /* storage of the bind destinations */
+	char **strs; /* storage of the binds' paths (the stage outlives the plan) */
 };
 
 int modules_stage_create(const struct modules_plan *mp, struct modules_stage *st, struct tj_error *err);
