@@ -51,7 +51,8 @@ ssize_t tj_read_all(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-int tj_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len, struct tj_error *err)
+int tj_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
+		    struct tj_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -196,29 +197,13 @@ int tj_parse_size(const char *s, uint64_t *out)
 		return -1;
 	suffix = s + i;
 	switch (*suffix) {
-	case '\0': break;
-	case 'k':
-	case 'K':
-		mult = 1ull << 10;
-		suffix++;
+	case '\0':
 		break;
-	case 'm':
-	case 'M':
-		mult = 1ull << 20;
-		suffix++;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1ull << 30;
-		suffix++;
-		break;
-	case 't':
-	case 'T':
-		mult = 1ull << 40;
-		suffix++;
-		break;
-	case 'b':
-	case 'B': break;
+	case 'k': case 'K': mult = 1ull << 10; suffix++; break;
+	case 'm': case 'M': mult = 1ull << 20; suffix++; break;
+	case 'g': case 'G': mult = 1ull << 30; suffix++; break;
+	case 't': case 'T': mult = 1ull << 40; suffix++; break;
+	case 'b': case 'B': break;
 	default: return -1;
 	}
 	if (mult > 1 && *suffix == 'i')

@@ -20,16 +20,16 @@
 #include "policy/scan.h"
 
 /* Paths inside the sandbox. */
-#define SB_TERRAFORM     "/usr/local/bin/terraform"
-#define SB_PLUGINS       "/plugins"
-#define SB_RUNNER        "/run/tfjail"
-#define SB_CLI_CONFIG    SB_RUNNER "/terraformrc"
-#define SB_PLANFILE      "/tmp/tfjail.tfplan"
-#define SB_DATA_DIR      "/tmp/tfdata"
+#define SB_TERRAFORM "/usr/local/bin/terraform"
+#define SB_PLUGINS "/plugins"
+#define SB_RUNNER "/run/tfjail"
+#define SB_CLI_CONFIG SB_RUNNER "/terraformrc"
+#define SB_PLANFILE "/tmp/tfjail.tfplan"
+#define SB_DATA_DIR "/tmp/tfdata"
 #define MAX_MODULE_BINDS 256 /* mirrored packages mounted into one job */
 
-#define STDERR_TAIL     4096
-#define MAX_VAR_FILE    (1u << 20)
+#define STDERR_TAIL 4096
+#define MAX_VAR_FILE (1u << 20)
 #define MAX_DIAGNOSTICS 50
 
 /* ------------------------------------------------------------ discovery */
@@ -55,14 +55,12 @@ int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj
 	memset(t, 0, sizeof(*t));
 	if (p && p->mounts.terraform && *p->mounts.terraform) {
 		if (!is_executable_file(p->mounts.terraform))
-			return tj_error_set(err, ENOENT,
-			                    "terraform not found at %s (policy mounts.terraform)",
-			                    p->mounts.terraform);
+			return tj_error_set(err, ENOENT, "terraform not found at %s (policy mounts.terraform)",
+					    p->mounts.terraform);
 		snprintf(t->terraform, sizeof(t->terraform), "%s", p->mounts.terraform);
 	} else if ((env = getenv("TFJAIL_TERRAFORM")) && *env) {
 		if (!is_executable_file(env))
-			return tj_error_set(err, ENOENT, "terraform not found at %s ($TFJAIL_TERRAFORM)",
-			                    env);
+			return tj_error_set(err, ENOENT, "terraform not found at %s ($TFJAIL_TERRAFORM)", env);
 		snprintf(t->terraform, sizeof(t->terraform), "%s", env);
 	} else {
 		const char *path = getenv("PATH");
@@ -81,8 +79,7 @@ int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj
 		}
 		if (!t->terraform[0])
 			return tj_error_set(err, ENOENT,
-			                    "terraform not found on PATH (install it, or set "
-			                    "mounts.terraform in the policy)");
+					    "terraform not found on PATH (install it, or set mounts.terraform in the policy)");
 	}
 	/* bind sources must be canonical paths */
 	{
@@ -93,31 +90,26 @@ int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj
 
 	if (p && p->mounts.plugin_dir && *p->mounts.plugin_dir) {
 		if (!is_dir(p->mounts.plugin_dir))
-			return tj_error_set(err, ENOENT,
-			                    "provider mirror %s not found (policy mounts.plugin_dir)",
-			                    p->mounts.plugin_dir);
+			return tj_error_set(err, ENOENT, "provider mirror %s not found (policy mounts.plugin_dir)",
+					    p->mounts.plugin_dir);
 		snprintf(t->plugin_dir, sizeof(t->plugin_dir), "%s", p->mounts.plugin_dir);
 	} else if ((env = getenv("TFJAIL_PLUGIN_DIR")) && *env) {
 		if (!is_dir(env))
-			return tj_error_set(err, ENOENT, "provider mirror %s not found ($TFJAIL_PLUGIN_DIR)",
-			                    env);
+			return tj_error_set(err, ENOENT, "provider mirror %s not found ($TFJAIL_PLUGIN_DIR)", env);
 		snprintf(t->plugin_dir, sizeof(t->plugin_dir), "%s", env);
 	} else {
 		/* terraform's implied local mirror directories, then the image's */
 		static const char *const candidates[] = {
-		    "/usr/local/share/terraform/plugins",
-		    "/usr/share/terraform/plugins",
-		    "/opt/tf-plugins",
+			"/usr/local/share/terraform/plugins", "/usr/share/terraform/plugins", "/opt/tf-plugins",
 		};
 		for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]) && !t->plugin_dir[0]; i++)
 			if (is_dir(candidates[i]))
 				snprintf(t->plugin_dir, sizeof(t->plugin_dir), "%s", candidates[i]);
 		if (!t->plugin_dir[0])
-			return tj_error_set(
-			    err, ENOENT,
-			    "no provider mirror found in /usr/local/share/terraform/plugins, "
-			    "/usr/share/terraform/plugins or /opt/tf-plugins (set mounts.plugin_dir "
-			    "in the policy or $TFJAIL_PLUGIN_DIR)");
+			return tj_error_set(err, ENOENT,
+					    "no provider mirror found in /usr/local/share/terraform/plugins, "
+					    "/usr/share/terraform/plugins or /opt/tf-plugins (set mounts.plugin_dir "
+					    "in the policy or $TFJAIL_PLUGIN_DIR)");
 	}
 	{
 		char real[PATH_MAX];
@@ -141,18 +133,12 @@ int job_runtime_open(const struct tj_policy *policy, struct sandbox_runtime **rt
 
 /* `terraform version -json` in sb, parsed; NULL if it did not answer with
  * JSON.  status/exit_code describe the run for error messages. */
-static cJSON *terraform_version_json(struct sandbox *sb, char *const envp[], const char *cwd,
-                                     uint64_t timeout_ms, enum sandbox_status *status, int *exit_code)
+static cJSON *terraform_version_json(struct sandbox *sb, char *const envp[], const char *cwd, uint64_t timeout_ms,
+				     enum sandbox_status *status, int *exit_code)
 {
 	char *argv[] = {"terraform", "version", "-json", NULL};
-	struct sandbox_cmd cmd = {.argv = argv,
-	                          .envp = envp,
-	                          .cwd = cwd,
-	                          .stdin_fd = -1,
-	                          .stdout_fd = -1,
-	                          .stderr_fd = -1,
-	                          .timeout_ms = timeout_ms,
-	                          .capture_max = 1 << 16};
+	struct sandbox_cmd cmd = {.argv = argv, .envp = envp, .cwd = cwd, .stdin_fd = -1, .stdout_fd = -1,
+				  .stderr_fd = -1, .timeout_ms = timeout_ms, .capture_max = 1 << 16};
 	struct sandbox_result res;
 	struct tj_error err;
 	cJSON *doc = NULL;
@@ -170,13 +156,12 @@ static cJSON *terraform_version_json(struct sandbox *sb, char *const envp[], con
 }
 
 int job_terraform_version(struct sandbox_runtime *rt, const struct job_tools *tools, char *out, size_t len,
-                          struct tj_error *err)
+			  struct tj_error *err)
 {
 	struct sandbox_bind binds[] = {{tools->terraform, SB_TERRAFORM}};
-	struct sandbox_config cfg = {
-	    .binds = binds, .n_binds = 1, .memory_bytes = 256ull << 20, .pids = 64, .cpus = 1};
-	char *envp[] = {"PATH=/usr/local/bin",          "HOME=/tmp", "TMPDIR=/tmp", "CHECKPOINT_DISABLE=1",
-	                "TF_CLI_CONFIG_FILE=/dev/null", NULL};
+	struct sandbox_config cfg = {.binds = binds, .n_binds = 1, .memory_bytes = 256ull << 20, .pids = 64, .cpus = 1};
+	char *envp[] = {"PATH=/usr/local/bin", "HOME=/tmp", "TMPDIR=/tmp", "CHECKPOINT_DISABLE=1",
+			"TF_CLI_CONFIG_FILE=/dev/null", NULL};
 	struct sandbox *sb = NULL;
 	struct sandbox_setup_error fail;
 	enum sandbox_status status;
@@ -193,7 +178,7 @@ int job_terraform_version(struct sandbox_runtime *rt, const struct job_tools *to
 		rc = 0;
 	} else {
 		tj_error_set(err, EINVAL, "%s version -json did not report a version (%s, exit code %d)",
-		             tools->terraform, sandbox_status_name(status), exit_code);
+			     tools->terraform, sandbox_status_name(status), exit_code);
 	}
 	cJSON_Delete(doc);
 	sandbox_destroy(sb, NULL);
@@ -227,8 +212,8 @@ bool job_id_valid(const char *id)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
 			return false;
 	}
 	return true;
@@ -272,13 +257,13 @@ struct job {
 	cJSON *steps;
 	cJSON *diagnostics;
 	uint64_t t0;
-	uint64_t deadline; /* ms, monotonic */
+	uint64_t deadline;     /* ms, monotonic */
 	bool done;
 	struct modules_stage modules; /* mirrored modules: the data dir and its binds (n_binds 0 = none) */
 };
 
 static void set_outcome(struct job *j, const char *status, const char *error_type, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 static void set_outcome(struct job *j, const char *status, const char *error_type, const char *fmt, ...)
 {
 	char msg[1024];
@@ -288,8 +273,8 @@ static void set_outcome(struct job *j, const char *status, const char *error_typ
 		return;
 	j->done = true;
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "status", cJSON_CreateString(status));
-	cJSON_ReplaceItemInObjectCaseSensitive(
-	    j->resp, "error_type", error_type ? cJSON_CreateString(error_type) : cJSON_CreateNull());
+	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "error_type",
+					       error_type ? cJSON_CreateString(error_type) : cJSON_CreateNull());
 	if (fmt) {
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -389,17 +374,15 @@ static void collect_diagnostics(struct job *j, const char *out, size_t len, bool
 			cJSON_AddItemReferenceToArray(arr, docs[0]);
 			list = arr;
 		}
-		cJSON_ArrayForEach (d, list) {
+		cJSON_ArrayForEach(d, list)
+		{
 			const cJSON *range = cJSON_GetObjectItemCaseSensitive(d, "range");
-			const char *file =
-			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(range, "filename"));
+			const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(range, "filename"));
 			const cJSON *start = cJSON_GetObjectItemCaseSensitive(range, "start");
 			const cJSON *line = cJSON_GetObjectItemCaseSensitive(start, "line");
 			cJSON *o = cJSON_CreateObject();
-			const char *sev =
-			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "severity"));
-			const char *sum =
-			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "summary"));
+			const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "severity"));
+			const char *sum = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "summary"));
 			const char *det = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "detail"));
 
 			if (!o)
@@ -430,32 +413,13 @@ static void collect_diagnostics(struct job *j, const char *out, size_t len, bool
 static bool config_summary(const char *sum)
 {
 	static const char *const prefixes[] = {
-	    "Invalid ",
-	    "Unsupported ",
-	    "Missing required ",
-	    "No value for required variable",
-	    "Error in function call",
-	    "Reference to undeclared ",
-	    "Undeclared ",
-	    "Cycle",
-	    "Duplicate ",
-	    "Incorrect attribute value type",
-	    "Inconsistent conditional result types",
-	    "Unknown variable",
-	    "Variables not allowed",
-	    "Function calls not allowed",
-	    "Unsuitable value type",
-	    "Module not installed",
-	    "Unreadable module directory",
-	    "Argument or block definition required",
-	    "Unclosed configuration block",
-	    "Extraneous label",
-	    "Missing name for",
-	    "Value for undeclared variable",
-	    "Resource precondition failed",
-	    "Resource postcondition failed",
-	    "Check block assertion failed",
-	    "Output refers to sensitive values",
+		"Invalid ", "Unsupported ", "Missing required ", "No value for required variable",
+		"Error in function call", "Reference to undeclared ", "Undeclared ", "Cycle", "Duplicate ",
+		"Incorrect attribute value type", "Inconsistent conditional result types", "Unknown variable",
+		"Variables not allowed", "Function calls not allowed", "Unsuitable value type", "Module not installed",
+		"Unreadable module directory", "Argument or block definition required", "Unclosed configuration block",
+		"Extraneous label", "Missing name for", "Value for undeclared variable", "Resource precondition failed",
+		"Resource postcondition failed", "Check block assertion failed", "Output refers to sensitive values",
 	};
 
 	if (!sum)
@@ -474,7 +438,8 @@ static const cJSON *first_error(const struct job *j, int *count, bool *config)
 
 	*count = 0;
 	*config = true;
-	cJSON_ArrayForEach (d, j->diagnostics) {
+	cJSON_ArrayForEach(d, j->diagnostics)
+	{
 		const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "severity"));
 		if (!sev || strcmp(sev, "error") != 0)
 			continue;
@@ -504,8 +469,7 @@ static void describe_error(const cJSON *d, int count, char *buf, size_t len)
 		snprintf(where, sizeof(where), "%s: ", file);
 	if (count > 1)
 		snprintf(more, sizeof(more), " (and %d more error%s)", count - 1, count > 2 ? "s" : "");
-	snprintf(buf, len, "%s%s%s%s%s", where, sum ? sum : "error", det && *det ? ": " : "", det ? det : "",
-	         more);
+	snprintf(buf, len, "%s%s%s%s%s", where, sum ? sum : "error", det && *det ? ": " : "", det ? det : "", more);
 }
 
 /* ------------------------------------------------------------ running steps */
@@ -532,30 +496,29 @@ static void env_add(struct step_env *e, const char *fmt, ...)
 
 /* Runs one terraform command; false when the job must stop (the outcome is
  * then set: timeout, out of memory, killed). */
-static bool run_step(struct job *j, struct sandbox *sb, const char *name, char *const argv[],
-                     char *const envp[], const char *cwd, struct sandbox_result *res)
+static bool run_step(struct job *j, struct sandbox *sb, const char *name, char *const argv[], char *const envp[],
+		     const char *cwd, struct sandbox_result *res)
 {
 	struct tj_error err = {0};
 	uint64_t now = tj_now_ms();
 	uint64_t step_ms = j->policy->limits.step_timeout_s * 1000;
 	uint64_t left = j->deadline > now ? j->deadline - now : 1;
 	struct sandbox_cmd cmd = {
-	    .argv = argv,
-	    .envp = envp,
-	    .cwd = cwd,
-	    .stdin_fd = -1,
-	    .stdout_fd = -1,
-	    .stderr_fd = -1,
-	    .capture_max = j->policy->limits.output_bytes,
-	    .timeout_ms = step_ms && step_ms < left ? step_ms : left,
+		.argv = argv,
+		.envp = envp,
+		.cwd = cwd,
+		.stdin_fd = -1,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.capture_max = j->policy->limits.output_bytes,
+		.timeout_ms = step_ms && step_ms < left ? step_ms : left,
 	};
 	bool job_limit = !(step_ms && step_ms < left);
 
 	memset(res, 0, sizeof(*res));
 	if (sandbox_cancel_signal()) {
-		set_outcome(j, "FAILED", "InternalError",
-		            "the job was interrupted (signal %d) before terraform %s",
-		            sandbox_cancel_signal(), name);
+		set_outcome(j, "FAILED", "InternalError", "the job was interrupted (signal %d) before terraform %s",
+			    sandbox_cancel_signal(), name);
 		return false;
 	}
 	if (sandbox_exec(sb, &cmd, res, &err) < 0) {
@@ -567,39 +530,36 @@ static bool run_step(struct job *j, struct sandbox *sb, const char *name, char *
 	case SANDBOX_EXITED:
 		if (res->pids_limit_hit && res->exit_code != 0) {
 			set_outcome(j, "FAILED", "ResourceLimitExceeded",
-			            "terraform %s hit the process limit of %llu", name,
-			            (unsigned long long)j->policy->limits.pids);
+				    "terraform %s hit the process limit of %llu", name,
+				    (unsigned long long)j->policy->limits.pids);
 			return false;
 		}
 		return true;
 	case SANDBOX_TIMEOUT:
-		set_outcome(
-		    j, "TIMEOUT", "ResourceLimitExceeded",
-		    "terraform %s exceeded the %s time limit of %llu s", name, job_limit ? "job" : "step",
-		    (unsigned long long)(job_limit ? (j->req->timeout_s ? j->req->timeout_s
-		                                                        : j->policy->limits.job_timeout_s)
-		                                   : j->policy->limits.step_timeout_s));
+		set_outcome(j, "TIMEOUT", "ResourceLimitExceeded", "terraform %s exceeded the %s time limit of %llu s",
+			    name, job_limit ? "job" : "step",
+			    (unsigned long long)(job_limit ? (j->req->timeout_s ? j->req->timeout_s
+									 : j->policy->limits.job_timeout_s)
+							   : j->policy->limits.step_timeout_s));
 		return false;
 	case SANDBOX_OOM:
 		set_outcome(j, "FAILED", "ResourceLimitExceeded",
-		            "terraform %s ran out of memory (limit %llu MiB); a process was killed", name,
-		            (unsigned long long)(j->policy->limits.memory_bytes >> 20));
+			    "terraform %s ran out of memory (limit %llu MiB); a process was killed", name,
+			    (unsigned long long)(j->policy->limits.memory_bytes >> 20));
 		return false;
 	case SANDBOX_SECCOMP:
-		set_outcome(j, "FAILED", "TerraformError",
-		            "terraform %s was killed for a forbidden system call", name);
+		set_outcome(j, "FAILED", "TerraformError", "terraform %s was killed for a forbidden system call", name);
 		return false;
 	case SANDBOX_SIGNALED:
 		set_outcome(j, "FAILED", res->pids_limit_hit ? "ResourceLimitExceeded" : "TerraformError",
-		            "terraform %s was killed by signal %d", name, res->signal);
+			    "terraform %s was killed by signal %d", name, res->signal);
 		return false;
 	case SANDBOX_LOST:
 		set_outcome(j, "FAILED", "InternalError", "the sandbox died during terraform %s", name);
 		return false;
 	case SANDBOX_CANCELED:
-		set_outcome(j, "FAILED", "InternalError",
-		            "the job was interrupted (signal %d) during terraform %s",
-		            sandbox_cancel_signal(), name);
+		set_outcome(j, "FAILED", "InternalError", "the job was interrupted (signal %d) during terraform %s",
+			    sandbox_cancel_signal(), name);
 		return false;
 	}
 	return true;
@@ -615,8 +575,8 @@ static bool stderr_has(const struct sandbox_result *res, const char *needle)
  * a ValidationError.  Otherwise the failing step's own diagnostics decide:
  * errors terraform core raises about the configuration or its inputs are a
  * ValidationError, anything else (a provider failing) a TerraformError. */
-static void classify_failure(struct job *j, struct sandbox *sb, const char *name,
-                             const struct sandbox_result *failed, char *const envp[], const char *cwd)
+static void classify_failure(struct job *j, struct sandbox *sb, const char *name, const struct sandbox_result *failed,
+			     char *const envp[], const char *cwd)
 {
 	char *validate[] = {"terraform", "validate", "-json", "-no-color", NULL};
 	struct sandbox_result vres;
@@ -626,9 +586,8 @@ static void classify_failure(struct job *j, struct sandbox *sb, const char *name
 	char msg[1024];
 
 	if (stderr_has(failed, "no space left on device")) {
-		set_outcome(j, "FAILED", "ResourceLimitExceeded",
-		            "the workspace is full (limit %llu MiB) during terraform %s",
-		            (unsigned long long)(j->policy->limits.workspace_bytes >> 20), name);
+		set_outcome(j, "FAILED", "ResourceLimitExceeded", "the workspace is full (limit %llu MiB) during terraform %s",
+			    (unsigned long long)(j->policy->limits.workspace_bytes >> 20), name);
 		return;
 	}
 	if (run_step(j, sb, "validate", validate, envp, cwd, &vres)) {
@@ -658,14 +617,14 @@ static void classify_failure(struct job *j, struct sandbox *sb, const char *name
 	{
 		const char *t = tail(failed->err, failed->err_len, 300);
 		set_outcome(j, "FAILED", "TerraformError", "terraform %s failed (exit code %d)%s%s", name,
-		            failed->exit_code, *t ? ": " : "", t);
+			    failed->exit_code, *t ? ": " : "", t);
 	}
 }
 
 /* ------------------------------------------------------------ variables */
 
 static int build_var_files(struct job *j, struct sandbox_file *files, size_t *n_files, char **contents,
-                           char *plan_args[], size_t *n_args, char names[][64], char args[][96])
+			   char *plan_args[], size_t *n_args, char names[][64], char args[][96])
 {
 	const struct job_request *req = j->req;
 	struct tj_error err;
@@ -682,8 +641,7 @@ static int build_var_files(struct job *j, struct sandbox_file *files, size_t *n_
 		}
 		if (strlen(data) != len) {
 			free(data);
-			set_outcome(j, "FAILED", "InvalidUpload", "variables file %s contains a NUL byte",
-			            src);
+			set_outcome(j, "FAILED", "InvalidUpload", "variables file %s contains a NUL byte", src);
 			return -1;
 		}
 		snprintf(names[*n_files], 64, "vars-%zu.tfvars%s", i, json ? ".json" : "");
@@ -704,18 +662,18 @@ static int build_var_files(struct job *j, struct sandbox_file *files, size_t *n_
 		for (size_t i = 0; i < req->n_vars; i++) {
 			if (!var_name_valid(req->vars[i].name)) {
 				cJSON_Delete(o);
-				set_outcome(j, "FAILED", "InvalidUpload", "'%s' is not a valid variable name",
-				            req->vars[i].name);
+				set_outcome(j, "FAILED", "InvalidUpload", "'%s' is not a valid variable name", req->vars[i].name);
 				return -1;
 			}
 			cJSON_DeleteItemFromObjectCaseSensitive(o, req->vars[i].name);
 			cJSON_AddStringToObject(o, req->vars[i].name, req->vars[i].value);
 		}
-		cJSON_ArrayForEach (v, req->variables) {
+		cJSON_ArrayForEach(v, req->variables)
+		{
 			if (!var_name_valid(v->string)) {
 				cJSON_Delete(o);
 				set_outcome(j, "FAILED", "InvalidUpload", "'%s' is not a valid variable name",
-				            v->string ? v->string : "");
+					    v->string ? v->string : "");
 				return -1;
 			}
 			cJSON_DeleteItemFromObjectCaseSensitive(o, v->string);
@@ -738,11 +696,11 @@ static int build_var_files(struct job *j, struct sandbox_file *files, size_t *n_
 
 /* ------------------------------------------------------------ one provider process per job */
 
-#define MAX_REATTACH  8
+#define MAX_REATTACH 8
 #define REATTACH_MARK "TF_REATTACH_PROVIDERS='"
 
 struct reattach {
-	cJSON *config;         /* merged TF_REATTACH_PROVIDERS object */
+	cJSON *config;       /* merged TF_REATTACH_PROVIDERS object */
 	int fds[MAX_REATTACH]; /* providers' stdout, kept open for their lifetime */
 	size_t n;
 };
@@ -752,16 +710,16 @@ static bool addr_part_ok(const char *s, size_t n)
 	if (n == 0 || n > 64 || (n <= 2 && s[0] == '.'))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-		      s[i] == '.' || s[i] == '_'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.' ||
+		      s[i] == '_'))
 			return false;
 	return true;
 }
 
 /* "host/namespace/type" and a version, as init locked them: the binary in
  * the mirror's unpacked layout, or -1. */
-static int find_provider_binary(const struct job_tools *tools, const char *addr, const char *version,
-                                char *host_path, size_t host_len, char *sb_path, size_t sb_len)
+static int find_provider_binary(const struct job_tools *tools, const char *addr, const char *version, char *host_path,
+				size_t host_len, char *sb_path, size_t sb_len)
 {
 	const char *type, *p = addr;
 	char dir[PATH_MAX], prefix[96];
@@ -815,8 +773,7 @@ static cJSON *read_reattach_line(int fd, uint64_t deadline)
 			return NULL;
 		len += (size_t)n;
 		buf[len] = '\0';
-		if ((mark = strstr(buf, REATTACH_MARK)) &&
-		    (end = strchr(mark + strlen(REATTACH_MARK), '\''))) {
+		if ((mark = strstr(buf, REATTACH_MARK)) && (end = strchr(mark + strlen(REATTACH_MARK), '\''))) {
 			*end = '\0';
 			return cJSON_Parse(mark + strlen(REATTACH_MARK));
 		}
@@ -829,8 +786,8 @@ static cJSON *read_reattach_line(int fd, uint64_t deadline)
  * re-hashing) the 700 MB binary several times.  Never shared between jobs;
  * the variable comes only from here.  Any problem: the job simply goes on
  * without it (terraform starts providers itself, as usual). */
-static void start_providers(struct job *j, struct sandbox *sb, const struct job_tools *tools,
-                            char *const envp[], const char *cwd, struct reattach *ra)
+static void start_providers(struct job *j, struct sandbox *sb, const struct job_tools *tools, char *const envp[],
+			    const char *cwd, struct reattach *ra)
 {
 	struct tj_error err;
 	const cJSON *sel, *item;
@@ -842,8 +799,8 @@ static void start_providers(struct job *j, struct sandbox *sb, const struct job_
 	/* none of this may stretch the job past its own deadline */
 	uint64_t limit = j->deadline > t0 + 1000 ? j->deadline - 1000 : t0;
 
-	doc = terraform_version_json(
-	    sb, envp, cwd, limit - t0 < 30000 ? (limit > t0 ? limit - t0 : 1) : 30000, &status, &exit_code);
+	doc = terraform_version_json(sb, envp, cwd, limit - t0 < 30000 ? (limit > t0 ? limit - t0 : 1) : 30000,
+				     &status, &exit_code);
 	sel = cJSON_GetObjectItemCaseSensitive(doc, "provider_selections");
 	if (!cJSON_IsObject(sel) || cJSON_GetArraySize(sel) == 0 || cJSON_GetArraySize(sel) > MAX_REATTACH)
 		goto out;
@@ -851,7 +808,8 @@ static void start_providers(struct job *j, struct sandbox *sb, const struct job_
 	ra->config = cJSON_CreateObject();
 	if (devnull < 0 || !ra->config)
 		goto fail;
-	cJSON_ArrayForEach (item, sel) {
+	cJSON_ArrayForEach(item, sel)
+	{
 		char host_path[PATH_MAX], sb_path[PATH_MAX], addr[256];
 		const char *a = item->string;
 		const char *ver = cJSON_GetStringValue(item);
@@ -863,8 +821,7 @@ static void start_providers(struct job *j, struct sandbox *sb, const struct job_
 		if (!a || !ver || strlen(a) >= sizeof(addr))
 			goto fail;
 		snprintf(addr, sizeof(addr), "%s", a);
-		if (find_provider_binary(tools, addr, ver, host_path, sizeof(host_path), sb_path,
-		                         sizeof(sb_path)) < 0)
+		if (find_provider_binary(tools, addr, ver, host_path, sizeof(host_path), sb_path, sizeof(sb_path)) < 0)
 			goto fail;
 		if (pipe2(p, O_CLOEXEC) < 0)
 			goto fail;
@@ -914,13 +871,14 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 {
 	const struct job_request *req = j->req;
 	const struct tj_policy *p = j->policy;
-	static const char cli_config[] = "# written by tfjail: providers only from the read-only mirror\n"
-	                                 "disable_checkpoint = true\n"
-	                                 "provider_installation {\n"
-	                                 "  filesystem_mirror {\n"
-	                                 "    path = \"" SB_PLUGINS "\"\n"
-	                                 "  }\n"
-	                                 "}\n";
+	static const char cli_config[] =
+		"# written by tfjail: providers only from the read-only mirror\n"
+		"disable_checkpoint = true\n"
+		"provider_installation {\n"
+		"  filesystem_mirror {\n"
+		"    path = \"" SB_PLUGINS "\"\n"
+		"  }\n"
+		"}\n";
 	struct sandbox_bind binds[2 + MAX_MODULE_BINDS] = {{tools->terraform, SB_TERRAFORM},
 	                                                   {tools->plugin_dir, SB_PLUGINS}};
 	size_t n_binds = 2;
@@ -980,12 +938,11 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 			if (strcmp(fail.step, "workspace-invalid") == 0)
 				set_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
 			else if (strcmp(fail.step, "workspace-full") == 0)
-				set_outcome(j, "FAILED", "ResourceLimitExceeded",
-				            "%s (workspace limit %llu MiB)", fail.msg,
-				            (unsigned long long)(p->limits.workspace_bytes >> 20));
+				set_outcome(j, "FAILED", "ResourceLimitExceeded", "%s (workspace limit %llu MiB)", fail.msg,
+					    (unsigned long long)(p->limits.workspace_bytes >> 20));
 			else
-				set_outcome(j, "FAILED", "InternalError", "sandbox setup failed at %s: %s",
-				            fail.step, fail.msg);
+				set_outcome(j, "FAILED", "InternalError", "sandbox setup failed at %s: %s", fail.step,
+					    fail.msg);
 			goto out;
 		}
 	}
@@ -1002,7 +959,7 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 	env_add(&env, "TF_DATA_DIR=%s", j->modules.n_binds ? MODULES_DATA_DIR : SB_DATA_DIR);
 	env_add(&env, "GOMAXPROCS=%d", p->limits.cpus > 0 ? (int)ceil(p->limits.cpus) : 2);
 	snprintf(cwd, sizeof(cwd), "/workspace%s%s", req->workdir && *req->workdir ? "/" : "",
-	         req->workdir ? req->workdir : "");
+		 req->workdir ? req->workdir : "");
 
 	{
 		/* mirrored modules are in place already: init must not fetch any */
@@ -1022,15 +979,13 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 			if (stderr_has(&res, "configuration must be valid"))
 				classify_failure(j, sb, "init", &res, env.envp, cwd);
 			else if (stderr_has(&res, "Failed to query available provider packages") ||
-			         stderr_has(&res, "Failed to install provider"))
-				set_outcome(
-				    j, "FAILED", "TerraformError",
-				    "terraform init: a required provider is not in the provider mirror: %s",
-				    tail(res.err, res.err_len, 400));
-			else
+				 stderr_has(&res, "Failed to install provider"))
 				set_outcome(j, "FAILED", "TerraformError",
-				            "terraform init failed (exit code %d): %s", res.exit_code,
-				            tail(res.err, res.err_len, 400));
+					    "terraform init: a required provider is not in the provider mirror: %s",
+					    tail(res.err, res.err_len, 400));
+			else
+				set_outcome(j, "FAILED", "TerraformError", "terraform init failed (exit code %d): %s",
+					    res.exit_code, tail(res.err, res.err_len, 400));
 			goto out_res;
 		}
 		sandbox_result_free(&res);
@@ -1046,8 +1001,8 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 		free(text);
 	}
 	{
-		char *plan[24] = {"terraform",   "plan",  "-input=false",       "-no-color",
-		                  "-lock=false", "-json", ("-out=" SB_PLANFILE)};
+		char *plan[24] = {"terraform", "plan", "-input=false", "-no-color", "-lock=false", "-json",
+				  ("-out=" SB_PLANFILE)};
 		size_t n = 7;
 		for (size_t i = 0; i < n_extra; i++)
 			plan[n++] = plan_extra[i];
@@ -1072,13 +1027,13 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 			goto out_res;
 		if (res.exit_code != 0) {
 			set_outcome(j, "FAILED", "TerraformError", "terraform show failed (exit code %d): %s",
-			            res.exit_code, tail(res.err, res.err_len, 300));
+				    res.exit_code, tail(res.err, res.err_len, 300));
 			goto out_res;
 		}
 		if (res.out_truncated) {
 			set_outcome(j, "FAILED", "ResourceLimitExceeded",
-			            "the plan JSON exceeds the output limit of %llu bytes",
-			            (unsigned long long)p->limits.output_bytes);
+				    "the plan JSON exceeds the output limit of %llu bytes",
+				    (unsigned long long)p->limits.output_bytes);
 			goto out_res;
 		}
 		if (planjson_normalize(res.out, res.out_len, &plan, NULL, sha, &err) < 0) {
@@ -1124,6 +1079,7 @@ static void report_scan(struct job *j, const struct tj_scan_result *scan)
 		            v0->message, v0->rule, errors > 1 ? " (and more violations, see the list)" : "");
 }
 
+/* Resolves, scans and stages the modules that come from the mirror. */
 static void prepare_modules(struct job *j)
 {
 	struct modules_plan *mp = NULL;
@@ -1157,7 +1113,7 @@ static void prepare_modules(struct job *j)
 }
 
 int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const struct job_request *req,
-            cJSON **response, struct tj_error *err)
+	    cJSON **response, struct tj_error *err)
 {
 	struct job j = {.req = req, .policy = req->policy};
 	char idbuf[32];
@@ -1198,9 +1154,8 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 		set_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 
 	cJSON_ReplaceItemInObjectCaseSensitive(j.resp, "diagnostics", j.diagnostics);
-	cJSON_ReplaceItemInObjectCaseSensitive(
-	    j.resp, "execution_time_seconds",
-	    cJSON_CreateNumber(round((double)(tj_now_ms() - j.t0) / 10.0) / 100.0));
+	cJSON_ReplaceItemInObjectCaseSensitive(j.resp, "execution_time_seconds",
+					       cJSON_CreateNumber(round((double)(tj_now_ms() - j.t0) / 10.0) / 100.0));
 	*response = j.resp;
 	return 0;
 }

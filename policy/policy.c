@@ -20,48 +20,35 @@
 #include "policy/rules.h"
 
 #define TJ_POLICY_MAX_BYTES (1u << 20)
-#define TJ_POLICY_VERSION   1
-#define MAX_LIST            1024
-#define MAX_STR             4096
+#define TJ_POLICY_VERSION 1
+#define MAX_LIST 1024
+#define MAX_STR 4096
 
 static const struct tj_rule_info rule_table[TJ_RULE__COUNT] = {
-    [TJ_RULE_PROVISIONER_BLOCKED] = {"provisioner-blocked", false,
-                                     "Provisioners run commands or copy files on the machine that applies "
-                                     "the plan, which a plan-only service never needs."},
-    [TJ_RULE_BACKEND_BLOCKED] = {"backend-blocked", false,
-                                 "A backend block makes terraform read and lock remote state with "
-                                 "credentials, which a sandboxed plan must never do."},
-    [TJ_RULE_CLOUD_BLOCKED] =
-        {"cloud-blocked", false,
-         "A cloud block sends the run and its state to HCP Terraform, outside the sandbox."},
-    [TJ_RULE_PROVIDER_NOT_ALLOWED] = {"provider-not-allowed", false,
-                                      "A provider is a program that runs during validate and plan, so only "
-                                      "approved source addresses may be used."},
-    [TJ_RULE_DATA_SOURCE_BLOCKED] = {"data-source-blocked", false,
-                                     "These data sources run programs, make network requests or read foreign "
-                                     "state while the plan is computed."},
-    [TJ_RULE_MODULE_SOURCE_NOT_ALLOWED] =
-        {"module-source-not-allowed", false,
-         "Remote module sources are fetched at init by code with a history of vulnerabilities, and local "
-         "paths outside the upload read the host."},
-    [TJ_RULE_OVERRIDE_TERRAFORM_BLOCK] = {"override-terraform-block", false,
-                                          "An override file merges last and can replace the terraform "
-                                          "block's settings that the runner relies on."},
-    [TJ_RULE_SOURCE_NOT_LITERAL] = {"source-not-literal", true,
-                                    "A provider or module source built from an expression can hide a "
-                                    "forbidden address from any static check."},
-    [TJ_RULE_UPLOAD_LIMIT] = {"upload-limit", true,
-                              "An upload beyond the size, count, depth or complexity limits could exhaust "
-                              "the scanner or the sandbox."},
-    [TJ_RULE_UPLOAD_SYMLINK] =
-        {"upload-symlink", true,
-         "A symbolic link that leaves the upload would let terraform read files of the host."},
-    [TJ_RULE_UPLOAD_SPECIAL_FILE] =
-        {"upload-special-file", true,
-         "Device nodes, FIFOs and sockets have no place in a Terraform configuration and can block readers."},
-    [TJ_RULE_PARSE_ERROR] =
-        {"parse-error", true,
-         "A file the scanner cannot parse cannot be checked, so it is refused rather than trusted."},
+	[TJ_RULE_PROVISIONER_BLOCKED] = {"provisioner-blocked", false,
+		"Provisioners run commands or copy files on the machine that applies the plan, which a plan-only service never needs."},
+	[TJ_RULE_BACKEND_BLOCKED] = {"backend-blocked", false,
+		"A backend block makes terraform read and lock remote state with credentials, which a sandboxed plan must never do."},
+	[TJ_RULE_CLOUD_BLOCKED] = {"cloud-blocked", false,
+		"A cloud block sends the run and its state to HCP Terraform, outside the sandbox."},
+	[TJ_RULE_PROVIDER_NOT_ALLOWED] = {"provider-not-allowed", false,
+		"A provider is a program that runs during validate and plan, so only approved source addresses may be used."},
+	[TJ_RULE_DATA_SOURCE_BLOCKED] = {"data-source-blocked", false,
+		"These data sources run programs, make network requests or read foreign state while the plan is computed."},
+	[TJ_RULE_MODULE_SOURCE_NOT_ALLOWED] = {"module-source-not-allowed", false,
+		"Remote module sources are fetched at init by code with a history of vulnerabilities, and local paths outside the upload read the host."},
+	[TJ_RULE_OVERRIDE_TERRAFORM_BLOCK] = {"override-terraform-block", false,
+		"An override file merges last and can replace the terraform block's settings that the runner relies on."},
+	[TJ_RULE_SOURCE_NOT_LITERAL] = {"source-not-literal", true,
+		"A provider or module source built from an expression can hide a forbidden address from any static check."},
+	[TJ_RULE_UPLOAD_LIMIT] = {"upload-limit", true,
+		"An upload beyond the size, count, depth or complexity limits could exhaust the scanner or the sandbox."},
+	[TJ_RULE_UPLOAD_SYMLINK] = {"upload-symlink", true,
+		"A symbolic link that leaves the upload would let terraform read files of the host."},
+	[TJ_RULE_UPLOAD_SPECIAL_FILE] = {"upload-special-file", true,
+		"Device nodes, FIFOs and sockets have no place in a Terraform configuration and can block readers."},
+	[TJ_RULE_PARSE_ERROR] = {"parse-error", true,
+		"A file the scanner cannot parse cannot be checked, so it is refused rather than trusted."},
 };
 
 const struct tj_rule_info *tj_rule_info(enum tj_rule r)
@@ -180,21 +167,21 @@ enum pf_kind {
 enum pf_base { B_POLICY, B_RULES };
 
 struct pfield {
-	const char *path; /* "section.key" or "key" */
+	const char *path;      /* "section.key" or "key" */
 	enum pf_kind kind;
 	enum pf_base base;
-	size_t off;   /* scalar, string or list pointer */
-	size_t off_n; /* list count */
+	size_t off;            /* scalar, string or list pointer */
+	size_t off_n;          /* list count */
 	uint64_t min, max;
-	const char *dflt; /* JSON text; NULL = required */
+	const char *dflt;      /* JSON text; NULL = required */
 };
 
 #define P(f) B_POLICY, offsetof(struct tj_policy, f)
 #define R(f) B_RULES, offsetof(struct tj_policy_rules, f)
-#define KiB  (1ull << 10)
-#define MiB  (1ull << 20)
-#define GiB  (1ull << 30)
-#define TiB  (1ull << 40)
+#define KiB (1ull << 10)
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+#define TiB (1ull << 40)
 
 static const struct pfield fields[] = {
     {"name", PF_NAME, P(name), 0, 0, 0, NULL},
@@ -264,7 +251,7 @@ static void free_list(char **l, size_t n)
 /* ---- value parsing ---- */
 
 static int bad(struct tj_error *err, const char *label, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 static int bad(struct tj_error *err, const char *label, const char *path, const char *fmt, ...)
 {
@@ -279,18 +266,12 @@ static int bad(struct tj_error *err, const char *label, const char *path, const 
 
 static const char *json_type(const cJSON *v)
 {
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsObject(v))
-		return "an object";
+	if (cJSON_IsString(v)) return "a string";
+	if (cJSON_IsNumber(v)) return "a number";
+	if (cJSON_IsBool(v)) return "a boolean";
+	if (cJSON_IsNull(v)) return "null";
+	if (cJSON_IsArray(v)) return "an array";
+	if (cJSON_IsObject(v)) return "an object";
 	return "invalid";
 }
 
@@ -333,7 +314,7 @@ static int get_u64(const cJSON *v, uint64_t *out)
 }
 
 static int set_list(struct tj_policy *p, const struct pfield *f, const cJSON *v, const char *label,
-                    const char *path, struct tj_error *err)
+		    const char *path, struct tj_error *err)
 {
 	char ***lp = field_ptr(p, f, f->off);
 	size_t *np = field_ptr(p, f, f->off_n);
@@ -352,7 +333,7 @@ static int set_list(struct tj_policy *p, const struct pfield *f, const cJSON *v,
 	free_list(*lp, *np);
 	*lp = l;
 	*np = 0;
-	cJSON_ArrayForEach (e, v) {
+	cJSON_ArrayForEach(e, v) {
 		char norm[600];
 		const char *s;
 		if (!cJSON_IsString(e))
@@ -363,10 +344,8 @@ static int set_list(struct tj_policy *p, const struct pfield *f, const cJSON *v,
 		switch (f->kind) {
 		case PF_PROVIDERS:
 			if (tj_provider_normalize(s, norm, sizeof(norm)) < 0)
-				return bad(err, label, path,
-				           "[%zu] '%s' is not a provider source address "
-				           "(HOSTNAME/NAMESPACE/TYPE)",
-				           i, s);
+				return bad(err, label, path, "[%zu] '%s' is not a provider source address "
+					   "(HOSTNAME/NAMESPACE/TYPE)", i, s);
 			s = norm;
 			break;
 		case PF_BINDS: {
@@ -377,17 +356,16 @@ static int set_list(struct tj_policy *p, const struct pfield *f, const cJSON *v,
 			if (colon)
 				*colon = '\0';
 			if (!is_abs_path(src) || (colon && !is_abs_path(colon + 1)))
-				return bad(err, label, path,
-				           "[%zu] '%s' must be SRC[:DST] with absolute paths", i, s);
+				return bad(err, label, path, "[%zu] '%s' must be SRC[:DST] with absolute paths", i, s);
 			break;
 		}
 		case PF_SYSCALLS:
 			for (const char *c = s; *c; c++)
 				if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_')
-					return bad(err, label, path, "[%zu] '%s' is not a syscall name", i,
-					           s);
+					return bad(err, label, path, "[%zu] '%s' is not a syscall name", i, s);
 			break;
-		default: break;
+		default:
+			break;
 		}
 		for (size_t j = 0; j < *np; j++)
 			if (strcmp(l[j], s) == 0)
@@ -402,7 +380,7 @@ static int set_list(struct tj_policy *p, const struct pfield *f, const cJSON *v,
 }
 
 static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v, const char *label,
-                     struct tj_error *err)
+		     struct tj_error *err)
 {
 	const char *path = f->path;
 	uint64_t u = 0;
@@ -411,15 +389,11 @@ static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v
 	case PF_SIZE:
 		if (cJSON_IsString(v)) {
 			if (tj_parse_size(v->valuestring, &u) < 0)
-				return bad(err, label, path,
-				           "'%s' is not a size (bytes, or a number with K/M/G/T, "
-				           "e.g. \"1536MiB\")",
-				           v->valuestring);
+				return bad(err, label, path, "'%s' is not a size (bytes, or a number with K/M/G/T, "
+					   "e.g. \"1536MiB\")", v->valuestring);
 		} else if (get_u64(v, &u) < 0) {
-			return bad(err, label, path,
-			           "must be a size in bytes (integer or string like \"512MiB\"), "
-			           "not %s",
-			           json_type(v));
+			return bad(err, label, path, "must be a size in bytes (integer or string like \"512MiB\"), "
+				   "not %s", json_type(v));
 		}
 		goto range;
 	case PF_U64:
@@ -428,15 +402,14 @@ static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v
 	range:
 		if (u < f->min || u > f->max)
 			return bad(err, label, path, "%" PRIu64 " is out of range [%" PRIu64 ", %" PRIu64 "]",
-			           u, f->min, f->max);
+				   u, f->min, f->max);
 		*(uint64_t *)field_ptr(p, f, f->off) = u;
 		return 0;
 	case PF_CPUS:
 		if (!cJSON_IsNumber(v))
 			return bad(err, label, path, "must be a number of CPUs, not %s", json_type(v));
 		if (!(v->valuedouble >= 0.01 && v->valuedouble <= (double)f->max))
-			return bad(err, label, path, "%g is out of range [0.01, %" PRIu64 "]", v->valuedouble,
-			           f->max);
+			return bad(err, label, path, "%g is out of range [0.01, %" PRIu64 "]", v->valuedouble, f->max);
 		*(double *)field_ptr(p, f, f->off) = v->valuedouble;
 		return 0;
 	case PF_INFO: return 0;
@@ -458,15 +431,15 @@ static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v
 		if (f->kind == PF_STR && strlen(s) > MAX_STR)
 			return bad(err, label, path, "longer than %d bytes", MAX_STR);
 		if (f->kind == PF_PATH && *s && !is_abs_path(s))
-			return bad(err, label, path, "'%s' must be an absolute path (or \"\" to discover)",
-			           s);
+			return bad(err, label, path, "'%s' must be an absolute path (or \"\" to discover)", s);
 		free(*sp);
 		*sp = strdup(s);
 		if (!*sp)
 			return tj_error_set(err, ENOMEM, "%s: out of memory", label);
 		return 0;
 	}
-	default: return set_list(p, f, v, label, path, err);
+	default:
+		return set_list(p, f, v, label, path, err);
 	}
 }
 
@@ -493,8 +466,8 @@ static int load_rules(struct tj_policy *p, const cJSON *rules, const char *label
 
 	if (!cJSON_IsObject(rules))
 		return bad(err, label, "rules", "must be an object of rule id -> {\"severity\": ...}, not %s",
-		           json_type(rules));
-	cJSON_ArrayForEach (r, rules) {
+			   json_type(rules));
+	cJSON_ArrayForEach(r, rules) {
 		char path[160];
 		int id = tj_rule_by_id(r->string);
 		const cJSON *k;
@@ -505,7 +478,7 @@ static int load_rules(struct tj_policy *p, const cJSON *rules, const char *label
 			return bad(err, label, path, "unknown rule id (see `tfjail policy show`)");
 		if (!cJSON_IsObject(r))
 			return bad(err, label, path, "must be an object, not %s", json_type(r));
-		cJSON_ArrayForEach (k, r) {
+		cJSON_ArrayForEach(k, r) {
 			if (strcmp(k->string, "rationale") == 0) {
 				/* informational: tfjail prints its own text */
 				if (!cJSON_IsString(k))
@@ -513,15 +486,13 @@ static int load_rules(struct tj_policy *p, const cJSON *rules, const char *label
 				continue;
 			}
 			if (strcmp(k->string, "severity") != 0)
-				return bad(err, label, path,
-				           "unknown key '%.100s' (allowed: severity, rationale)", k->string);
+				return bad(err, label, path, "unknown key '%.100s' (allowed: severity, rationale)",
+					   k->string);
 			if (parse_severity(k, &sev) < 0)
-				return bad(err, label, path,
-				           "severity must be \"error\", \"warning\" or \"off\"");
+				return bad(err, label, path, "severity must be \"error\", \"warning\" or \"off\"");
 			if (rule_table[id].mandatory && sev != TJ_SEV_ERROR)
-				return bad(err, label, path,
-				           "this rule cannot be relaxed: without it the scan "
-				           "cannot vouch for the upload");
+				return bad(err, label, path, "this rule cannot be relaxed: without it the scan "
+					   "cannot vouch for the upload");
 			p->rules->severity[id] = sev;
 		}
 	}
@@ -541,7 +512,7 @@ static int load_suppressions(struct tj_policy *p, const cJSON *arr, const char *
 	p->rules->supp = calloc(n ? n : 1, sizeof(*p->rules->supp));
 	if (!p->rules->supp)
 		return tj_error_set(err, ENOMEM, "%s: out of memory", label);
-	cJSON_ArrayForEach (e, arr) {
+	cJSON_ArrayForEach(e, arr) {
 		char path[64];
 		struct tj_suppression *s = &p->rules->supp[i];
 		const cJSON *k, *rule, *glob, *reason;
@@ -549,13 +520,11 @@ static int load_suppressions(struct tj_policy *p, const cJSON *arr, const char *
 
 		snprintf(path, sizeof(path), "suppressions[%zu]", i);
 		if (!cJSON_IsObject(e))
-			return bad(err, label, path, "must be an object {rule, path, reason}, not %s",
-			           json_type(e));
-		cJSON_ArrayForEach (k, e)
-			if (strcmp(k->string, "rule") && strcmp(k->string, "path") &&
-			    strcmp(k->string, "reason"))
-				return bad(err, label, path,
-				           "unknown key '%.100s' (allowed: rule, path, reason)", k->string);
+			return bad(err, label, path, "must be an object {rule, path, reason}, not %s", json_type(e));
+		cJSON_ArrayForEach(k, e)
+			if (strcmp(k->string, "rule") && strcmp(k->string, "path") && strcmp(k->string, "reason"))
+				return bad(err, label, path, "unknown key '%.100s' (allowed: rule, path, reason)",
+					   k->string);
 		rule = cJSON_GetObjectItemCaseSensitive(e, "rule");
 		glob = cJSON_GetObjectItemCaseSensitive(e, "path");
 		reason = cJSON_GetObjectItemCaseSensitive(e, "reason");
@@ -568,8 +537,7 @@ static int load_suppressions(struct tj_policy *p, const cJSON *arr, const char *
 			return bad(err, label, path, "rule '%s' cannot be suppressed", rule_table[id].id);
 		if (!cJSON_IsString(glob) || !*glob->valuestring || strlen(glob->valuestring) > MAX_STR ||
 		    has_ctrl(glob->valuestring))
-			return bad(err, label, path,
-			           "path must be a non-empty glob on the upload-relative path");
+			return bad(err, label, path, "path must be a non-empty glob on the upload-relative path");
 		if (!cJSON_IsString(reason) || strlen(reason->valuestring) < 3 ||
 		    strlen(reason->valuestring) > MAX_STR)
 			return bad(err, label, path, "reason must say why (at least 3 characters)");
@@ -612,8 +580,7 @@ static int apply_defaults(struct tj_policy *p, struct tj_error *err)
 			continue;
 		v = cJSON_Parse(fields[i].dflt);
 		if (!v)
-			return tj_error_set(err, EINVAL, "built-in default of %s is not JSON",
-			                    fields[i].path);
+			return tj_error_set(err, EINVAL, "built-in default of %s is not JSON", fields[i].path);
 		rc = set_field(p, &fields[i], v, "built-in default", err);
 		cJSON_Delete(v);
 		if (rc < 0)
@@ -625,7 +592,7 @@ static int apply_defaults(struct tj_policy *p, struct tj_error *err)
 }
 
 static int check_key(struct tj_policy *p, const cJSON *item, const char *prefix, const char *label,
-                     bool *seen, struct tj_error *err)
+		     bool *seen, struct tj_error *err)
 {
 	char path[256];
 	const struct pfield *f;
@@ -650,14 +617,12 @@ static int load_json(struct tj_policy *p, const cJSON *root, const char *label, 
 		return bad(err, label, "(top level)", "must be a JSON object, not %s", json_type(root));
 	v = cJSON_GetObjectItemCaseSensitive(root, "version");
 	if (!v)
-		return bad(err, label, "version", "missing (this tfjail reads version %d)",
-		           TJ_POLICY_VERSION);
+		return bad(err, label, "version", "missing (this tfjail reads version %d)", TJ_POLICY_VERSION);
 	if (!cJSON_IsNumber(v) || v->valuedouble != TJ_POLICY_VERSION)
-		return bad(err, label, "version", "unsupported (this tfjail reads version %d)",
-		           TJ_POLICY_VERSION);
+		return bad(err, label, "version", "unsupported (this tfjail reads version %d)", TJ_POLICY_VERSION);
 	p->version = TJ_POLICY_VERSION;
 
-	cJSON_ArrayForEach (item, root) {
+	cJSON_ArrayForEach(item, root) {
 		size_t sp;
 		for (sp = 0; sp < 3; sp++)
 			if (strcmp(item->string, special_keys[sp]) == 0)
@@ -678,9 +643,8 @@ static int load_json(struct tj_policy *p, const cJSON *root, const char *label, 
 				if (strcmp(prev->string, item->string) == 0)
 					return bad(err, label, item->string, "appears twice");
 			if (!cJSON_IsObject(item))
-				return bad(err, label, item->string, "must be an object, not %s",
-				           json_type(item));
-			cJSON_ArrayForEach (k, item)
+				return bad(err, label, item->string, "must be an object, not %s", json_type(item));
+			cJSON_ArrayForEach(k, item)
 				if (check_key(p, k, item->string, label, seen, err) < 0)
 					return -1;
 			continue;
@@ -695,20 +659,18 @@ static int load_json(struct tj_policy *p, const cJSON *root, const char *label, 
 		p->rules->supp = calloc(1, sizeof(*p->rules->supp));
 	/* cross-field checks */
 	if (p->limits.job_timeout_s < p->limits.step_timeout_s)
-		return bad(err, label, "limits.job_timeout",
-		           "%" PRIu64 " is shorter than limits.step_timeout (%" PRIu64 ")",
-		           p->limits.job_timeout_s, p->limits.step_timeout_s);
+		return bad(err, label, "limits.job_timeout", "%" PRIu64 " is shorter than limits.step_timeout (%" PRIu64 ")",
+			   p->limits.job_timeout_s, p->limits.step_timeout_s);
 	if (p->upload.max_file_bytes > p->upload.max_total_bytes)
 		return bad(err, label, "upload.max_file_size", "larger than upload.max_total_size");
 	if (p->upload.max_total_bytes > p->limits.workspace_bytes)
-		return bad(err, label, "upload.max_total_size",
-		           "larger than limits.workspace_size: the upload "
-		           "could not be copied into the workspace");
+		return bad(err, label, "upload.max_total_size", "larger than limits.workspace_size: the upload "
+			   "could not be copied into the workspace");
 	return 0;
 }
 
 int tj_policy_load_text(const char *text, size_t len, const char *label, struct tj_policy **out,
-                        struct tj_error *err)
+			struct tj_error *err)
 {
 	struct tj_policy *p;
 	cJSON *root;
@@ -803,10 +765,8 @@ void tj_policy_free(struct tj_policy *p)
  * writes them, so that `policy show` of the default is the file itself. */
 static cJSON *size_json(uint64_t v)
 {
-	static const struct {
-		uint64_t mult;
-		const char *unit;
-	} units[] = {{TiB, "TiB"}, {GiB, "GiB"}, {MiB, "MiB"}, {KiB, "KiB"}};
+	static const struct { uint64_t mult; const char *unit; } units[] = {
+		{TiB, "TiB"}, {GiB, "GiB"}, {MiB, "MiB"}, {KiB, "KiB"}};
 	char buf[48];
 
 	for (size_t i = 0; i < 4 && v; i++)

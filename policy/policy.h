@@ -17,45 +17,45 @@
 
 /* Limits a job runs under (policy path "limits"). */
 struct tj_policy_limits {
-	uint64_t memory_bytes;    /* limits.memory: cgroup memory.max */
-	double cpus;              /* limits.cpus: cpu.max quota in CPUs */
-	uint64_t pids;            /* limits.pids: pids.max */
-	uint64_t workspace_bytes; /* limits.workspace_size: tmpfs /workspace */
-	uint64_t tmp_bytes;       /* limits.tmp_size: tmpfs /tmp (provider sockets, HOME) */
-	uint64_t step_timeout_s;  /* limits.step_timeout */
-	uint64_t job_timeout_s;   /* limits.job_timeout */
-	uint64_t output_bytes;    /* limits.output_size: captured bytes per stream */
-	uint64_t nofile;          /* limits.nofile: RLIMIT_NOFILE */
+	uint64_t memory_bytes;     /* limits.memory: cgroup memory.max */
+	double cpus;               /* limits.cpus: cpu.max quota in CPUs */
+	uint64_t pids;             /* limits.pids: pids.max */
+	uint64_t workspace_bytes;  /* limits.workspace_size: tmpfs /workspace */
+	uint64_t tmp_bytes;        /* limits.tmp_size: tmpfs /tmp (provider sockets, HOME) */
+	uint64_t step_timeout_s;   /* limits.step_timeout */
+	uint64_t job_timeout_s;    /* limits.job_timeout */
+	uint64_t output_bytes;     /* limits.output_size: captured bytes per stream */
+	uint64_t nofile;           /* limits.nofile: RLIMIT_NOFILE */
 };
 
 /* Upload limits (policy path "upload"); exceeding one is rule upload-limit. */
 struct tj_policy_upload {
-	uint64_t max_files;       /* upload.max_files */
-	uint64_t max_total_bytes; /* upload.max_total_size */
-	uint64_t max_file_bytes;  /* upload.max_file_size */
-	uint64_t max_depth;       /* upload.max_depth: directory levels below the upload */
+	uint64_t max_files;        /* upload.max_files */
+	uint64_t max_total_bytes;  /* upload.max_total_size */
+	uint64_t max_file_bytes;   /* upload.max_file_size */
+	uint64_t max_depth;        /* upload.max_depth: directory levels below the upload */
 };
 
 /* Host paths (policy path "mounts"). */
 struct tj_policy_mounts {
-	char *terraform;  /* terraform binary; "" = discover on PATH */
-	char *plugin_dir; /* provider mirror; "" = discover */
-	char **ro_binds;  /* extra read-only binds, "SRC[:DST]" */
+	char *terraform;       /* terraform binary; "" = discover on PATH */
+	char *plugin_dir;      /* provider mirror; "" = discover */
+	char **ro_binds;       /* extra read-only binds, "SRC[:DST]" */
 	size_t n_ro_binds;
 };
 
 struct tj_policy_seccomp {
-	char *profile; /* "default" */
-	char **deny;   /* extra syscall names refused with EPERM */
+	char *profile;         /* "default" */
+	char **deny;           /* extra syscall names refused with EPERM */
 	size_t n_deny;
 };
 
 struct tj_policy_rules; /* private to policy/, see policy/rules.h */
 
 struct tj_policy {
-	char *path; /* file it came from, NULL for the built-in default */
+	char *path;            /* file it came from, NULL for the built-in default */
 	char *name;
-	char sha256[65]; /* of the file's bytes (of the default's text for built-in) */
+	char sha256[65];       /* of the file's bytes (of the default's text for built-in) */
 	int version;
 	struct tj_policy_limits limits;
 	struct tj_policy_upload upload;
@@ -69,7 +69,7 @@ struct tj_policy {
 int tj_policy_load(const char *path, struct tj_policy **out, struct tj_error *err);
 /* Same from memory; label names the source in error messages. */
 int tj_policy_load_text(const char *text, size_t len, const char *label, struct tj_policy **out,
-                        struct tj_error *err);
+			struct tj_error *err);
 void tj_policy_free(struct tj_policy *p);
 
 /* The text of policy/default.json, embedded at build time. */

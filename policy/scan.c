@@ -40,21 +40,21 @@ struct vlist {
 	size_t n, cap;
 };
 
-struct pending {   /* a module directory to scan */
-	char *dir; /* relative to the upload, "" = root */
+struct pending {            /* a module directory to scan */
+	char *dir;               /* relative to the upload, "" = root */
 	size_t depth;
-	char *call_file; /* the module call that led here */
+	char *call_file;         /* the module call that led here */
 	int call_line;
 };
 
-struct req { /* a required_providers entry */
+struct req {                /* a required_providers entry */
 	char *local;
-	char *source; /* NULL: implied hashicorp/<local> */
+	char *source;            /* NULL: implied hashicorp/<local> */
 	char *file;
 	int line;
 };
 
-struct use { /* a provider named by local name */
+struct use {                /* a provider named by local name */
 	char *local;
 	char *what;
 	char *file;
@@ -76,15 +76,12 @@ struct scan {
 	size_t files_scanned;
 	struct pending *queue;
 	size_t n_queue, queue_head;
-	struct {
-		dev_t dev;
-		ino_t ino;
-	} * seen;
+	struct { dev_t dev; ino_t ino; } *seen;
 	size_t n_seen;
 	uint64_t walk_files, walk_dirs, walk_bytes;
 	bool walk_stopped, total_reported;
 	bool oom;
-	cJSON *facts; /* tj_scan_dir_facts only */
+	cJSON *facts;            /* tj_scan_dir_facts only */
 };
 
 /* ---- facts (what the scan saw, for the differential test) ---- */
@@ -135,7 +132,7 @@ static bool suppressed_by(const struct scan *s, enum tj_rule rule, const char *f
 }
 
 static void vpush(struct scan *s, struct vlist *l, const char *rule, const char *sev, const char *file,
-                  int line, const char *msg, const char *reason)
+		  int line, const char *msg, const char *reason)
 {
 	struct tj_violation *v;
 
@@ -163,7 +160,7 @@ static void vpush(struct scan *s, struct vlist *l, const char *rule, const char 
 }
 
 static void violation(struct scan *s, enum tj_rule rule, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+	__attribute__((format(printf, 5, 6)));
 
 static void violation(struct scan *s, enum tj_rule rule, const char *file, int line, const char *fmt, ...)
 {
@@ -230,8 +227,8 @@ static int resolve_local(const char *dir, const char *src, char *out, size_t n)
 static int open_beneath(int rootfd, const char *rel, int flags)
 {
 	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_CLOEXEC),
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 
 	return (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
@@ -268,15 +265,15 @@ static void walk_upload(struct scan *s, int dirfd, const char *rel, size_t depth
 			int sub;
 			if (++s->walk_dirs > s->p->upload.max_files) {
 				violation(s, TJ_RULE_UPLOAD_LIMIT, path, 0,
-				          "more than %llu directories in the upload (upload.max_files)",
-				          (unsigned long long)s->p->upload.max_files);
+					  "more than %llu directories in the upload (upload.max_files)",
+					  (unsigned long long)s->p->upload.max_files);
 				s->walk_stopped = true;
 				break;
 			}
 			if (depth + 1 > s->p->upload.max_depth) {
 				violation(s, TJ_RULE_UPLOAD_LIMIT, path, 0,
-				          "directory deeper than %llu levels (upload.max_depth)",
-				          (unsigned long long)s->p->upload.max_depth);
+					  "directory deeper than %llu levels (upload.max_depth)",
+					  (unsigned long long)s->p->upload.max_depth);
 				continue;
 			}
 			sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -287,9 +284,8 @@ static void walk_upload(struct scan *s, int dirfd, const char *rel, size_t depth
 			continue;
 		}
 		if (++s->walk_files > s->p->upload.max_files) {
-			violation(s, TJ_RULE_UPLOAD_LIMIT, path, 0,
-			          "more than %llu files in the upload (upload.max_files)",
-			          (unsigned long long)s->p->upload.max_files);
+			violation(s, TJ_RULE_UPLOAD_LIMIT, path, 0, "more than %llu files in the upload (upload.max_files)",
+				  (unsigned long long)s->p->upload.max_files);
 			s->walk_stopped = true;
 			break;
 		}
@@ -299,27 +295,24 @@ static void walk_upload(struct scan *s, int dirfd, const char *rel, size_t depth
 				close(fd2);
 			else if (errno == EXDEV || errno == ELOOP)
 				violation(s, TJ_RULE_UPLOAD_SYMLINK, path, 0,
-				          "symbolic link leaves the upload (or loops)");
+					  "symbolic link leaves the upload (or loops)");
 			else if (errno == ENOSYS || errno == EPERM)
 				violation(s, TJ_RULE_UPLOAD_SYMLINK, path, 0,
-				          "symbolic link cannot be checked on this kernel (no openat2)");
+					  "symbolic link cannot be checked on this kernel (no openat2)");
 			continue;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			violation(s, TJ_RULE_UPLOAD_SPECIAL_FILE, path, 0,
-			          "not a regular file, directory or link");
+			violation(s, TJ_RULE_UPLOAD_SPECIAL_FILE, path, 0, "not a regular file, directory or link");
 			continue;
 		}
 		if ((uint64_t)st.st_size > s->p->upload.max_file_bytes)
-			violation(s, TJ_RULE_UPLOAD_LIMIT, path, 0,
-			          "file of %lld bytes exceeds upload.max_file_size (%llu)",
-			          (long long)st.st_size, (unsigned long long)s->p->upload.max_file_bytes);
+			violation(s, TJ_RULE_UPLOAD_LIMIT, path, 0, "file of %lld bytes exceeds upload.max_file_size (%llu)",
+				  (long long)st.st_size, (unsigned long long)s->p->upload.max_file_bytes);
 		s->walk_bytes += (uint64_t)st.st_size;
 		if (s->walk_bytes > s->p->upload.max_total_bytes && !s->total_reported) {
 			s->total_reported = true;
-			violation(s, TJ_RULE_UPLOAD_LIMIT, "", 0,
-			          "upload larger than upload.max_total_size (%llu bytes)",
-			          (unsigned long long)s->p->upload.max_total_bytes);
+			violation(s, TJ_RULE_UPLOAD_LIMIT, "", 0, "upload larger than upload.max_total_size (%llu bytes)",
+				  (unsigned long long)s->p->upload.max_total_bytes);
 		}
 	}
 }
@@ -334,8 +327,8 @@ static bool in_list(char *const *l, size_t n, const char *s)
 	return false;
 }
 
-static void add_req(struct scan *s, struct module *m, const char *local, const char *source, const char *file,
-                    int line)
+static void add_req(struct scan *s, struct module *m, const char *local, const char *source,
+		    const char *file, int line)
 {
 	struct req *nr = reallocarray(m->reqs, m->n_reqs + 1, sizeof(*nr));
 
@@ -354,7 +347,7 @@ static void add_req(struct scan *s, struct module *m, const char *local, const c
 }
 
 static void add_use(struct scan *s, struct module *m, const char *local, size_t len, const char *what,
-                    const char *file, int line)
+		    const char *file, int line)
 {
 	struct use *nu;
 
@@ -404,13 +397,12 @@ static const struct hcl_attr *find_attr(const struct hcl_body *b, const char *na
 
 /* The provider local name of a `provider = NAME.alias` reference. */
 static void provider_ref(struct scan *s, struct module *m, const struct hcl_expr *e, const char *what,
-                         const char *file, int line)
+			 const char *file, int line)
 {
 	const char *v = e->str;
 	size_t len;
 
-	if (!v ||
-	    (e->kind != HCL_EXPR_TRAVERSAL && e->kind != HCL_EXPR_STRING && e->kind != HCL_EXPR_TEMPLATE))
+	if (!v || (e->kind != HCL_EXPR_TRAVERSAL && e->kind != HCL_EXPR_STRING && e->kind != HCL_EXPR_TEMPLATE))
 		return;
 	/* .tf.json writes the reference as a string, possibly as "${name.alias}" */
 	if (strncmp(v, "${", 2) == 0)
@@ -423,7 +415,7 @@ static void provider_ref(struct scan *s, struct module *m, const struct hcl_expr
 }
 
 static void check_provisioners(struct scan *s, const struct hcl_body *b, const char *file, const char *owner,
-                               size_t depth, const char *dir, const char *address)
+			       size_t depth, const char *dir, const char *address)
 {
 	if (depth > s->r->max_nesting)
 		return;
@@ -438,7 +430,7 @@ static void check_provisioners(struct scan *s, const struct hcl_body *b, const c
 			}
 			if (in_list(s->r->denied_provisioners, s->r->n_denied_provisioners, type))
 				violation(s, TJ_RULE_PROVISIONER_BLOCKED, file, blk->line,
-				          "provisioner \"%s\" in %s is not allowed", type, owner);
+					  "provisioner \"%s\" in %s is not allowed", type, owner);
 		}
 		check_provisioners(s, &blk->body, file, owner, depth + 1, dir, address);
 	}
@@ -452,8 +444,7 @@ static void check_data(struct scan *s, struct module *m, const struct hcl_block 
 
 	snprintf(what, sizeof(what), "data source %.200s", type);
 	if (in_list(s->r->denied_data_sources, s->r->n_denied_data_sources, type))
-		violation(s, TJ_RULE_DATA_SOURCE_BLOCKED, file, blk->line,
-		          "data source \"%s\" is not allowed", type);
+		violation(s, TJ_RULE_DATA_SOURCE_BLOCKED, file, blk->line, "data source \"%s\" is not allowed", type);
 	if (prov)
 		provider_ref(s, m, &prov->value, what, file, prov->line);
 	else if (*type)
@@ -461,7 +452,7 @@ static void check_data(struct scan *s, struct module *m, const struct hcl_block 
 }
 
 static void check_module_call(struct scan *s, const struct hcl_block *blk, const char *dir, size_t depth,
-                              struct module *m, const char *file)
+			      struct module *m, const char *file)
 {
 	const struct hcl_attr *src = find_attr(&blk->body, "source");
 	const struct hcl_attr *provs = find_attr(&blk->body, "providers");
@@ -472,12 +463,12 @@ static void check_module_call(struct scan *s, const struct hcl_block *blk, const
 	if (provs && provs->value.kind == HCL_EXPR_OBJECT)
 		for (size_t i = 0; i < provs->value.n_items; i++)
 			provider_ref(s, m, &provs->value.items[i].value, "module providers", file,
-			             provs->value.items[i].line);
+				     provs->value.items[i].line);
 	if (!src)
 		return;
 	if (src->value.kind != HCL_EXPR_STRING) {
 		violation(s, TJ_RULE_SOURCE_NOT_LITERAL, file, src->line,
-		          "module \"%s\": source must be a literal string, not an expression", name);
+			  "module \"%s\": source must be a literal string, not an expression", name);
 		return;
 	}
 	v = src->value.str;
@@ -491,18 +482,18 @@ static void check_module_call(struct scan *s, const struct hcl_block *blk, const
 		struct pending *nq;
 		if (!s->r->modules_allow_local) {
 			violation(s, TJ_RULE_MODULE_SOURCE_NOT_ALLOWED, file, src->line,
-			          "module \"%s\": local module sources are not allowed (\"%s\")", name, v);
+				  "module \"%s\": local module sources are not allowed (\"%s\")", name, v);
 			return;
 		}
 		if (resolve_local(dir, v, target, sizeof(target)) < 0) {
 			violation(s, TJ_RULE_MODULE_SOURCE_NOT_ALLOWED, file, src->line,
-			          "module \"%s\": source \"%s\" leaves the upload", name, v);
+				  "module \"%s\": source \"%s\" leaves the upload", name, v);
 			return;
 		}
 		if (depth + 1 > s->r->max_module_depth) {
 			violation(s, TJ_RULE_UPLOAD_LIMIT, file, src->line,
-			          "module \"%s\": modules nested deeper than %llu (scan.max_module_depth)",
-			          name, (unsigned long long)s->r->max_module_depth);
+				  "module \"%s\": modules nested deeper than %llu (scan.max_module_depth)", name,
+				  (unsigned long long)s->r->max_module_depth);
 			return;
 		}
 		nq = reallocarray(s->queue, s->n_queue + 1, sizeof(*nq));
@@ -524,21 +515,21 @@ static void check_module_call(struct scan *s, const struct hcl_block *blk, const
 		if (fnmatch(s->r->module_sources[i], v, 0) == 0)
 			return;
 	violation(s, TJ_RULE_MODULE_SOURCE_NOT_ALLOWED, file, src->line,
-	          "module \"%s\": source \"%s\" is not allowed (only local paths inside the upload%s)", name,
-	          v, s->r->n_module_sources ? " and modules.allowed_sources" : "");
+		  "module \"%s\": source \"%s\" is not allowed (only local paths inside the upload%s)", name, v,
+		  s->r->n_module_sources ? " and modules.allowed_sources" : "");
 }
 
-static void check_terraform_block(struct scan *s, struct module *m, const struct hcl_block *tb,
-                                  const char *file, bool override)
+static void check_terraform_block(struct scan *s, struct module *m, const struct hcl_block *tb, const char *file,
+				  bool override)
 {
 	if (override)
 		violation(s, TJ_RULE_OVERRIDE_TERRAFORM_BLOCK, file, tb->line,
-		          "override file changes the terraform block");
+			  "override file changes the terraform block");
 	for (size_t i = 0; i < tb->body.n_blocks; i++) {
 		const struct hcl_block *b = &tb->body.blocks[i];
 		if (strcmp(b->type, "backend") == 0) {
 			violation(s, TJ_RULE_BACKEND_BLOCKED, file, b->line, "backend \"%s\" is not allowed",
-			          b->n_labels ? b->labels[0] : "");
+				  b->n_labels ? b->labels[0] : "");
 		} else if (strcmp(b->type, "cloud") == 0) {
 			violation(s, TJ_RULE_CLOUD_BLOCKED, file, b->line, "cloud block is not allowed");
 		} else if (strcmp(b->type, "required_providers") == 0) {
@@ -551,15 +542,13 @@ static void check_terraform_block(struct scan *s, struct module *m, const struct
 							src = &a->value.items[k];
 				if (src && src->value.kind != HCL_EXPR_STRING) {
 					violation(s, TJ_RULE_SOURCE_NOT_LITERAL, file, src->line,
-					          "required_providers.%s: source must be a literal string, "
-					          "not an expression",
-					          a->name);
+						  "required_providers.%s: source must be a literal string, not an expression",
+						  a->name);
 					/* still check the name's implied provider */
 					add_req(s, m, a->name, NULL, file, a->line);
 					continue;
 				}
-				add_req(s, m, a->name, src ? src->value.str : NULL, file,
-				        src ? src->line : a->line);
+				add_req(s, m, a->name, src ? src->value.str : NULL, file, src ? src->line : a->line);
 			}
 		}
 	}
@@ -575,8 +564,8 @@ static bool is_override(const char *name)
 	       (n >= 9 && strncmp(name + n - 9, "_override", 9) == 0);
 }
 
-static void analyze(struct scan *s, struct module *m, const struct hcl_file *f, const char *file,
-                    const char *dir, size_t depth, bool override)
+static void analyze(struct scan *s, struct module *m, const struct hcl_file *f, const char *file, const char *dir,
+		    size_t depth, bool override)
 {
 	for (size_t i = 0; i < f->body.n_blocks; i++) {
 		const struct hcl_block *b = &f->body.blocks[i];
@@ -613,18 +602,16 @@ static void analyze(struct scan *s, struct module *m, const struct hcl_file *f, 
 			if (b->n_labels == 2 && strcmp(b->type, "resource") == 0)
 				snprintf(address, sizeof(address), "%s.%s", b->labels[0], b->labels[1]);
 			else if (b->n_labels == 2)
-				snprintf(address, sizeof(address), "%s.%s.%s", b->type, b->labels[0],
-				         b->labels[1]);
+				snprintf(address, sizeof(address), "%s.%s.%s", b->type, b->labels[0], b->labels[1]);
 			check_provisioners(s, &b->body, file, what, 0, dir, *address ? address : NULL);
 		}
 		if (strcmp(b->type, "provisioner") == 0 &&
 		    in_list(s->r->denied_provisioners, s->r->n_denied_provisioners, l0))
-			violation(s, TJ_RULE_PROVISIONER_BLOCKED, file, b->line,
-			          "provisioner \"%s\" is not allowed", l0);
+			violation(s, TJ_RULE_PROVISIONER_BLOCKED, file, b->line, "provisioner \"%s\" is not allowed", l0);
 	}
 	for (size_t i = 0; i < f->n_fnrefs; i++)
 		add_use(s, m, f->fnrefs[i].provider, strlen(f->fnrefs[i].provider), "provider function", file,
-		        f->fnrefs[i].line);
+			f->fnrefs[i].line);
 }
 
 /* Provider requirements of one module, once all its files are read. */
@@ -637,11 +624,10 @@ static void resolve_providers(struct scan *s, struct module *m)
 		const char *src = r->source ? r->source : r->local;
 		if (tj_provider_normalize(src, norm, sizeof(norm)) < 0)
 			violation(s, TJ_RULE_PROVIDER_NOT_ALLOWED, r->file, r->line,
-			          "required_providers.%s: \"%s\" is not a valid provider source address",
-			          r->local, src);
+				  "required_providers.%s: \"%s\" is not a valid provider source address", r->local, src);
 		else if ((fact(s, NULL, "providers", norm), !tj_policy_provider_allowed(s->p, norm)))
 			violation(s, TJ_RULE_PROVIDER_NOT_ALLOWED, r->file, r->line,
-			          "provider %s (required_providers.%s) is not allowed", norm, r->local);
+				  "provider %s (required_providers.%s) is not allowed", norm, r->local);
 	}
 	for (size_t i = 0; i < m->n_uses; i++) {
 		const struct use *u = &m->uses[i];
@@ -652,10 +638,10 @@ static void resolve_providers(struct scan *s, struct module *m)
 			continue; /* checked at its required_providers entry */
 		if (tj_provider_normalize(u->local, norm, sizeof(norm)) < 0)
 			violation(s, TJ_RULE_PROVIDER_NOT_ALLOWED, u->file, u->line,
-			          "%s: \"%s\" is not a valid provider name", u->what, u->local);
+				  "%s: \"%s\" is not a valid provider name", u->what, u->local);
 		else if ((fact(s, NULL, "providers", norm), !tj_policy_provider_allowed(s->p, norm)))
 			violation(s, TJ_RULE_PROVIDER_NOT_ALLOWED, u->file, u->line,
-			          "%s uses provider %s, which is not allowed", u->what, norm);
+				  "%s uses provider %s, which is not allowed", u->what, norm);
 	}
 }
 
@@ -684,13 +670,13 @@ static int open_config(struct scan *s, int dirfd, const char *name, const char *
 		fd = open_beneath(s->rootfd, path, O_RDONLY | O_NONBLOCK);
 		if (fd < 0 && (errno == EXDEV || errno == ELOOP || errno == ENOSYS))
 			violation(s, TJ_RULE_UPLOAD_SYMLINK, path, 0,
-			          "symbolic link leaves the upload (or loops): not followed");
+				  "symbolic link leaves the upload (or loops): not followed");
 	}
 	return fd;
 }
 
 static void scan_file(struct scan *s, struct module *m, int dirfd, const char *name, const char *dir,
-                      size_t depth)
+		      size_t depth)
 {
 	char path[MAX_REL];
 	_cleanup_close_ int fd = -1;
@@ -708,8 +694,7 @@ static void scan_file(struct scan *s, struct module *m, int dirfd, const char *n
 	if (S_ISDIR(st.st_mode))
 		return;
 	if (!S_ISREG(st.st_mode)) {
-		violation(s, TJ_RULE_UPLOAD_SPECIAL_FILE, path, 0,
-		          "configuration file is not a regular file");
+		violation(s, TJ_RULE_UPLOAD_SPECIAL_FILE, path, 0, "configuration file is not a regular file");
 		return;
 	}
 	if ((uint64_t)st.st_size > s->p->upload.max_file_bytes)
@@ -721,8 +706,7 @@ static void scan_file(struct scan *s, struct module *m, int dirfd, const char *n
 	}
 	n = tj_read_all(fd, buf, (size_t)st.st_size + 1);
 	if (n < 0 || (uint64_t)n > s->p->upload.max_file_bytes) {
-		violation(s, TJ_RULE_UPLOAD_LIMIT, path, 0,
-		          "cannot read the file, or it grew while being read");
+		violation(s, TJ_RULE_UPLOAD_LIMIT, path, 0, "cannot read the file, or it grew while being read");
 		return;
 	}
 	buf[n] = '\0';
@@ -735,8 +719,7 @@ static void scan_file(struct scan *s, struct module *m, int dirfd, const char *n
 		if (perr.limit)
 			violation(s, TJ_RULE_UPLOAD_LIMIT, path, perr.line, "%s (scan limits)", perr.msg);
 		else
-			violation(s, TJ_RULE_PARSE_ERROR, path, perr.line, "%s (column %d)", perr.msg,
-			          perr.col);
+			violation(s, TJ_RULE_PARSE_ERROR, path, perr.line, "%s (column %d)", perr.msg, perr.col);
 		return;
 	}
 	analyze(s, m, &f, path, dir, depth, is_override(name));
@@ -777,8 +760,7 @@ static void scan_module(struct scan *s, const struct pending *pm)
 	if (dirfd < 0) {
 		if (errno == EXDEV || errno == ELOOP || errno == ENOSYS)
 			violation(s, TJ_RULE_UPLOAD_SYMLINK, pm->call_file, pm->call_line,
-			          "module directory \"%s\" is reached through a link that leaves the upload",
-			          pm->dir);
+				  "module directory \"%s\" is reached through a link that leaves the upload", pm->dir);
 		return; /* missing: terraform init reports it */
 	}
 	if (fstat(dirfd, &st) < 0 || seen_before(s, &st))
@@ -794,7 +776,7 @@ static void scan_module(struct scan *s, const struct pending *pm)
 			continue;
 		if (s->files_scanned + n >= s->p->upload.max_files) {
 			violation(s, TJ_RULE_UPLOAD_LIMIT, pm->dir, 0, "more than %llu configuration files",
-			          (unsigned long long)s->p->upload.max_files);
+				  (unsigned long long)s->p->upload.max_files);
 			break;
 		}
 		if (n == cap) {

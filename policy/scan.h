@@ -17,16 +17,16 @@
 #include "policy/policy.h"
 
 struct tj_violation {
-	char *rule;     /* stable rule id, e.g. "provisioner-blocked" */
-	char *severity; /* "error" | "warning" */
-	char *file;     /* relative to the upload; "." for the upload itself */
-	int line;       /* 1-based; 0 when the violation has no line */
+	char *rule;            /* stable rule id, e.g. "provisioner-blocked" */
+	char *severity;        /* "error" | "warning" */
+	char *file;            /* relative to the upload; "." for the upload itself */
+	int line;              /* 1-based; 0 when the violation has no line */
 	char *message;
-	char *reason; /* suppressions only: the policy's reason */
+	char *reason;          /* suppressions only: the policy's reason */
 };
 
 struct tj_scan_result {
-	struct tj_violation *v; /* sorted by file, line, rule, message */
+	struct tj_violation *v;          /* sorted by file, line, rule, message */
 	size_t n;
 	size_t files_scanned;            /* configuration files parsed */
 	struct tj_violation *suppressed; /* matched a suppression of the policy */
@@ -35,7 +35,7 @@ struct tj_scan_result {
 
 /* 0 = scanned (violations may exist), -1 = could not scan (err). */
 int tj_scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out,
-                struct tj_error *err);
+		struct tj_error *err);
 /* The same scan of a module package (a mirrored module): the tree below
  * root, starting at the module directory start (relative to root, "" = root;
  * local calls may reach anywhere beneath root, as terraform allows within a
