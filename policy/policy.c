@@ -149,19 +149,19 @@ bool tj_policy_provider_allowed(const struct tj_policy *p, const char *source)
 /* ---- the field table ---- */
 
 enum pf_kind {
-	PF_SIZE, /* integer bytes or "1536MiB" */
-	PF_U64,  /* integer */
-	PF_CPUS, /* number > 0 */
-	PF_NAME, /* [A-Za-z0-9._-]{1,128} */
-	PF_STR,  /* free text */
-	PF_PATH, /* "" or an absolute path */
+	PF_SIZE,     /* integer bytes or "1536MiB" */
+	PF_U64,      /* integer */
+	PF_CPUS,     /* number > 0 */
+	PF_NAME,     /* [A-Za-z0-9._-]{1,128} */
+	PF_STR,      /* free text */
+	PF_PATH,     /* "" or an absolute path */
 	PF_BOOL,
-	PF_LIST,      /* list of non-empty strings */
-	PF_PROVIDERS, /* list of provider addresses, normalised */
-	PF_BINDS,     /* list of "SRC[:DST]", absolute paths */
-	PF_SYSCALLS,  /* list of syscall names */
-	PF_GLOBS,     /* list of fnmatch globs */
-	PF_INFO,      /* informational, written by `policy show`, ignored on load */
+	PF_LIST,     /* list of non-empty strings */
+	PF_PROVIDERS,/* list of provider addresses, normalised */
+	PF_BINDS,    /* list of "SRC[:DST]", absolute paths */
+	PF_SYSCALLS, /* list of syscall names */
+	PF_GLOBS,    /* list of fnmatch globs */
+	PF_INFO,     /* informational, written by `policy show`, ignored on load */
 };
 
 enum pf_base { B_POLICY, B_RULES };
@@ -184,50 +184,48 @@ struct pfield {
 #define TiB (1ull << 40)
 
 static const struct pfield fields[] = {
-    {"name", PF_NAME, P(name), 0, 0, 0, NULL},
-    {"description", PF_STR, R(description), 0, 0, 0, "\"\""},
+	{"name", PF_NAME, P(name), 0, 0, 0, NULL},
+	{"description", PF_STR, R(description), 0, 0, 0, "\"\""},
 
-    {"providers.allowed", PF_PROVIDERS, R(providers), offsetof(struct tj_policy_rules, n_providers), 0,
-     MAX_LIST, "[\"registry.terraform.io/hashicorp/aws\", \"terraform.io/builtin/terraform\"]"},
-    {"data_sources.denied", PF_LIST, R(denied_data_sources),
-     offsetof(struct tj_policy_rules, n_denied_data_sources), 0, MAX_LIST,
-     "[\"external\", \"http\", \"terraform_remote_state\"]"},
-    {"provisioners.denied", PF_LIST, R(denied_provisioners),
-     offsetof(struct tj_policy_rules, n_denied_provisioners), 0, MAX_LIST,
-     "[\"local-exec\", \"remote-exec\", \"file\"]"},
-    {"modules.allow_local", PF_BOOL, R(modules_allow_local), 0, 0, 1, "true"},
-    {"modules.allowed_sources", PF_GLOBS, R(module_sources),
-     offsetof(struct tj_policy_rules, n_module_sources), 0, MAX_LIST, "[]"},
-    {"modules.mirror", PF_PATH, P(module_mirror), 0, 0, 0, "\"\""},
-    {"modules.mirror_contents", PF_INFO, B_RULES, 0, 0, 0, 0, NULL},
+	{"providers.allowed", PF_PROVIDERS, R(providers), offsetof(struct tj_policy_rules, n_providers), 0, MAX_LIST,
+	 "[\"registry.terraform.io/hashicorp/aws\", \"terraform.io/builtin/terraform\"]"},
+	{"data_sources.denied", PF_LIST, R(denied_data_sources),
+	 offsetof(struct tj_policy_rules, n_denied_data_sources), 0, MAX_LIST,
+	 "[\"external\", \"http\", \"terraform_remote_state\"]"},
+	{"provisioners.denied", PF_LIST, R(denied_provisioners),
+	 offsetof(struct tj_policy_rules, n_denied_provisioners), 0, MAX_LIST,
+	 "[\"local-exec\", \"remote-exec\", \"file\"]"},
+	{"modules.allow_local", PF_BOOL, R(modules_allow_local), 0, 0, 1, "true"},
+	{"modules.allowed_sources", PF_GLOBS, R(module_sources), offsetof(struct tj_policy_rules, n_module_sources),
+	 0, MAX_LIST, "[]"},
+	{"modules.mirror", PF_PATH, P(module_mirror), 0, 0, 0, "\"\""},
+	{"modules.mirror_contents", PF_INFO, B_RULES, 0, 0, 0, 0, NULL},
 
-    {"upload.max_files", PF_U64, P(upload.max_files), 0, 1, 1000000, "1000"},
-    {"upload.max_total_size", PF_SIZE, P(upload.max_total_bytes), 0, 1, TiB, "\"64MiB\""},
-    {"upload.max_file_size", PF_SIZE, P(upload.max_file_bytes), 0, 1, GiB, "\"8MiB\""},
-    {"upload.max_depth", PF_U64, P(upload.max_depth), 0, 1, 256, "16"},
+	{"upload.max_files", PF_U64, P(upload.max_files), 0, 1, 1000000, "1000"},
+	{"upload.max_total_size", PF_SIZE, P(upload.max_total_bytes), 0, 1, TiB, "\"64MiB\""},
+	{"upload.max_file_size", PF_SIZE, P(upload.max_file_bytes), 0, 1, GiB, "\"8MiB\""},
+	{"upload.max_depth", PF_U64, P(upload.max_depth), 0, 1, 256, "16"},
 
-    {"scan.max_nesting", PF_U64, R(max_nesting), 0, 8, 10000, "128"},
-    {"scan.max_tokens", PF_U64, R(max_tokens), 0, 1000, 1000000000, "2000000"},
-    {"scan.max_module_depth", PF_U64, R(max_module_depth), 0, 1, 256, "16"},
+	{"scan.max_nesting", PF_U64, R(max_nesting), 0, 8, 10000, "128"},
+	{"scan.max_tokens", PF_U64, R(max_tokens), 0, 1000, 1000000000, "2000000"},
+	{"scan.max_module_depth", PF_U64, R(max_module_depth), 0, 1, 256, "16"},
 
-    {"limits.memory", PF_SIZE, P(limits.memory_bytes), 0, 64 * MiB, TiB, "\"1536MiB\""},
-    {"limits.cpus", PF_CPUS, P(limits.cpus), 0, 0, 1024, "2"},
-    {"limits.pids", PF_U64, P(limits.pids), 0, 16, 1 << 22, "512"},
-    {"limits.workspace_size", PF_SIZE, P(limits.workspace_bytes), 0, 1 * MiB, TiB, "\"256MiB\""},
-    {"limits.tmp_size", PF_SIZE, P(limits.tmp_bytes), 0, 1 * MiB, TiB, "\"256MiB\""},
-    {"limits.step_timeout", PF_U64, P(limits.step_timeout_s), 0, 1, 86400, "300"},
-    {"limits.job_timeout", PF_U64, P(limits.job_timeout_s), 0, 1, 86400, "600"},
-    {"limits.output_size", PF_SIZE, P(limits.output_bytes), 0, 4 * KiB, GiB, "\"16MiB\""},
-    {"limits.nofile", PF_U64, P(limits.nofile), 0, 64, 1 << 20, "4096"},
+	{"limits.memory", PF_SIZE, P(limits.memory_bytes), 0, 64 * MiB, TiB, "\"1536MiB\""},
+	{"limits.cpus", PF_CPUS, P(limits.cpus), 0, 0, 1024, "2"},
+	{"limits.pids", PF_U64, P(limits.pids), 0, 16, 1 << 22, "512"},
+	{"limits.workspace_size", PF_SIZE, P(limits.workspace_bytes), 0, 1 * MiB, TiB, "\"256MiB\""},
+	{"limits.tmp_size", PF_SIZE, P(limits.tmp_bytes), 0, 1 * MiB, TiB, "\"256MiB\""},
+	{"limits.step_timeout", PF_U64, P(limits.step_timeout_s), 0, 1, 86400, "300"},
+	{"limits.job_timeout", PF_U64, P(limits.job_timeout_s), 0, 1, 86400, "600"},
+	{"limits.output_size", PF_SIZE, P(limits.output_bytes), 0, 4 * KiB, GiB, "\"16MiB\""},
+	{"limits.nofile", PF_U64, P(limits.nofile), 0, 64, 1 << 20, "4096"},
 
-    {"seccomp.profile", PF_NAME, P(seccomp.profile), 0, 0, 0, "\"default\""},
-    {"seccomp.deny", PF_SYSCALLS, P(seccomp.deny), offsetof(struct tj_policy, seccomp.n_deny), 0, MAX_LIST,
-     "[]"},
+	{"seccomp.profile", PF_NAME, P(seccomp.profile), 0, 0, 0, "\"default\""},
+	{"seccomp.deny", PF_SYSCALLS, P(seccomp.deny), offsetof(struct tj_policy, seccomp.n_deny), 0, MAX_LIST, "[]"},
 
-    {"mounts.terraform", PF_PATH, P(mounts.terraform), 0, 0, 0, "\"\""},
-    {"mounts.plugin_dir", PF_PATH, P(mounts.plugin_dir), 0, 0, 0, "\"\""},
-    {"mounts.ro_binds", PF_BINDS, P(mounts.ro_binds), offsetof(struct tj_policy, mounts.n_ro_binds), 0, 64,
-     "[]"},
+	{"mounts.terraform", PF_PATH, P(mounts.terraform), 0, 0, 0, "\"\""},
+	{"mounts.plugin_dir", PF_PATH, P(mounts.plugin_dir), 0, 0, 0, "\"\""},
+	{"mounts.ro_binds", PF_BINDS, P(mounts.ro_binds), offsetof(struct tj_policy, mounts.n_ro_binds), 0, 64, "[]"},
 };
 
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -412,7 +410,8 @@ static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v
 			return bad(err, label, path, "%g is out of range [0.01, %" PRIu64 "]", v->valuedouble, f->max);
 		*(double *)field_ptr(p, f, f->off) = v->valuedouble;
 		return 0;
-	case PF_INFO: return 0;
+	case PF_INFO:
+		return 0;
 	case PF_BOOL:
 		if (!cJSON_IsBool(v))
 			return bad(err, label, path, "must be true or false, not %s", json_type(v));
