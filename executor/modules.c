@@ -315,6 +315,9 @@ static enum modules_outcome add_package(struct resolver *r, const struct item *i
 	int *nfd, fd;
 	_cleanup_close_ int sub = -1;
 
+	if (r->mp->n_pkg + 1 >= MODULES_MAX_BINDS)
+		return invalid(r, "module \"%s\" (%s:%d): more than %d mirrored modules in one configuration",
+		               c->name, c->file, c->line, MODULES_MAX_BINDS - 1);
 	snprintf(path, sizeof(path), "%s/%s", r->mirror, mirror_rel);
 	if (!realpath(path, real)) {
 		tj_error_sys(r->err, "module mirror: %s", path);

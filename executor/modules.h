@@ -34,6 +34,8 @@
 
 /* The data directory inside the sandbox when mirrored modules are used. */
 #define MODULES_DATA_DIR "/tfdata"
+/* Packages mounted into one job, at most (one bind each). */
+#define MODULES_MAX_BINDS 256
 
 struct modules_record { /* one entry of terraform's modules.json */
 	char *key;      /* "" root, "vpc", "vpc.subnets" */
