@@ -9,12 +9,13 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"run", cmd_run, "run a command inside a fresh sandbox"},
-	{"plan", cmd_plan, "run the Terraform job pipeline on a directory"},
-	{"scan", cmd_scan, "static policy scan of a directory (no sandbox, no terraform)"},
-	{"policy", cmd_policy, "check or show a policy file"},
-	{"serve", cmd_serve, "serve the HTTP API"},
-	{"version", cmd_version, "print tfjail's version and the terraform version found"},
+    {"run", cmd_run, "run a command inside a fresh sandbox"},
+    {"plan", cmd_plan, "run the Terraform job pipeline on a directory"},
+    {"scan", cmd_scan, "static policy scan of a directory (no sandbox, no terraform)"},
+    {"policy", cmd_policy, "check or show a policy file"},
+    {"mirror", cmd_mirror, "add modules to the module mirror, list what it holds"},
+    {"serve", cmd_serve, "serve the HTTP API"},
+    {"version", cmd_version, "print tfjail's version and the terraform version found"},
 };
 
 int cli_usage_error(const char *fmt, ...)

@@ -6,6 +6,7 @@
 #include <cJSON.h>
 
 #include "cli/cli.h"
+#include "executor/mirror.h"
 #include "policy/policy.h"
 
 static void policy_usage(FILE *f)
@@ -14,8 +15,10 @@ static void policy_usage(FILE *f)
 	      "       tfjail policy show [FILE]\n\n"
 	      "check  validates a policy file; an error names the file, the JSON path and why.\n"
 	      "show   prints the effective policy (defaults filled in, every rule with its\n"
-	      "       severity and rationale) as JSON; without FILE, the built-in default.\n\n"
-	      "Exit status: 0 valid, 2 usage error or invalid policy.\n", f);
+	      "       severity and rationale) as JSON; without FILE, the built-in default.\n"
+	      "       With a module mirror, modules.mirror_contents lists what it holds.\n\n"
+	      "Exit status: 0 valid, 2 usage error or invalid policy.\n",
+	      f);
 }
 
 int cmd_policy(int argc, char **argv)
@@ -46,6 +49,15 @@ int cmd_policy(int argc, char **argv)
 		if (tj_policy_load(file, &p, &err) < 0)
 			return cli_usage_error("%s", err.msg);
 		j = tj_policy_to_json(p);
+		if (j && p->module_mirror && *p->module_mirror) {
+			/* what the mirror holds, for the reader (ignored when the policy is loaded) */
+			cJSON *l = NULL;
+			cJSON *mods = cJSON_GetObjectItemCaseSensitive(j, "modules");
+			if (mirror_list(p->module_mirror, &l, &err) < 0)
+				l = cJSON_CreateString(err.msg);
+			cJSON_DeleteItemFromObjectCaseSensitive(l, "mirror");
+			cJSON_AddItemToObject(mods, "mirror_contents", l);
+		}
 		s = j ? cJSON_Print(j) : NULL;
 		tj_policy_free(p);
 		cJSON_Delete(j);
