@@ -24,3 +24,10 @@ bench-memory-floor: $(BIN)
 	TFJAIL_BIN=$(abspath $(BIN)) bench/memory-floor $(if $(RUNS),-n $(RUNS))
 
 bench: bench-pipeline
+
+.PHONY: bench-modules
+# A job with modules from the module mirror against the same modules vendored.
+bench-modules: $(BIN)
+	TFJAIL_BIN=$(abspath $(BIN)) bench/modules $(if $(RUNS),-n $(RUNS))
+
+bench: bench-modules
