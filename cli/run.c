@@ -65,7 +65,8 @@ int cmd_run(int argc, char **argv)
 	struct tj_policy *policy = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct sandbox_result res;
 	struct tj_error err = {0};
 	char real_ws[4096];
@@ -168,12 +169,13 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		cli_cancel_on_signals();
-		if (sandbox_create(rt, &cfg, &sb, &fail) < 0) {
+		if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) < 0) {
 			if (sandbox_cancel_signal()) {
 				fprintf(stderr, "tfjail: interrupted: the sandbox was killed\n");
 				rc = 128 + sandbox_cancel_signal();
 			} else {
-				rc = cli_usage_error("sandbox setup failed at %s: %s", fail.step, fail.msg);
+				rc = cli_usage_error("sandbox setup failed at %s: %s",
+						     sandbox_setup_step_name(fail_step), fail.msg);
 			}
 			goto out;
 		}

@@ -114,22 +114,23 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	    .files = vf->files,
 	    .n_files = vf->n,
 	};
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct sandbox *sb = NULL;
 
 	for (size_t i = 0; i < mods->n_binds && i < MODULES_MAX_BINDS; i++)
 		binds[cfg.n_binds++] = mods->binds[i];
 	job_sandbox_limits(p, &cfg);
-	if (sandbox_create(rt, &cfg, &sb, &fail) == 0)
+	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0)
 		return sb;
-	if (strcmp(fail.step, "workspace-invalid") == 0)
+	if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID)
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
-	else if (strcmp(fail.step, "workspace-full") == 0)
+	else if (fail_step == SANDBOX_SETUP_WORKSPACE_FULL)
 		job_outcome(j, "FAILED", "ResourceLimitExceeded", "%s (workspace limit %llu MiB)", fail.msg,
 		            (unsigned long long)(p->limits.workspace_bytes >> 20));
 	else
-		job_outcome(j, "FAILED", "InternalError", "sandbox setup failed at %s: %s", fail.step,
-		            fail.msg);
+		job_outcome(j, "FAILED", "InternalError", "sandbox setup failed at %s: %s",
+		            sandbox_setup_step_name(fail_step), fail.msg);
 	return NULL;
 }
 

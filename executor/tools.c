@@ -123,14 +123,16 @@ int job_terraform_version(struct sandbox_runtime *rt, const struct job_tools *to
 	char *envp[] = {"PATH=/usr/local/bin",          "HOME=/tmp", "TMPDIR=/tmp", "CHECKPOINT_DISABLE=1",
 	                "TF_CLI_CONFIG_FILE=/dev/null", NULL};
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	enum sandbox_status status;
 	int exit_code, rc = -1;
 	_cleanup_cjson_ cJSON *doc = NULL;
 	const char *v;
 
-	if (sandbox_create(rt, &cfg, &sb, &fail) < 0)
-		return tj_error_set(err, fail.errnum, "sandbox setup failed at %s: %s", fail.step, fail.msg);
+	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) < 0)
+		return tj_error_set(err, fail.errnum, "sandbox setup failed at %s: %s",
+		                    sandbox_setup_step_name(fail_step), fail.msg);
 	doc = step_version_json(sb, envp, NULL, 30000, &status, &exit_code);
 	v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "terraform_version"));
 	if (v && *v && strlen(v) < len) {

@@ -30,29 +30,29 @@ struct sandbox_runtime;
 
 struct sandbox_runtime_options {
 	struct cgroup_host_options cgroup;
-	uid_t uid_base;          /* first host uid of the range; default 1500000000 */
-	uint32_t uid_slots;      /* sandboxes that may run at once; default 4096 */
-	const char *lock_dir;    /* uid slot locks; default /run/tfjail/slots */
+	uid_t uid_base;                  /* first host uid of the range; default 1500000000 */
+	uint32_t uid_slots;              /* sandboxes that may run at once; default 4096 */
+	const char *lock_dir;            /* uid slot locks; default /run/tfjail/slots */
 	const char *const *seccomp_deny; /* extra syscall names refused (policy) */
 	size_t n_seccomp_deny;
 };
 
 int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sandbox_runtime **out,
-			 struct tj_error *err);
+                         struct tj_error *err);
 void sandbox_runtime_free(struct sandbox_runtime *rt);
 enum cgroup_mode sandbox_runtime_cgroup_mode(const struct sandbox_runtime *rt);
 /* The detected cgroup layout and where job cgroups go, for logs. */
 const char *sandbox_runtime_cgroup_describe(const struct sandbox_runtime *rt);
 
 struct sandbox_bind {
-	const char *src;         /* host path */
-	const char *dst;         /* path inside; NULL = same as src */
+	const char *src; /* host path */
+	const char *dst; /* path inside; NULL = same as src */
 };
 
 struct sandbox_file {
-	const char *name;        /* plain file name */
+	const char *name; /* plain file name */
 	const char *content;
-	mode_t mode;             /* 0 = 0644 */
+	mode_t mode; /* 0 = 0644 */
 };
 
 /* Decides, for each entry of the copied workspace, whether it is left out.
@@ -68,39 +68,58 @@ struct sandbox_config {
 	const char *workspace_src;
 	sandbox_exclude_fn workspace_exclude;
 	void *workspace_exclude_ctx;
-	uint64_t copy_max_files;        /* 0 = unlimited */
+	uint64_t copy_max_files; /* 0 = unlimited */
 	uint64_t copy_max_total_bytes;
 	uint64_t copy_max_file_bytes;
 	uint64_t copy_max_depth;
 
-	uint64_t memory_bytes;   /* 0 = unlimited */
-	double cpus;             /* 0 = unlimited */
-	uint64_t pids;           /* 0 = unlimited */
-	uint64_t workspace_bytes;/* tmpfs size of /workspace; 0 = 64 MiB */
-	uint64_t tmp_bytes;      /* tmpfs size of /tmp; 0 = 64 MiB */
-	uint64_t nofile;         /* RLIMIT_NOFILE; 0 = 1024 */
+	uint64_t memory_bytes;    /* 0 = unlimited */
+	double cpus;              /* 0 = unlimited */
+	uint64_t pids;            /* 0 = unlimited */
+	uint64_t workspace_bytes; /* tmpfs size of /workspace; 0 = 64 MiB */
+	uint64_t tmp_bytes;       /* tmpfs size of /tmp; 0 = 64 MiB */
+	uint64_t nofile;          /* RLIMIT_NOFILE; 0 = 1024 */
 
-	uid_t uid;               /* uid/gid inside for commands; default 1000 */
+	uid_t uid; /* uid/gid inside for commands; default 1000 */
 	gid_t gid;
-	bool run_as_root;        /* commands as uid 0 inside (still no capabilities) */
-	const char *hostname;    /* default "tfjail" */
+	bool run_as_root;     /* commands as uid 0 inside (still no capabilities) */
+	const char *hostname; /* default "tfjail" */
 
 	/* Runner-owned text files, read-only at /run/tfjail/<name>. */
 	const struct sandbox_file *files;
 	size_t n_files;
 };
 
-/* Why sandbox_create() failed: the setup step, errno and path. */
-struct sandbox_setup_error {
-	char step[32];           /* "clone", "cgroup", "uidmap", "mount", "network", "workspace", ... */
-	int errnum;
-	char msg[TJ_ERROR_MSG_MAX];
+/* Where sandbox_create() failed, typed; errno and message go in the
+ * tj_error.  The three WORKSPACE_* kinds tell the caller's fault (a bad or
+ * too large upload) from the runtime's. */
+enum sandbox_setup_step {
+	SANDBOX_SETUP_INIT = 0, /* memory, file descriptors, stdio */
+	SANDBOX_SETUP_CLONE,    /* socketpair, clone, the start message */
+	SANDBOX_SETUP_CGROUP,
+	SANDBOX_SETUP_UIDMAP, /* uid slot, uid/gid maps */
+	SANDBOX_SETUP_HOSTNAME,
+	SANDBOX_SETUP_NETWORK,
+	SANDBOX_SETUP_MOUNT,
+	SANDBOX_SETUP_ROOTFS,
+	SANDBOX_SETUP_WORKSPACE,         /* the upload could not be opened or bound */
+	SANDBOX_SETUP_WORKSPACE_INVALID, /* the upload breaks a workspace rule */
+	SANDBOX_SETUP_WORKSPACE_FULL,    /* the upload exceeds a workspace limit */
+	SANDBOX_SETUP_PIVOT_ROOT,
+	SANDBOX_SETUP_RLIMITS,
+	SANDBOX_SETUP_CAPABILITIES,
+	SANDBOX_SETUP_TIMEOUT,  /* PID 1 did not report within 30 s, or died */
+	SANDBOX_SETUP_CANCELED, /* sandbox_cancel() */
 };
+
+/* "rootfs", "workspace-invalid", ...: for messages. */
+const char *sandbox_setup_step_name(enum sandbox_setup_step step);
 
 struct sandbox;
 
-int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
-		   struct sandbox **out, struct sandbox_setup_error *fail);
+/* On failure returns -1 with step (if non-NULL) and err filled. */
+int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg, struct sandbox **out,
+                   enum sandbox_setup_step *step, struct tj_error *err);
 
 /* Host pid of the sandbox's PID 1. */
 pid_t sandbox_pid(const struct sandbox *sb);
@@ -109,24 +128,24 @@ uid_t sandbox_host_uid(const struct sandbox *sb);
 const char *sandbox_cgroup_path(const struct sandbox *sb, const char *controller);
 
 struct sandbox_cmd {
-	char *const *argv;       /* argv[0] without '/' is looked up on envp's PATH */
-	char *const *envp;       /* the whole environment; NULL = empty */
-	const char *cwd;         /* default "/workspace" */
-	int stdin_fd;            /* host fd passed through; -1 = /dev/null */
-	int stdout_fd;           /* host fd passed through; -1 = captured */
-	int stderr_fd;           /* host fd passed through; -1 = captured */
-	size_t capture_max;      /* bytes kept per captured stream; 0 = 1 MiB */
-	uint64_t timeout_ms;     /* wall clock; 0 = none.  On expiry the sandbox is killed. */
+	char *const *argv;   /* argv[0] without '/' is looked up on envp's PATH */
+	char *const *envp;   /* the whole environment; NULL = empty */
+	const char *cwd;     /* default "/workspace" */
+	int stdin_fd;        /* host fd passed through; -1 = /dev/null */
+	int stdout_fd;       /* host fd passed through; -1 = captured */
+	int stderr_fd;       /* host fd passed through; -1 = captured */
+	size_t capture_max;  /* bytes kept per captured stream; 0 = 1 MiB */
+	uint64_t timeout_ms; /* wall clock; 0 = none.  On expiry the sandbox is killed. */
 };
 
 enum sandbox_status {
-	SANDBOX_EXITED = 0,      /* exit_code is valid */
-	SANDBOX_SIGNALED,        /* signal is valid */
-	SANDBOX_TIMEOUT,         /* killed at timeout_ms */
-	SANDBOX_OOM,             /* a process of the sandbox was killed for memory */
-	SANDBOX_SECCOMP,         /* killed by SIGSYS */
-	SANDBOX_LOST,            /* the sandbox died under the command (PID 1 gone) */
-	SANDBOX_CANCELED,        /* sandbox_cancel() was called: the sandbox was killed */
+	SANDBOX_EXITED = 0, /* exit_code is valid */
+	SANDBOX_SIGNALED,   /* signal is valid */
+	SANDBOX_TIMEOUT,    /* killed at timeout_ms */
+	SANDBOX_OOM,        /* a process of the sandbox was killed for memory */
+	SANDBOX_SECCOMP,    /* killed by SIGSYS */
+	SANDBOX_LOST,       /* the sandbox died under the command (PID 1 gone) */
+	SANDBOX_CANCELED,   /* sandbox_cancel() was called: the sandbox was killed */
 };
 
 const char *sandbox_status_name(enum sandbox_status st);
@@ -135,23 +154,23 @@ struct sandbox_result {
 	enum sandbox_status status;
 	int exit_code;
 	int signal;
-	uint64_t oom_kills;      /* during this command (the exit code cannot be trusted then) */
-	bool pids_limit_hit;     /* fork/clone refused by pids.max during this command */
-	char *out;               /* captured stdout (NUL-terminated), NULL if passed through */
+	uint64_t oom_kills;  /* during this command (the exit code cannot be trusted then) */
+	bool pids_limit_hit; /* fork/clone refused by pids.max during this command */
+	char *out;           /* captured stdout (NUL-terminated), NULL if passed through */
 	size_t out_len;
 	bool out_truncated;
 	char *err;
 	size_t err_len;
 	bool err_truncated;
 	uint64_t wall_ms;
-	uint64_t cpu_us;         /* from the job cgroup, during this command */
-	uint64_t memory_peak;    /* job cgroup peak so far, bytes (0 if unknown) */
+	uint64_t cpu_us;      /* from the job cgroup, during this command */
+	uint64_t memory_peak; /* job cgroup peak so far, bytes (0 if unknown) */
 };
 
 /* Runs one command and waits for it.  Returns 0 when a result was produced
  * (whatever the command did), -1 on a runtime failure (err). */
 int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandbox_result *res,
-		 struct tj_error *err);
+                 struct tj_error *err);
 void sandbox_result_free(struct sandbox_result *res);
 
 /* Starts a helper process (e.g. a provider server) and returns once it was

@@ -72,7 +72,8 @@ static void run_cfg(const struct sandbox_config *cfg, uint64_t timeout_ms, struc
 		    char *const args[])
 {
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err = {0};
 	char *argv[16];
 	size_t n = 0;
@@ -87,7 +88,7 @@ static void run_cfg(const struct sandbox_config *cfg, uint64_t timeout_ms, struc
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	cmd.argv = argv;
-	ck_assert_msg(sandbox_create(rt, cfg, &sb, &fail) == 0, "setup failed at %s: %s", fail.step, fail.msg);
+	ck_assert_msg(sandbox_create(rt, cfg, &sb, &fail_step, &fail) == 0, "setup failed at %s: %s", sandbox_setup_step_name(fail_step), fail.msg);
 	ck_assert_msg(sandbox_exec(sb, &cmd, res, &err) == 0, "%s", err.msg);
 	ck_assert_msg(sandbox_destroy(sb, &err) == 0, "%s", err.msg);
 }
@@ -249,14 +250,15 @@ START_TEST(host_uid_is_unprivileged_and_distinct)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *a = NULL, *b = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 	char path[64], *status = NULL;
 	unsigned long ruid, euid;
 
 	base_config(&cfg, &bind);
-	ck_assert_msg(sandbox_create(rt, &cfg, &a, &fail) == 0, "%s: %s", fail.step, fail.msg);
-	ck_assert_msg(sandbox_create(rt, &cfg, &b, &fail) == 0, "%s: %s", fail.step, fail.msg);
+	ck_assert_msg(sandbox_create(rt, &cfg, &a, &fail_step, &fail) == 0, "%s: %s", sandbox_setup_step_name(fail_step), fail.msg);
+	ck_assert_msg(sandbox_create(rt, &cfg, &b, &fail_step, &fail) == 0, "%s: %s", sandbox_setup_step_name(fail_step), fail.msg);
 	ck_assert_uint_ne(sandbox_host_uid(a), sandbox_host_uid(b));
 	/* PID 1 runs with the command's credentials: read them from the host */
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)sandbox_pid(a));
@@ -293,7 +295,8 @@ START_TEST(missing_command_is_reported)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct sandbox_result res;
 	struct tj_error err;
 	static char a0[] = "no-such-program";
@@ -301,7 +304,7 @@ START_TEST(missing_command_is_reported)
 	struct sandbox_cmd cmd = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 
 	base_config(&cfg, &bind);
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 	ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
 	ck_assert_int_eq(res.status, SANDBOX_EXITED);
 	ck_assert_int_eq(res.exit_code, 127);
@@ -316,14 +319,15 @@ START_TEST(setup_failure_names_step_and_path)
 	struct sandbox_config cfg;
 	struct sandbox_bind binds[2];
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 
 	base_config(&cfg, &binds[0]);
 	binds[1] = (struct sandbox_bind){"/nonexistent/tfjail-test", "/x"};
 	cfg.binds = binds;
 	cfg.n_binds = 2;
-	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail), -1);
-	ck_assert_str_eq(fail.step, "rootfs");
+	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail_step, &fail), -1);
+	ck_assert_int_eq(fail_step, SANDBOX_SETUP_ROOTFS);
 	ck_assert_int_eq(fail.errnum, ENOENT);
 	ck_assert_ptr_nonnull(strstr(fail.msg, "/nonexistent/tfjail-test"));
 }
@@ -334,7 +338,8 @@ START_TEST(output_is_capped_and_flagged)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct sandbox_result res;
 	struct tj_error err;
 	static char a0[] = "/probe/probe", a1[] = "mounts";
@@ -343,7 +348,7 @@ START_TEST(output_is_capped_and_flagged)
 				  .capture_max = 100};
 
 	base_config(&cfg, &bind);
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 	ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
 	ck_assert_int_eq(res.status, SANDBOX_EXITED);
 	ck_assert_uint_eq(res.out_len, 100);
@@ -432,7 +437,8 @@ START_TEST(workspace_symlink_escape_is_refused)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	chmod(dir, 0755);
@@ -441,8 +447,8 @@ START_TEST(workspace_symlink_escape_is_refused)
 	ck_assert_int_eq(symlink("/etc/shadow", link), 0);
 	base_config(&cfg, &bind);
 	cfg.workspace_src = dir;
-	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail), -1);
-	ck_assert_str_eq(fail.step, "workspace-invalid");
+	ck_assert_int_eq(sandbox_create(rt, &cfg, &sb, &fail_step, &fail), -1);
+	ck_assert_int_eq(fail_step, SANDBOX_SETUP_WORKSPACE_INVALID);
 	ck_assert_ptr_nonnull(strstr(fail.msg, "shadow.tf"));
 	tj_test_rm_rf(dir);
 }
@@ -472,7 +478,8 @@ START_TEST(limits_are_set_in_the_cgroup)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb = NULL;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 	char path[PATH_MAX], *v = NULL;
 	bool v2 = sandbox_runtime_cgroup_mode(rt) == CGROUP_MODE_V2;
@@ -481,7 +488,7 @@ START_TEST(limits_are_set_in_the_cgroup)
 	cfg.memory_bytes = 200ull << 20;
 	cfg.pids = 77;
 	cfg.cpus = 0.5;
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 
 	snprintf(path, sizeof(path), "%s/%s", sandbox_cgroup_path(sb, "memory"),
 		 v2 ? "memory.max" : "memory.limit_in_bytes");
@@ -659,7 +666,8 @@ START_TEST(two_hundred_runs_leave_nothing_behind)
 	char parent[PATH_MAX];
 	size_t mounts0, fds0, cg0, kids0;
 	struct sandbox *sb;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 	struct sandbox_result res;
 	static char a0[] = "/probe/probe", a1[] = "uid";
@@ -669,7 +677,7 @@ START_TEST(two_hundred_runs_leave_nothing_behind)
 
 	base_config(&cfg, &bind);
 	/* the job cgroups' parent, from a first sandbox */
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 	snprintf(parent, sizeof(parent), "%s/..", sandbox_cgroup_path(sb, "pids"));
 	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
 
@@ -678,7 +686,7 @@ START_TEST(two_hundred_runs_leave_nothing_behind)
 	cg0 = count_dir(parent);
 	kids0 = count_children();
 	for (int i = 0; i < 200; i++) {
-		ck_assert_msg(sandbox_create(rt, &cfg, &sb, &fail) == 0, "run %d: %s: %s", i, fail.step, fail.msg);
+		ck_assert_msg(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0, "run %d: %s: %s", i, sandbox_setup_step_name(fail_step), fail.msg);
 		ck_assert_int_eq(sandbox_exec(sb, &cmd, &res, &err), 0);
 		ck_assert_int_eq(res.status, SANDBOX_EXITED);
 		ck_assert_int_eq(res.exit_code, 0);
@@ -697,7 +705,8 @@ START_TEST(stale_job_cgroups_are_swept)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 	struct sandbox_runtime *rt2 = NULL;
 	struct sandbox_runtime_options o = {.cgroup = {.force_mode = -1}};
@@ -709,7 +718,7 @@ START_TEST(stale_job_cgroups_are_swept)
 		_exit(0);
 	waitpid(dead, NULL, 0);
 	base_config(&cfg, &bind);
-	ck_assert(sandbox_create(rt, &cfg, &sb, &fail) == 0);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
 	snprintf(parent, sizeof(parent), "%s", sandbox_cgroup_path(sb, "pids"));
 	*strrchr(parent, '/') = '\0';
 	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
@@ -728,13 +737,14 @@ START_TEST(uid_range_is_configurable)
 	struct sandbox_config cfg;
 	struct sandbox_bind bind;
 	struct sandbox *sb;
-	struct sandbox_setup_error fail;
+	struct tj_error fail;
+	enum sandbox_setup_step fail_step;
 	struct tj_error err;
 
 	ck_assert_int_eq(setenv("TFJAIL_UID_RANGE", "2000000000:4", 1), 0);
 	ck_assert_msg(sandbox_runtime_open(&o, &rt2, &err) == 0, "%s", err.msg);
 	base_config(&cfg, &bind);
-	ck_assert_msg(sandbox_create(rt2, &cfg, &sb, &fail) == 0, "%s: %s", fail.step, fail.msg);
+	ck_assert_msg(sandbox_create(rt2, &cfg, &sb, &fail_step, &fail) == 0, "%s: %s", sandbox_setup_step_name(fail_step), fail.msg);
 	ck_assert_uint_ge(sandbox_host_uid(sb), 2000000000u);
 	ck_assert_uint_lt(sandbox_host_uid(sb), 2000000008u);
 	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
