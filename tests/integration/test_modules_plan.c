@@ -301,6 +301,30 @@ START_TEST(source_not_allowed_is_a_policy_violation)
 }
 END_TEST
 
+/* The one aws job: a mirrored module under the aws provider, which the job
+ * starts once and reattaches (the data directory is then the read-only one). */
+START_TEST(aws_provider_in_a_mirrored_module)
+{
+	cJSON *r = plan("aws", policy_file);
+	const cJSON *rc;
+	bool found = false;
+
+	assert_outcome(r, "SUCCESS", NULL);
+	cJSON_ArrayForEach (rc, cJSON_GetObjectItemCaseSensitive(
+	                            cJSON_GetObjectItemCaseSensitive(r, "plan_json"), "resource_changes")) {
+		if (strcmp(str(rc, "address"), "module.bucket.aws_s3_bucket.this") == 0) {
+			ck_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(
+			                         cJSON_GetObjectItemCaseSensitive(rc, "change"), "after"),
+			                     "bucket"),
+			                 "tfjail-mirrored-bucket");
+			found = true;
+		}
+	}
+	ck_assert(found);
+	cJSON_Delete(r);
+}
+END_TEST
+
 START_TEST(cli_mirror_list_and_policy_show)
 {
 	char *out = NULL, *err = NULL;
@@ -323,7 +347,7 @@ START_TEST(cli_mirror_list_and_policy_show)
 	j = cJSON_Parse(out);
 	contents = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "modules"),
 	                                            "mirror_contents");
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(contents, "modules")), 4);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(contents, "modules")), 5);
 	ck_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(j, "modules"), "mirror"), mirror);
 	cJSON_Delete(j);
 	free(out);
@@ -350,6 +374,7 @@ Suite *modules_plan_suite(void)
 	tcase_add_test(tc, mirrored_provisioner_is_a_policy_violation);
 	tcase_add_test(tc, source_not_allowed_is_a_policy_violation);
 	tcase_add_test(tc, cli_mirror_list_and_policy_show);
+	tcase_add_test(tc, aws_provider_in_a_mirrored_module);
 	suite_add_tcase(s, tc);
 	return s;
 }
