@@ -269,6 +269,32 @@ START_TEST(add_module_and_list)
 }
 END_TEST
 
+START_TEST(policy_mirror_key)
+{
+	struct tj_policy *p = NULL;
+	struct tj_error err = {0};
+	const char *relative = "{\"version\": 1, \"name\": \"x\", \"modules\": {\"mirror\": \"mods\"}}";
+	const char *info = "{\"version\": 1, \"name\": \"x\", \"modules\": {\"mirror\": \"/srv/mods\", "
+	                   "\"mirror_contents\": {\"modules\": []}}}";
+	cJSON *shown;
+
+	/* absent: no mirror */
+	ck_assert_int_eq(tj_policy_load(NULL, &p, &err), 0);
+	ck_assert_str_eq(p->module_mirror, "");
+	tj_policy_free(p);
+	ck_assert_int_lt(tj_policy_load_text(relative, strlen(relative), "t", &p, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "modules.mirror"));
+	/* what `policy show` adds is read back without effect */
+	ck_assert_msg(tj_policy_load_text(info, strlen(info), "t", &p, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(p->module_mirror, "/srv/mods");
+	shown = tj_policy_to_json(p);
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(shown, "modules"), "mirror_contents"));
+	cJSON_Delete(shown);
+	tj_policy_free(p);
+}
+END_TEST
+
 Suite *modules_suite(void)
 {
 	Suite *s = suite_create("modules");
@@ -281,6 +307,7 @@ Suite *modules_suite(void)
 	tcase_add_test(tc, local_only_needs_no_mirror);
 	tcase_add_test(tc, mirrored_provisioner_is_reported_with_its_path);
 	tcase_add_test(tc, add_module_and_list);
+	tcase_add_test(tc, policy_mirror_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
