@@ -7,6 +7,7 @@
  * module installed where terraform's installer puts it, with its manifest,
  * then init -get=false, plan and show -json outside any sandbox. */
 #include <check.h>
+#include <dirent.h>
 #include <cJSON.h>
 #include <limits.h>
 #include <stdio.h>
@@ -205,9 +206,26 @@ START_TEST(registry_module_with_pessimistic_constraint)
 }
 END_TEST
 
+/* The job's module data directories on the host (tfjail-modules-*). */
+static int staged_dirs(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		n += strncmp(de->d_name, "tfjail-modules-", 15) == 0;
+	closedir(d);
+	return n;
+}
+
 START_TEST(nested_registry_and_local_calls)
 {
+	int staged = staged_dirs();
 	cJSON *r = plan("nested", policy_file);
+
+	ck_assert_int_le(staged_dirs(), staged); /* the data directory went with the job */
 
 	assert_outcome(r, "SUCCESS", NULL);
 	/* a registry call inside a mirrored module, resolved against the mirror */
