@@ -1,6 +1,7 @@
 /* tfjail mirror add-module SOURCE VERSION DIR | tfjail mirror list
- * [--mirror DIR | --policy FILE] [--output text|json] */
+ * (either with --mirror DIR or --policy FILE naming modules.mirror) */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,27 +9,112 @@
 #include <cJSON.h>
 
 #include "cli/cli.h"
+#include "cli/common.h"
 #include "common/cleanup.h"
 #include "executor/mirror.h"
 #include "policy/policy.h"
 
-static void mirror_usage(FILE *f)
+static const char mirror_usage[] =
+    "Usage: tfjail mirror add-module SOURCE VERSION DIR [--mirror DIR | --policy FILE]\n"
+    "       tfjail mirror list [--mirror DIR | --policy FILE] [--output text|json]\n\n"
+    "The operator's module mirror, from which jobs take registry and git modules:\n"
+    "<mirror>/<hostname>/<namespace>/<name>/<system>/<version>/ holds a module's source\n"
+    "tree, and <mirror>/git.json maps git sources (url, ref) to paths in the mirror.\n\n"
+    "add-module  copies a checked-out module into the mirror\n"
+    "list        what the mirror holds\n\n"
+    "`tfjail mirror SUBCOMMAND --help` describes a subcommand.\n\n"
+    "Exit status: 0 done, 1 the module could not be added, 2 usage error or no mirror.\n";
+
+static const struct option add_options[] = {
+    {"mirror", required_argument, NULL, 'm'},
+    {"policy", required_argument, NULL, 'P'},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option list_options[] = {
+    {"mirror", required_argument, NULL, 'm'},
+    {"policy", required_argument, NULL, 'P'},
+    {"output", required_argument, NULL, 'o'},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *const add_operands[] = {"SOURCE", "VERSION", "DIR", NULL};
+static const char *const no_operands[] = {NULL};
+
+static const struct cli_command add_command = {
+    .name = "mirror add-module",
+    .options = add_options,
+    .operands = add_operands,
+    .min_operands = 3,
+    .usage = "Usage: tfjail mirror add-module SOURCE VERSION DIR [--mirror DIR | --policy FILE]\n\n"
+             "Copies the module checked out in DIR into the mirror as SOURCE (a registry address;\n"
+             "without a hostname, registry.terraform.io) at VERSION, and prints where.  A symbolic\n"
+             "link that leaves DIR, a special file, or a version already there is refused; .git\n"
+             "and .terraform are left out; the copy appears only once complete.\n\n"
+             "Options:\n"
+             "  --mirror DIR           the mirror\n"
+             "  --policy FILE          the policy whose modules.mirror is the mirror\n\n"
+             "Exit status: 0 added, 1 refused or failed, 2 usage error or no mirror.\n",
+};
+
+static const struct cli_command list_command = {
+    .name = "mirror list",
+    .options = list_options,
+    .operands = no_operands,
+    .min_operands = 0,
+    .usage = "Usage: tfjail mirror list [--mirror DIR | --policy FILE] [--output text|json]\n\n"
+             "Lists what the mirror holds: each module with its versions, and the git index.\n\n"
+             "Options:\n"
+             "  --mirror DIR           the mirror\n"
+             "  --policy FILE          the policy whose modules.mirror is the mirror\n"
+             "  --output text|json     json: "
+             "{\"mirror\",\"modules\":[{\"source\",\"versions\"}],\"git\":[...]}\n\n"
+             "Exit status: 0, 2 usage error or an unreadable mirror.\n",
+};
+
+/* The options both subcommands take; the mirror named by one of them. */
+struct mirror_opts {
+	const char *mirror, *policy, *output;
+	char *from_policy;
+	bool done; /* --help was printed, or an error reported */
+};
+
+static int parse(struct cli_args *a, const struct cli_command *cmd, int argc, char **argv,
+                 struct mirror_opts *o)
 {
-	fputs("Usage: tfjail mirror add-module SOURCE VERSION DIR [--mirror DIR | --policy FILE]\n"
-	      "       tfjail mirror list [--mirror DIR | --policy FILE] [--output text|json]\n\n"
-	      "The operator's module mirror, from which jobs take registry and git modules:\n"
-	      "<mirror>/<hostname>/<namespace>/<name>/<system>/<version>/ holds a module's source\n"
-	      "tree, and <mirror>/git.json maps git sources (url, ref) to paths in the mirror.\n\n"
-	      "add-module  copies the module checked out in DIR to the mirror as SOURCE (a registry\n"
-	      "            address; without a hostname, registry.terraform.io) at VERSION.  A symbolic\n"
-	      "            link that leaves DIR, a special file, or a version already there is refused;\n"
-	      "            .git and .terraform are left out.\n"
-	      "list        what the mirror holds: each module with its versions, and the git index.\n\n"
-	      "  --mirror DIR    the mirror (default: modules.mirror of --policy)\n"
-	      "  --policy FILE   the policy that names the mirror\n"
-	      "  --output FMT    text (default) or json\n\n"
-	      "Exit status: 0 done, 1 the module could not be added, 2 usage error or no mirror.\n",
-	      f);
+	struct tj_policy *p = NULL;
+	struct tj_error err = {0};
+	int opt;
+
+	o->output = "text";
+	cli_args_init(a, cmd, argc, argv);
+	while ((opt = cli_args_next(a)) != CLI_END) {
+		switch (opt) {
+		case CLI_EXIT: o->done = true; return a->exit_code;
+		case 'm': o->mirror = a->value; break;
+		case 'P': o->policy = a->value; break;
+		case 'o':
+			if (strcmp(a->value, "text") != 0 && strcmp(a->value, "json") != 0)
+				return cli_bad_value(a, "text or json");
+			o->output = a->value;
+			break;
+		}
+	}
+	if (o->mirror && o->policy)
+		return cli_command_error(cmd, "give --mirror or --policy, not both");
+	if (o->mirror)
+		return TJ_EXIT_OK;
+	if (!o->policy)
+		return cli_command_error(cmd, "which mirror? give --mirror DIR or --policy FILE");
+	if (tj_policy_load(o->policy, &p, &err) < 0)
+		return cli_usage_error("%s", err.msg);
+	o->from_policy = strdup(p->module_mirror ? p->module_mirror : "");
+	tj_policy_free(p);
+	if (!o->from_policy || !*o->from_policy)
+		return cli_command_error(cmd, "the policy %s names no module mirror (modules.mirror)",
+		                         o->policy);
+	o->mirror = o->from_policy;
+	return TJ_EXIT_OK;
 }
 
 static void print_list(const cJSON *l)
@@ -48,87 +134,73 @@ static void print_list(const cJSON *l)
 		       cJSON_GetObjectItemCaseSensitive(m, "path")->valuestring);
 }
 
+static int mirror_list_cmd(int argc, char **argv)
+{
+	struct mirror_opts o = {0};
+	struct cli_args a;
+	struct tj_error err = {0};
+	cJSON *l = NULL;
+	int rc = parse(&a, &list_command, argc, argv, &o);
+
+	if (rc != TJ_EXIT_OK || o.done)
+		goto out;
+	if (mirror_list(o.mirror, &l, &err) < 0) {
+		rc = cli_usage_error("%s", err.msg);
+		goto out;
+	}
+	if (strcmp(o.output, "json") == 0) {
+		char *s = cJSON_Print(l);
+		if (s)
+			puts(s);
+		free(s);
+	} else {
+		print_list(l);
+	}
+	cJSON_Delete(l);
+out:
+	free(o.from_policy);
+	return rc;
+}
+
+static int mirror_add_cmd(int argc, char **argv)
+{
+	struct mirror_opts o = {0};
+	struct cli_args a;
+	struct tj_error err = {0};
+	char dest[PATH_MAX];
+	int rc = parse(&a, &add_command, argc, argv, &o);
+
+	if (rc != TJ_EXIT_OK || o.done)
+		goto out;
+	if (mirror_add_module(o.mirror, a.operand[0], a.operand[1], a.operand[2], dest, &err) < 0) {
+		fprintf(stderr, "tfjail: %s\n", err.msg);
+		rc = TJ_EXIT_FAIL;
+		goto out;
+	}
+	printf("%s\n", dest);
+out:
+	free(o.from_policy);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} subcommands[] = {
+    {"add-module", mirror_add_cmd},
+    {"list", mirror_list_cmd},
+};
+
 int cmd_mirror(int argc, char **argv)
 {
-	const char *mirror = NULL, *policy_path = NULL, *output = "text", *pos[4] = {0};
-	struct tj_policy *p = NULL;
-	struct tj_error err = {0};
-	_cleanup_free_ char *mpath = NULL;
-	size_t npos = 0;
-	int rc;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			mirror_usage(stdout);
-			return TJ_EXIT_OK;
-		} else if (strcmp(argv[i], "--mirror") == 0 && i + 1 < argc) {
-			mirror = argv[++i];
-		} else if (strncmp(argv[i], "--mirror=", 9) == 0) {
-			mirror = argv[i] + 9;
-		} else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) {
-			policy_path = argv[++i];
-		} else if (strncmp(argv[i], "--policy=", 9) == 0) {
-			policy_path = argv[i] + 9;
-		} else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc) {
-			output = argv[++i];
-		} else if (strncmp(argv[i], "--output=", 9) == 0) {
-			output = argv[i] + 9;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage_error(
-			    "mirror: unknown or incomplete option '%s' (see tfjail mirror --help)", argv[i]);
-		} else if (npos < 4) {
-			pos[npos++] = argv[i];
-		} else {
-			return cli_usage_error("mirror: too many arguments");
-		}
-	}
-	if (!npos)
-		return mirror_usage(stderr), TJ_EXIT_USAGE;
-	if (strcmp(output, "text") != 0 && strcmp(output, "json") != 0)
-		return cli_usage_error("mirror: --output must be text or json, not '%s'", output);
-	if (mirror && policy_path)
-		return cli_usage_error("mirror: give --mirror or --policy, not both");
-	if (!mirror) {
-		if (!policy_path)
-			return cli_usage_error("mirror: which mirror? give --mirror DIR or --policy FILE");
-		if (tj_policy_load(policy_path, &p, &err) < 0)
-			return cli_usage_error("%s", err.msg);
-		mpath = strdup(p->module_mirror ? p->module_mirror : "");
-		tj_policy_free(p);
-		if (!mpath || !*mpath)
-			return cli_usage_error(
-			    "mirror: the policy %s names no module mirror (modules.mirror)", policy_path);
-		mirror = mpath;
-	}
-	if (strcmp(pos[0], "list") == 0) {
-		cJSON *l = NULL;
-		char *s;
-		if (npos != 1)
-			return cli_usage_error("mirror list: takes no arguments");
-		if (mirror_list(mirror, &l, &err) < 0)
-			return cli_usage_error("%s", err.msg);
-		if (strcmp(output, "json") == 0) {
-			s = cJSON_Print(l);
-			if (s)
-				puts(s);
-			free(s);
-		} else {
-			print_list(l);
-		}
-		cJSON_Delete(l);
-		return TJ_EXIT_OK;
-	}
-	if (strcmp(pos[0], "add-module") == 0) {
-		char dest[PATH_MAX];
-		if (npos != 4)
-			return cli_usage_error("mirror add-module: needs SOURCE VERSION DIR");
-		rc = mirror_add_module(mirror, pos[1], pos[2], pos[3], dest, &err);
-		if (rc < 0) {
-			fprintf(stderr, "tfjail: %s\n", err.msg);
-			return TJ_EXIT_FAIL;
-		}
-		printf("%s\n", dest);
-		return TJ_EXIT_OK;
-	}
-	return cli_usage_error("mirror: unknown subcommand '%s' (add-module or list)", pos[0]);
+	if (argc < 2)
+		return fputs(mirror_usage, stderr), TJ_EXIT_USAGE;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return fputs(mirror_usage, stdout), TJ_EXIT_OK;
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].fn(argc - 1, argv + 1);
+	if (argv[1][0] == '-')
+		return cli_usage_error("mirror: unknown option '%s' (see tfjail mirror --help)", argv[1]);
+	return cli_usage_error("mirror: unknown subcommand '%s' (see tfjail mirror --help)", argv[1]);
 }
