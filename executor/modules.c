@@ -186,6 +186,8 @@ static enum modules_outcome read_calls(struct resolver *r, int rootfd, const cha
 
 	*calls = NULL;
 	*n = 0;
+	if (dfd < 0 && errno == ENOENT && !*prefix)
+		return MODULES_RESOLVED; /* a missing local module of the upload: terraform names it */
 	if (dfd < 0)
 		return invalid(r, "module directory %s%s%s cannot be read: %s", prefix, *rel ? rel : ".",
 		               errno == EXDEV ? " (reached through a link that leaves it)" : "",

@@ -173,6 +173,11 @@ START_TEST(local_only_needs_no_mirror)
 	ck_assert_int_eq(modules_resolve(p, fd, NULL, &mp, &err), MODULES_RESOLVED);
 	ck_assert_uint_eq(mp->n_pkg, 0);
 	modules_plan_free(mp);
+	/* a missing local module is terraform's to report, with its diagnostics */
+	tj_test_write(dir, "main.tf", "module \"a\" {\n  source = \"./gone\"\n}\n");
+	ck_assert_int_eq(modules_resolve(p, fd, NULL, &mp, &err), MODULES_RESOLVED);
+	ck_assert_uint_eq(mp->n_pkg, 0);
+	modules_plan_free(mp);
 	/* a local path out of the upload is refused, as the scan refuses it */
 	tj_test_write(dir, "main.tf", "module \"a\" {\n  source = \"../../etc\"\n}\n");
 	ck_assert_int_eq(modules_resolve(p, fd, NULL, &mp, &err), MODULES_INVALID);
