@@ -2,11 +2,22 @@
 #include "executor/classify.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "executor/steps.h"
+#include "executor/wording.h"
 
 #define MAX_DIAGNOSTICS 50
+
+/* terraform's text, in the user's terms */
+static void add_words(const struct job *j, cJSON *o, const char *key, const char *text)
+{
+	_cleanup_free_ char *w = wording_for_user(j->req, text);
+
+	cJSON_AddStringToObject(o, key, w ? w : text);
+}
 
 void classify_collect_diagnostics(struct job *j, const char *out, size_t len, bool lines)
 {
@@ -39,6 +50,7 @@ void classify_collect_diagnostics(struct job *j, const char *out, size_t len, bo
 			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(range, "filename"));
 			const cJSON *start = cJSON_GetObjectItemCaseSensitive(range, "start");
 			const cJSON *line = cJSON_GetObjectItemCaseSensitive(start, "line");
+			const cJSON *column = cJSON_GetObjectItemCaseSensitive(start, "column");
 			cJSON *o = cJSON_CreateObject();
 			const char *sev =
 			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "severity"));
@@ -49,16 +61,18 @@ void classify_collect_diagnostics(struct job *j, const char *out, size_t len, bo
 			if (!o)
 				continue;
 			cJSON_AddStringToObject(o, "severity", sev ? sev : "error");
-			cJSON_AddStringToObject(o, "summary", sum ? sum : "");
-			cJSON_AddStringToObject(o, "detail", det ? det : "");
+			add_words(j, o, "summary", sum ? sum : "");
+			add_words(j, o, "detail", det ? det : "");
 			if (file)
-				cJSON_AddStringToObject(o, "file", file);
+				add_words(j, o, "file", file);
 			else
 				cJSON_AddNullToObject(o, "file");
 			if (cJSON_IsNumber(line))
 				cJSON_AddNumberToObject(o, "line", line->valuedouble);
 			else
 				cJSON_AddNullToObject(o, "line");
+			if (cJSON_IsNumber(column))
+				cJSON_AddNumberToObject(o, "column", column->valuedouble);
 			cJSON_AddItemToArray(j->diagnostics, o);
 		}
 		if (docs[0])
@@ -202,4 +216,110 @@ void classify_failure(struct job *j, struct sandbox *sb, const char *name,
 		job_outcome(j, "FAILED", "TerraformError", "terraform %s failed (exit code %d)%s%s", name,
 		            failed->exit_code, *t ? ": " : "", t);
 	}
+}
+
+/* ------------------------------------------------------------ the static scan */
+
+/* What an error-severity violation of the static scan means for the job.
+ * The strongest class present decides: the upload itself cannot be taken
+ * (InvalidUpload), then what the policy forbids (PolicyViolation), then a
+ * configuration that does not parse (ValidationError).  Every violation
+ * stays in `violations` either way, and terraform never runs. */
+enum scan_class { SCAN_VALIDATION = 1, SCAN_POLICY, SCAN_UPLOAD };
+
+static const struct {
+	const char *rule;
+	enum scan_class class;
+	const char *fix; /* what the user can do, for InvalidUpload */
+} scan_classes[] = {
+    {"upload-limit", SCAN_UPLOAD,
+     "make the upload smaller, or ask for the policy's upload limits to be raised"},
+    {"upload-symlink", SCAN_UPLOAD,
+     "replace the link with the file it points to, or point it inside the upload"},
+    {"upload-special-file", SCAN_UPLOAD, "remove it from the upload"},
+    {"parse-error", SCAN_VALIDATION, NULL},
+    {"no-configuration", SCAN_VALIDATION, NULL},
+};
+
+static const char *const scan_class_error_type[] = {
+    [SCAN_VALIDATION] = "ValidationError",
+    [SCAN_POLICY] = "PolicyViolation",
+    [SCAN_UPLOAD] = "InvalidUpload",
+};
+
+static enum scan_class class_of(const char *rule, const char **fix)
+{
+	for (size_t i = 0; i < sizeof(scan_classes) / sizeof(scan_classes[0]); i++)
+		if (strcmp(scan_classes[i].rule, rule) == 0) {
+			*fix = scan_classes[i].fix;
+			return scan_classes[i].class;
+		}
+	*fix = NULL;
+	return SCAN_POLICY;
+}
+
+/* A diagnostic for a file the scanner could not parse (or a directory
+ * without configuration).  scan.c words a parse error "MESSAGE (column N)". */
+static void add_scan_diagnostic(struct job *j, const struct tj_violation *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	char summary[768];
+	const char *col = strstr(v->message, " (column ");
+	int column = 0;
+
+	if (!o)
+		return;
+	snprintf(summary, sizeof(summary), "%s", v->message);
+	if (col && sscanf(col, " (column %d)", &column) == 1)
+		summary[col - v->message] = '\0';
+	cJSON_AddStringToObject(o, "severity", "error");
+	cJSON_AddStringToObject(o, "summary", summary);
+	cJSON_AddStringToObject(
+	    o, "detail",
+	    strcmp(v->rule, "parse-error") == 0
+	        ? "The file is not valid HCL or JSON; terraform was not run."
+	        : "terraform needs at least one .tf or .tf.json file where it runs; it was not run.");
+	if (*v->file)
+		cJSON_AddStringToObject(o, "file", v->file);
+	else
+		cJSON_AddNullToObject(o, "file");
+	if (v->line > 0)
+		cJSON_AddNumberToObject(o, "line", v->line);
+	else
+		cJSON_AddNullToObject(o, "line");
+	if (column > 0)
+		cJSON_AddNumberToObject(o, "column", column);
+	cJSON_AddItemToArray(j->diagnostics, o);
+}
+
+void classify_scan(struct job *j, const struct tj_scan_result *scan)
+{
+	const struct tj_violation *first = NULL;
+	enum scan_class worst = 0;
+	const char *fix = NULL;
+	size_t errors = 0;
+
+	for (size_t i = 0; i < scan->n; i++) {
+		const struct tj_violation *v = &scan->v[i];
+		const char *f;
+		enum scan_class c;
+
+		if (strcmp(v->severity, "error") != 0)
+			continue;
+		errors++;
+		c = class_of(v->rule, &f);
+		if (c == SCAN_VALIDATION)
+			add_scan_diagnostic(j, v);
+		if (c > worst) {
+			worst = c;
+			first = v;
+			fix = f;
+		}
+	}
+	if (!first)
+		return;
+	job_outcome(j, "FAILED", scan_class_error_type[worst], "%s:%d: %s [%s]%s%s%s",
+	            *first->file ? first->file : ".", first->line, first->message, first->rule,
+	            fix ? "; " : "", fix ? fix : "",
+	            errors > 1 ? " (and more violations, see the list)" : "");
 }

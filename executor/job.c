@@ -4,6 +4,7 @@
  * steps, classify, varfiles, providers); this file only calls them. */
 #include "executor/job.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "common/util.h"
 #include "executor/classify.h"
 #include "executor/jobstate.h"
+#include "executor/lockfile.h"
 #include "executor/modules.h"
 #include "executor/planjson.h"
 #include "executor/providers.h"
@@ -32,24 +34,15 @@ static const char cli_config[] = "# written by tfjail: providers only from the r
                                  "  }\n"
                                  "}\n";
 
-/* A scan's violations into the response; one of severity error ends the job. */
+/* A scan's violations into the response (after those already there). */
 static void report_scan(struct job *j, const struct tj_scan_result *scan)
 {
 	cJSON *violations = cJSON_GetObjectItemCaseSensitive(j->resp, "violations");
-	const struct tj_violation *v0 = NULL;
-	size_t errors = 0;
 
 	for (size_t i = 0; violations && i < scan->n; i++)
 		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
-	for (size_t i = 0; i < scan->n; i++)
-		if (strcmp(scan->v[i].severity, "error") == 0) {
-			if (!v0)
-				v0 = &scan->v[i];
-			errors++;
-		}
-	if (v0)
-		job_outcome(j, "FAILED", "PolicyViolation", "%s:%d: %s [%s]%s", v0->file, v0->line,
-		            v0->message, v0->rule, errors > 1 ? " (and more violations, see the list)" : "");
+	if (tj_scan_has_errors(scan))
+		classify_scan(j, scan);
 }
 
 /* 1. The static scan: what the policy forbids never reaches terraform. */
@@ -58,7 +51,7 @@ static void scan_upload(struct job *j)
 	struct tj_scan_result *scan = NULL;
 	struct tj_error serr = {0};
 
-	if (tj_scan_dir(j->policy, j->req->upload_dir, &scan, &serr) < 0) {
+	if (tj_scan_dir_at(j->policy, j->req->upload_dir, j->req->workdir, &scan, &serr) < 0) {
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", serr.msg);
 		return;
 	}
@@ -98,6 +91,26 @@ static void prepare_modules(struct job *j, struct modules_stage *st)
 	modules_plan_free(mp);
 }
 
+#define UNREADABLE_FIX                                                                                       \
+	"the sandbox copies the upload as an unprivileged user, who cannot read all of it: make it "         \
+	"world-readable: chmod -R o+rX on the upload"
+
+/* 2a. What the sandbox's unprivileged uid could not copy, named before it
+ * tries. */
+static void check_readable(struct job *j)
+{
+	char rel[PATH_MAX];
+	mode_t mode;
+
+	if (job_upload_unreadable(j->req->upload_dir, (unsigned)j->policy->upload.max_depth, rel, sizeof(rel),
+	                          &mode) == 1)
+		job_outcome(j, "FAILED", "InvalidUpload",
+		            "%s (mode %04o) cannot be read by the sandbox's unprivileged user, which copies "
+		            "the upload: "
+		            "make it world-readable: chmod -R o+rX on the upload",
+		            rel, (unsigned)mode);
+}
+
 /* 2. The sandbox, with the upload copied into its workspace. */
 static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
                                       const struct job_tools *tools, const struct varfiles *vf,
@@ -111,6 +124,7 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	    .n_binds = 2,
 	    .workspace_src = j->req->upload_dir,
 	    .workspace_exclude = job_upload_exclude_cb,
+	    .workspace_exclude_ctx = (void *)(uintptr_t)p,
 	    .files = vf->files,
 	    .n_files = vf->n,
 	};
@@ -123,7 +137,11 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	job_sandbox_limits(p, &cfg);
 	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0)
 		return sb;
-	if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID)
+	if (fail_step == SANDBOX_SETUP_WORKSPACE && (fail.errnum == EACCES || fail.errnum == EPERM))
+		/* what job_upload_unreadable did not see (an ACL, a race): the
+		 * message names no path of the sandbox */
+		job_outcome(j, "FAILED", "InvalidUpload", "%s", UNREADABLE_FIX);
+	else if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID)
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
 	else if (fail_step == SANDBOX_SETUP_WORKSPACE_FULL)
 		job_outcome(j, "FAILED", "ResourceLimitExceeded", "%s (workspace limit %llu MiB)", fail.msg,
@@ -150,13 +168,15 @@ static void build_env(const struct tj_policy *p, const struct modules_stage *mod
 }
 
 /* init failed: why, in the job's outcome. */
-static void init_failed(struct job *j, struct sandbox *sb, const struct sandbox_result *res,
-                        char *const envp[], const char *cwd)
+static void init_failed(struct job *j, struct sandbox *sb, const struct job_tools *tools, bool lock_file,
+                        const struct sandbox_result *res, char *const envp[], const char *cwd)
 {
 	if (step_stderr_has(res, "configuration must be valid"))
 		/* init refuses an invalid configuration with this sentence;
 		 * validate then names each error with its file and line */
 		classify_failure(j, sb, "init", res, envp, cwd);
+	else if (lock_file && lockfile_explain_failure(j, tools, res))
+		; /* the lock file and the mirror disagree: explained */
 	else if (step_stderr_has(res, "Failed to query available provider packages") ||
 	         step_stderr_has(res, "Failed to install provider"))
 		job_outcome(j, "FAILED", "TerraformError",
@@ -167,29 +187,31 @@ static void init_failed(struct job *j, struct sandbox *sb, const struct sandbox_
 		            res->exit_code, step_tail(res->err, res->err_len, 400));
 }
 
-/* 3a. terraform init, providers only from the mirror; false: the job ended. */
-static bool run_init(struct job *j, struct sandbox *sb, char *const envp[], const char *cwd,
-                     bool mirrored_modules)
+/* 3a. terraform init, providers only from the mirror; with the upload's
+ * lock file (policy "honor"), read-only: terraform verifies the mirror
+ * against it and never changes it.  false: the job ended. */
+static bool run_init(struct job *j, struct sandbox *sb, const struct job_tools *tools, char *const envp[],
+                     const char *cwd, bool mirrored_modules)
 {
-	/* mirrored modules are in place already: init must not fetch any */
-	char *init[] = {"terraform",
-	                "init",
-	                "-input=false",
-	                "-no-color",
-	                "-backend=false",
-	                "-plugin-dir=" SB_PLUGINS,
-	                mirrored_modules ? "-get=false" : NULL,
-	                NULL};
+	bool lock_file = lockfile_in_use(j);
+	char *init[8] = {"terraform", "init",           "-input=false",
+	                 "-no-color", "-backend=false", "-plugin-dir=" SB_PLUGINS};
+	size_t n = 6;
 	struct sandbox_result res;
 	bool ok;
 
+	if (lock_file)
+		init[n++] = "-lockfile=readonly";
+	if (mirrored_modules)
+		init[n++] = "-get=false"; /* the modules are in place already: init must not fetch any */
+	init[n] = NULL;
 	if (!step_run(j, sb, "init", init, envp, cwd, &res)) {
 		sandbox_result_free(&res);
 		return false;
 	}
 	ok = res.exit_code == 0;
 	if (!ok)
-		init_failed(j, sb, &res, envp, cwd);
+		init_failed(j, sb, tools, lock_file, &res, envp, cwd);
 	sandbox_result_free(&res);
 	return ok;
 }
@@ -231,7 +253,8 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 	char *show[] = {"terraform", "show", "-json", "-no-color", SB_PLANFILE, NULL};
 	struct sandbox_result res;
 	struct tj_error err = {0};
-	cJSON *plan = NULL;
+	_cleanup_free_ char *plan = NULL;
+	size_t plan_len;
 	char sha[65];
 	struct plan_summary sum;
 
@@ -248,12 +271,13 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 		            (unsigned long long)j->policy->limits.output_bytes);
 		goto out;
 	}
-	if (planjson_normalize(res.out, res.out_len, &plan, NULL, sha, &err) < 0) {
+	if (planjson_normalize(res.out, res.out_len, &plan, &plan_len, sha, &err) < 0 ||
+	    planjson_summary(plan, plan_len, &sum, &err) < 0) {
 		job_outcome(j, "FAILED", "TerraformError", "%s", err.msg);
 		goto out;
 	}
-	planjson_summary(plan, &sum);
-	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", plan);
+	/* a raw item: the response carries the canonical bytes as they are */
+	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", cJSON_CreateRaw(plan));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
 	job_outcome(j, "SUCCESS", NULL, NULL);
@@ -284,7 +308,7 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 	snprintf(cwd, sizeof(cwd), SB_WORKSPACE "%s%s", req->workdir && *req->workdir ? "/" : "",
 	         req->workdir ? req->workdir : "");
 
-	if (!run_init(j, sb, env.envp, cwd, mods->n_binds > 0))
+	if (!run_init(j, sb, tools, env.envp, cwd, mods->n_binds > 0))
 		goto out;
 	providers_start(j, sb, tools, env.envp, cwd, &pr);
 	if ((reattach_env = providers_env(&pr)) && env.n < sizeof(env.envp) / sizeof(env.envp[0]) - 1) {
@@ -325,6 +349,8 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	scan_upload(&j);
 	if (!j.done)
 		prepare_modules(&j, &mods);
+	if (!j.done)
+		check_readable(&j);
 	if (!j.done)
 		run_in_sandbox(&j, rt, tools, &mods);
 	modules_stage_remove(&mods);

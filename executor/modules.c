@@ -650,7 +650,7 @@ int modules_scan(const struct tj_policy *p, const struct modules_plan *mp, struc
 			      strcmp(mp->pkg[j].subdir, pk->subdir) == 0;
 		if (dup)
 			continue;
-		if (tj_scan_module(p, pk->host_dir, pk->subdir, &one, err) < 0) {
+		if (tj_scan_dir_at(p, pk->host_dir, pk->subdir, &one, err) < 0) {
 			tj_scan_result_free(res);
 			return tj_error_prefix(err, "scan of the mirrored module %s", pk->label);
 		}

@@ -25,6 +25,18 @@ bench-memory-floor: $(BIN)
 
 bench: bench-pipeline
 
+.PHONY: bench-planjson
+BENCH_PLANJSON := $(BUILD)/bench/planjson-timer
+$(BENCH_PLANJSON): bench/planjson-timer.c $(BUILD)/libtfjail.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libtfjail.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
+# The plan normaliser on the aws fixture's plan JSON, against cJSON.
+bench-planjson: $(BIN) $(BENCH_PLANJSON)
+	TFJAIL_BIN=$(abspath $(BIN)) PLANJSON_TIMER=$(abspath $(BENCH_PLANJSON)) bench/planjson $(RUNS)
+
+bench: bench-planjson
+
 .PHONY: bench-modules
 # A job with modules from the module mirror against the same modules vendored.
 bench-modules: $(BIN)

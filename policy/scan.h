@@ -36,12 +36,10 @@ struct tj_scan_result {
 /* 0 = scanned (violations may exist), -1 = could not scan (err). */
 int tj_scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out,
 		struct tj_error *err);
-/* The same scan of a module package (a mirrored module): the tree below
- * root, starting at the module directory start (relative to root, "" = root;
- * local calls may reach anywhere beneath root, as terraform allows within a
- * package).  Files are named relative to root. */
-int tj_scan_module(const struct tj_policy *p, const char *root, const char *start,
-                   struct tj_scan_result **out, struct tj_error *err);
+/* The same, with the root module at workdir (relative to dir, beneath it;
+ * NULL or "" = dir itself): the directory terraform runs in. */
+int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *workdir, struct tj_scan_result **out,
+		   struct tj_error *err);
 /* Any violation of severity "error" (suppressions already applied). */
 bool tj_scan_has_errors(const struct tj_scan_result *r);
 /* CONTRACT's Violation object. */
