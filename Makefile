@@ -66,7 +66,8 @@ help:
 	@echo "make docs     regenerate the rule table of docs/policy.md"
 	@echo "make sarif-validator   npm: the SARIF 2.1.0 schema and ajv for the SARIF test"
 
-# The SARIF schema and validator the tests use (npm; tests/sarif/validate.js).
+# The SARIF schema and validator the tests use (npm; tests/sarif/validate.js);
+# make test installs them.
 SARIF_NPM := ajv@6.12.6 @microsoft/jest-sarif@1.0.0-beta.0
 sarif-validator:
 	@test -f $(BUILD)/npm/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json || \
@@ -163,7 +164,7 @@ ifeq ($(TFJAIL_DEPS_DONE),)
 test run: deps
 	+@$(MAKE) --no-print-directory TFJAIL_DEPS_DONE=1 $@
 else
-test: $(BIN) $(TESTBIN) $(PROBES)
+test: $(BIN) $(TESTBIN) $(PROBES) sarif-validator
 	TFJAIL_BIN=$(abspath $(BIN)) TFJAIL_PROBES=$(abspath $(BUILD)/probes) \
 	TFJAIL_SRCDIR=$(CURDIR) $(TESTBIN)
 

@@ -1212,7 +1212,11 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 	}
 	/* every job ends (their connections resume) before the HTTP side stops */
 	api_jobs_stop(s.jobs, (unsigned)cfg->shutdown_grace_s);
-	usleep(200000);
+	/* the last answers are on their way out: stopping the daemon closes
+	 * their connections, so wait for them (at most 5 s; a fixed pause was
+	 * too short on a slow machine: the job ran, its answer was lost) */
+	for (int i = 0; i < 100 && atomic_load(&s.in_flight) > 0; i++)
+		usleep(50 * 1000);
 	MHD_stop_daemon(d);
 	fprintf(stderr, "tfjail: stopped\n");
 	ret = 0;

@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 
+#include "policy/rules.h"
 #include "tests/testutil.h"
 
 struct cli_run {
@@ -216,7 +217,7 @@ START_TEST(rules_catalogue_json)
 		plan += strcmp(cJSON_GetObjectItem(e, "stage")->valuestring, "plan") == 0;
 		n++;
 	}
-	ck_assert_int_eq(n, 19);
+	ck_assert_int_eq(n, TJ_RULE__COUNT);
 	ck_assert_int_eq(plan, 6);
 	ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\t\"plan-action-denied\""));
 	cJSON_Delete(a);
