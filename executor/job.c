@@ -5,10 +5,12 @@
 #include "executor/job.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -16,6 +18,7 @@
 #include "executor/jobstate.h"
 #include "executor/judge.h"
 #include "executor/lockfile.h"
+#include "executor/modules.h"
 #include "executor/planjson.h"
 #include "executor/providers.h"
 #include "executor/response.h"
@@ -32,12 +35,22 @@ static const char cli_config[] = "# written by tfjail: providers only from the r
                                  "  }\n"
                                  "}\n";
 
+/* A scan's violations into the response (after those already there). */
+static void report_scan(struct job *j, const struct tj_scan_result *scan)
+{
+	cJSON *violations = cJSON_GetObjectItemCaseSensitive(j->resp, "violations");
+
+	for (size_t i = 0; violations && i < scan->n; i++)
+		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
+	if (tj_scan_has_errors(scan))
+		classify_scan(j, scan);
+}
+
 /* 1. The static scan: what the policy forbids never reaches terraform. */
 static void scan_upload(struct job *j)
 {
 	struct tj_scan_result *scan = NULL;
 	struct tj_error serr = {0};
-	cJSON *violations;
 	uint64_t t0 = tj_now_ms();
 
 	job_progress(j, "scan", false, 0, 0);
@@ -47,13 +60,40 @@ static void scan_upload(struct job *j)
 		return;
 	}
 	job_progress(j, "scan", true, tj_scan_has_errors(scan) ? 1 : 0, tj_now_ms() - t0);
-	violations = cJSON_CreateArray();
-	for (size_t i = 0; i < scan->n; i++)
-		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
-	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
-	if (tj_scan_has_errors(scan))
-		classify_scan(j, scan);
+	report_scan(j, scan);
 	j->scan = scan; /* the plan rules locate blocks with it; freed by job_run */
+}
+
+/* 1b. Registry and git modules from the module mirror: resolved as
+ * terraform's installer would, scanned like the upload, and staged as the
+ * read-only data directory the sandbox mounts (st->n_binds 0: none used). */
+static void prepare_modules(struct job *j, struct modules_stage *st)
+{
+	struct modules_plan *mp = NULL;
+	struct tj_scan_result *scan = NULL;
+	struct tj_error err = {0};
+	enum modules_outcome oc;
+	int fd = open(j->req->upload_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		job_outcome(j, "FAILED", "InvalidUpload", "the upload cannot be opened");
+		return;
+	}
+	oc = modules_resolve(j->policy, fd, j->req->workdir, &mp, &err);
+	close(fd);
+	if (oc != MODULES_RESOLVED) {
+		job_outcome(j, "FAILED", oc == MODULES_INVALID ? "ValidationError" : "InternalError", "%s",
+		            err.msg);
+		return;
+	}
+	if (mp->n_pkg && modules_scan(j->policy, mp, &scan, &err) < 0)
+		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
+	if (scan)
+		report_scan(j, scan);
+	if (mp->n_pkg && !j->done && modules_stage_create(mp, st, &err) < 0)
+		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
+	tj_scan_result_free(scan);
+	modules_plan_free(mp);
 }
 
 #define UNREADABLE_FIX                                                                                       \
@@ -78,10 +118,12 @@ static void check_readable(struct job *j)
 
 /* 2. The sandbox, with the upload copied into its workspace. */
 static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
-                                      const struct job_tools *tools, const struct varfiles *vf)
+                                      const struct job_tools *tools, const struct varfiles *vf,
+                                      const struct modules_stage *mods)
 {
 	const struct tj_policy *p = j->policy;
-	struct sandbox_bind binds[] = {{tools->terraform, SB_TERRAFORM}, {tools->plugin_dir, SB_PLUGINS}};
+	struct sandbox_bind binds[2 + MODULES_MAX_BINDS] = {{tools->terraform, SB_TERRAFORM},
+	                                                    {tools->plugin_dir, SB_PLUGINS}};
 	struct sandbox_config cfg = {
 	    .binds = binds,
 	    .n_binds = 2,
@@ -95,6 +137,8 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	enum sandbox_setup_step fail_step;
 	struct sandbox *sb = NULL;
 
+	for (size_t i = 0; i < mods->n_binds && i < MODULES_MAX_BINDS; i++)
+		binds[cfg.n_binds++] = mods->binds[i];
 	job_sandbox_limits(p, &cfg);
 	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0)
 		return sb;
@@ -115,7 +159,7 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 
 /* The environment is built from nothing: no TF_*, AWS_* or anything else of
  * the host reaches terraform (THREATS 5, 6). */
-static void build_env(const struct tj_policy *p, struct step_env *env)
+static void build_env(const struct tj_policy *p, const struct modules_stage *mods, struct step_env *env)
 {
 	step_env_add(env, "PATH=/usr/local/bin");
 	step_env_add(env, "HOME=/tmp");
@@ -124,7 +168,7 @@ static void build_env(const struct tj_policy *p, struct step_env *env)
 	step_env_add(env, "TF_INPUT=0");
 	step_env_add(env, "CHECKPOINT_DISABLE=1");
 	step_env_add(env, "TF_CLI_CONFIG_FILE=" SB_CLI_CONFIG);
-	step_env_add(env, "TF_DATA_DIR=" SB_DATA_DIR);
+	step_env_add(env, "TF_DATA_DIR=%s", mods->n_binds ? MODULES_DATA_DIR : SB_DATA_DIR);
 	step_env_add(env, "GOMAXPROCS=%d", p->limits.cpus > 0 ? (int)ceil(p->limits.cpus) : 2);
 }
 
@@ -152,20 +196,20 @@ static void init_failed(struct job *j, struct sandbox *sb, const struct job_tool
  * lock file (policy "honor"), read-only: terraform verifies the mirror
  * against it and never changes it.  false: the job ended. */
 static bool run_init(struct job *j, struct sandbox *sb, const struct job_tools *tools, char *const envp[],
-                     const char *cwd)
+                     const char *cwd, bool mirrored_modules)
 {
 	bool lock_file = lockfile_in_use(j);
-	char *init[] = {"terraform",
-	                "init",
-	                "-input=false",
-	                "-no-color",
-	                "-backend=false",
-	                "-plugin-dir=" SB_PLUGINS,
-	                lock_file ? "-lockfile=readonly" : NULL,
-	                NULL};
+	char *init[8] = {"terraform", "init",           "-input=false",
+	                 "-no-color", "-backend=false", "-plugin-dir=" SB_PLUGINS};
+	size_t n = 6;
 	struct sandbox_result res;
 	bool ok;
 
+	if (lock_file)
+		init[n++] = "-lockfile=readonly";
+	if (mirrored_modules)
+		init[n++] = "-get=false"; /* the modules are in place already: init must not fetch any */
+	init[n] = NULL;
 	if (!step_run(j, sb, "init", init, envp, cwd, &res)) {
 		sandbox_result_free(&res);
 		return false;
@@ -248,7 +292,8 @@ out:
 	sandbox_result_free(&res);
 }
 
-static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const struct job_tools *tools)
+static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const struct job_tools *tools,
+                           const struct modules_stage *mods)
 {
 	const struct job_request *req = j->req;
 	struct varfiles vf = {0};
@@ -264,13 +309,13 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 		job_outcome(j, "FAILED", "InternalError", "out of memory writing variables");
 		goto out;
 	}
-	if (!(sb = create_sandbox(j, rt, tools, &vf)))
+	if (!(sb = create_sandbox(j, rt, tools, &vf, mods)))
 		goto out;
-	build_env(j->policy, &env);
+	build_env(j->policy, mods, &env);
 	snprintf(cwd, sizeof(cwd), SB_WORKSPACE "%s%s", req->workdir && *req->workdir ? "/" : "",
 	         req->workdir ? req->workdir : "");
 
-	if (!run_init(j, sb, tools, env.envp, cwd))
+	if (!run_init(j, sb, tools, env.envp, cwd, mods->n_binds > 0))
 		goto out;
 	providers_start(j, sb, tools, env.envp, cwd, &pr);
 	if ((reattach_env = providers_env(&pr)) && env.n < sizeof(env.envp) / sizeof(env.envp[0]) - 1) {
@@ -291,6 +336,7 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
             cJSON **response, struct tj_error *err)
 {
 	struct job j = {.req = req, .policy = req->policy};
+	struct modules_stage mods = {0};
 	char idbuf[32];
 	const char *id = req->job_id;
 	uint64_t timeout_s = req->timeout_s ? req->timeout_s : req->policy->limits.job_timeout_s;
@@ -309,9 +355,12 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 
 	scan_upload(&j);
 	if (!j.done)
+		prepare_modules(&j, &mods);
+	if (!j.done)
 		check_readable(&j);
 	if (!j.done)
-		run_in_sandbox(&j, rt, tools);
+		run_in_sandbox(&j, rt, tools, &mods);
+	modules_stage_remove(&mods);
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 
