@@ -299,6 +299,148 @@ START_TEST(killed_host_loses_no_job)
 }
 END_TEST
 
+/* ------------------------------------------------------------ Redis goes away */
+
+#define SECRET "redis-pw-9f3a-never-shown"
+static struct tj_test_redis lone_redis = {.user = "tfjail", .password = SECRET};
+static struct server lone;
+
+static void lone_start(void)
+{
+	char cfg[1024], pw[PATH_MAX];
+
+	tj_test_redis_start(&lone_redis);
+	snprintf(pw, sizeof(pw), "%s/password", lone_redis.dir);
+	tj_test_write(lone_redis.dir, "password", SECRET "\n");
+	snprintf(cfg, sizeof(cfg),
+	         "\"max_concurrent_jobs\": 2, \"queue_size\": 64, \"store\": {\"url\": \"%s\", "
+	         "\"username\": \"tfjail\", \"password_file\": \"%s\", \"lease_seconds\": 10}",
+	         lone_redis.url, pw);
+	server_start(&lone, cfg, POLICY);
+	copy_fixture(&lone, "exfil-fileset", "slow");
+	copy_fixture(&lone, "local-exec", "violation");
+}
+
+static void lone_stop(void)
+{
+	server_cleanup(&lone);
+	tj_test_redis_destroy(&lone_redis);
+}
+
+START_TEST(redis_restarts_mid_run)
+{
+	struct http_reply r;
+	char *log;
+
+	post_job(lone.port, "before", "slow", &r);
+	ck_assert_int_eq(r.code, 202);
+	reply_free(&r);
+	wait_job(lone.port, "before", "RUNNING", 20000, &r);
+	reply_free(&r);
+
+	/* Redis dies: submissions and reads are 503 with a reason, the
+	 * service stays up, the running job runs on */
+	tj_test_redis_stop(&lone_redis, SIGKILL);
+	post_job(lone.port, "during", "violation", &r);
+	assert_error(&r, 503);
+	ck_assert_msg(strstr(str(r.json, "error"), "job store is unreachable"), "%s", r.body);
+	ck_assert_ptr_nonnull(strcasestr(r.head, "Retry-After:"));
+	reply_free(&r);
+	get_job(lone.port, "before", &r);
+	assert_error(&r, 503);
+	reply_free(&r);
+	http(lone.port, "GET", "/ready", "", NULL, &r);
+	ck_assert_int_eq(r.code, 503);
+	reply_free(&r);
+	http(lone.port, "GET", "/metrics", "", NULL, &r);
+	ck_assert_ptr_nonnull(strstr(r.body, "tfjail_store_up 0\n"));
+	reply_free(&r);
+	/* the job ends (its 4 s timeout) while Redis is away */
+	sleep(4);
+
+	/* back, with its data: the held result is published, nothing is lost */
+	tj_test_redis_start(&lone_redis);
+	wait_job(lone.port, "before", NULL, 10000, &r);
+	ck_assert_str_eq(str(r.json, "status"), "TIMEOUT");
+	ck_assert_str_eq(str(r.json, "job_id"), "before");
+	reply_free(&r);
+	post_job(lone.port, "after", "violation", &r);
+	ck_assert_int_eq(r.code, 202);
+	reply_free(&r);
+	wait_job(lone.port, "after", NULL, 20000, &r);
+	assert_job(&r, "after", "FAILED", "PolicyViolation");
+	reply_free(&r);
+	ck_assert_int_eq(kill(lone.pid, 0), 0);
+
+	/* the password is in no log line and not in /health */
+	http(lone.port, "GET", "/health", "", NULL, &r);
+	ck_assert_msg(strstr(r.body, "user tfjail, password set"), "%s", r.body);
+	ck_assert_ptr_null(strstr(r.body, SECRET));
+	reply_free(&r);
+	log = read_log(&lone);
+	ck_assert_ptr_nonnull(strstr(log, "job store is unreachable"));
+	ck_assert_ptr_null(strstr(log, SECRET));
+	free(log);
+}
+END_TEST
+
+/* ------------------------------------------------------------ one host, embedded */
+
+static struct server single;
+
+static void single_start(void)
+{
+	server_start(&single,
+	             "\"max_concurrent_jobs\": 1, \"queue_size\": 0, \"store\": {\"result_ttl_seconds\": 1}",
+	             POLICY);
+	copy_fixture(&single, "exfil-fileset", "slow");
+	copy_fixture(&single, "local-exec", "violation");
+}
+
+static void single_stop(void)
+{
+	server_cleanup(&single);
+}
+
+START_TEST(results_expire_and_the_queue_is_bounded)
+{
+	struct http_reply r;
+
+	post_job(single.port, "short", "violation", &r);
+	ck_assert_int_eq(r.code, 202);
+	reply_free(&r);
+	wait_job(single.port, "short", NULL, 20000, &r);
+	assert_job(&r, "short", "FAILED", "PolicyViolation");
+	reply_free(&r);
+	/* kept result_ttl_seconds (1), then gone, and the id free again */
+	usleep(1300000);
+	get_job(single.port, "short", &r);
+	assert_error(&r, 404);
+	reply_free(&r);
+	post_job(single.port, "short", "slow", &r);
+	ck_assert_int_eq(r.code, 202);
+	reply_free(&r);
+	wait_job(single.port, "short", "RUNNING", 20000, &r);
+	reply_free(&r);
+	/* one slot, no queue: a second job is 429 */
+	post_job(single.port, "more", "violation", &r);
+	assert_error(&r, 429);
+	reply_free(&r);
+	http(single.port, "GET", "/health", "", NULL, &r);
+	ck_assert_str_eq(str(r.json, "job_store"), "embedded");
+	reply_free(&r);
+	http(single.port, "DELETE", "/api/v1/jobs/short", "", NULL, &r);
+	ck_assert_int_eq(r.code, 200);
+	reply_free(&r);
+	wait_job(single.port, "short", NULL, 3000, &r);
+	ck_assert_str_eq(str(r.json, "status"), "CANCELLED");
+	reply_free(&r);
+	http(single.port, "PUT", "/api/v1/jobs/short", "", "{}", &r);
+	assert_error(&r, 405);
+	reply_free(&r);
+}
+END_TEST
+
 Suite *fleet_suite(void)
 {
 	Suite *s = suite_create("fleet");
@@ -310,6 +452,18 @@ Suite *fleet_suite(void)
 	tcase_add_test(tc, cancel_reaches_the_other_host);
 	tcase_add_test(tc, execute_runs_on_the_fleet);
 	tcase_add_test(tc, killed_host_loses_no_job);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("redis-restart");
+	tcase_add_unchecked_fixture(tc, lone_start, lone_stop);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, redis_restarts_mid_run);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("embedded");
+	tcase_add_unchecked_fixture(tc, single_start, single_stop);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, results_expire_and_the_queue_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
