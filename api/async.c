@@ -22,7 +22,8 @@
 struct run {
 	struct api_async *a;
 	uint64_t handle;
-	uint64_t ticket; /* 0 until submitted */
+	char *store_id, *request; /* for the error response of a crash */
+	uint64_t ticket;          /* 0 until submitted */
 	struct run *next;
 };
 
@@ -32,6 +33,7 @@ struct waiter {
 	char id[API_STORE_ID_MAX + 1];
 	api_job_done_fn done;
 	void *ctx;
+	int upload_fd; /* opened at admission; -1 once a local run took it */
 	bool abandoned;
 	struct waiter *next;
 };
@@ -111,21 +113,26 @@ static struct run *find_run(struct api_async *a, uint64_t handle, bool unlink)
 	return NULL;
 }
 
+static void run_free(struct run *r)
+{
+	free(r->store_id);
+	free(r->request);
+	free(r);
+}
+
 /* The launcher's end of a job (its reader thread): to the dispatcher. */
 static void run_done(void *ctx, struct api_job_result *res)
 {
 	struct run *r = ctx;
 	struct api_async *a = r->a;
 	char *text = NULL;
-
 	if (res) {
 		a->c.hooks.job_ended(a->c.hooks.ctx, res);
 		if (res->outcome == API_JOB_RESULT)
 			text = strndup(res->response, res->response_len);
-		else if (res->outcome == API_JOB_CRASHED) {
-			/* the dispatcher asks runner_error: the job gave no result */
-			fprintf(stderr, "tfjail: job process failed: %s\n", res->why ? res->why : "");
-		}
+		else if (res->outcome == API_JOB_CRASHED)
+			text = runner_error(a, r->store_id, r->request,
+			                    res->why ? res->why : "the job process failed");
 	}
 	pthread_mutex_lock(&a->lock);
 	find_run(a, r->handle, true);
@@ -133,7 +140,28 @@ static void run_done(void *ctx, struct api_job_result *res)
 	api_dispatch_done(a->disp, r->handle, text);
 	free(text);
 	api_job_result_free(res);
-	free(r);
+	run_free(r);
+}
+
+static int take_admitted_upload(struct api_async *a, const char *store_id)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&a->lock);
+	for (struct waiter *w = a->waiters; w; w = w->next)
+		if (strcmp(w->id, store_id) == 0) {
+			fd = w->upload_fd;
+			w->upload_fd = -1;
+		}
+	pthread_mutex_unlock(&a->lock);
+	return fd;
+}
+
+static void waiter_free(struct waiter *w)
+{
+	if (w->upload_fd >= 0)
+		close(w->upload_fd);
+	free(w);
 }
 
 static int runner_start(void *ctx, uint64_t handle, const char *store_id, const char *request,
@@ -153,8 +181,12 @@ static int runner_start(void *ctx, uint64_t handle, const char *store_id, const 
 
 	a->c.hooks.policy(a->c.hooks.ctx, &p, &ptext, &plen, &lim);
 	if (api_request_parse(request, strlen(request), &lim, &req, msg, sizeof(msg)) < 0)
-		return tj_error_set(err, EINVAL, "the stored request is invalid here: %s", msg);
-	fd = a->c.hooks.open_upload(a->c.hooks.ctx, req.upload_id);
+		return tj_error_set(
+		    err, EINVAL, "the stored request is invalid here: %s",
+		    msg); /* an execute admitted here runs on the upload as it was opened then */
+	fd = take_admitted_upload(a, store_id);
+	if (fd < 0)
+		fd = a->c.hooks.open_upload(a->c.hooks.ctx, req.upload_id);
 	if (fd < 0)
 		return tj_error_set(err, ENOENT,
 		                    "upload_id '%s' is not in this host's uploads volume (every host must "
@@ -165,7 +197,12 @@ static int runner_start(void *ctx, uint64_t handle, const char *store_id, const 
 		close(fd);
 		return tj_error_set(err, ENOMEM, "out of memory");
 	}
-	*r = (struct run){.a = a, .handle = handle};
+	*r = (struct run){.a = a, .handle = handle, .store_id = strdup(store_id), .request = strdup(request)};
+	if (!r->store_id || !r->request) {
+		close(fd);
+		run_free(r);
+		return tj_error_set(err, ENOMEM, "out of memory");
+	}
 	pthread_mutex_lock(&a->lock);
 	r->next = a->runs;
 	a->runs = r;
@@ -186,7 +223,7 @@ static int runner_start(void *ctx, uint64_t handle, const char *store_id, const 
 	pthread_mutex_lock(&a->lock);
 	if (sub != API_SUBMIT_OK) {
 		find_run(a, handle, true);
-		free(r);
+		run_free(r);
 	} else if (find_run(a, handle, false)) {
 		r->ticket = ticket; /* unless it has ended already */
 	}
@@ -292,9 +329,12 @@ static void poll_waiters(struct api_async *a)
 
 		next = w->next;
 		if (w->abandoned) {
-			enum api_store_cancel c;
+			enum api_store_cancel c = API_STORE_CANCEL_UNKNOWN;
 			note_store(a, api_store_cancel(a->store, w->id, &c, &err));
 			res = result_of(NULL, API_JOB_CANCELLED, "the client has gone");
+			/* a running one is counted where it is killed (job_ended) */
+			if (res)
+				res->started = c == API_STORE_CANCEL_REQUESTED;
 		} else if ((rc = api_store_get(a->store, w->id, &j, &found, &err)) < 0) {
 			note_store(a, rc);
 			answered = stopping;
@@ -322,7 +362,7 @@ static void poll_waiters(struct api_async *a)
 			continue;
 		}
 		w->done(w->ctx, res);
-		free(w);
+		waiter_free(w);
 	}
 	pthread_mutex_lock(&a->lock);
 	while (keep) {
@@ -433,7 +473,7 @@ void api_async_free(struct api_async *a)
 	while (a->runs) {
 		struct run *r = a->runs;
 		a->runs = r->next;
-		free(r);
+		run_free(r);
 	}
 	api_store_close(a->store);
 	pthread_cond_destroy(&a->wake);
@@ -550,7 +590,7 @@ enum api_async_answer api_async_cancel(struct api_async *a, const char *id, cJSO
 }
 
 enum api_async_answer api_async_execute(struct api_async *a, const struct api_exec_request *req,
-                                        const char *body, size_t len, const char *request_id,
+                                        const char *body, size_t len, const char *request_id, int upload_fd,
                                         api_job_done_fn done, void *ctx, uint64_t *ticket, char *msg,
                                         size_t msglen)
 {
@@ -562,20 +602,24 @@ enum api_async_answer api_async_execute(struct api_async *a, const struct api_ex
 
 	(void)req;
 	(void)len;
-	if ((r = admit(a, msg, msglen)) != API_ASYNC_ACCEPTED)
+	if ((r = admit(a, msg, msglen)) != API_ASYNC_ACCEPTED) {
+		close(upload_fd);
 		return r;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
+		close(upload_fd);
 		snprintf(msg, msglen, "out of memory");
 		return API_ASYNC_FAILED;
 	}
+	w->upload_fd = upload_fd;
 	pthread_mutex_lock(&a->lock);
 	seq = ++a->next_ticket;
 	pthread_mutex_unlock(&a->lock);
 	/* an id of its own: an execute is never a resubmission */
 	snprintf(w->id, sizeof(w->id), EXEC_PREFIX "%016" PRIx64 ".%.100s", a->exec_seed + seq, request_id);
 	if (api_store_submit(a->store, w->id, body, &sub, &err) < 0) {
-		free(w);
+		waiter_free(w);
 		return store_failed(a, &err, msg, msglen);
 	}
 	note_store(a, 0);

@@ -79,9 +79,11 @@ enum api_async_answer api_async_cancel(struct api_async *a, const char *id, cJSO
 
 /* POST /api/v1/execute: submits and waits.  done is called once, from
  * another thread, with RESULT (the ExecutionResponse), CANCELLED or
- * ABORTED; never when the answer is not ACCEPTED. */
+ * ABORTED; never when the answer is not ACCEPTED.  upload_fd (taken over)
+ * is the upload as opened at admission: the job runs on it when this host
+ * claims the job; another host opens the upload by name on its volume. */
 enum api_async_answer api_async_execute(struct api_async *a, const struct api_exec_request *req,
-                                        const char *body, size_t len, const char *request_id,
+                                        const char *body, size_t len, const char *request_id, int upload_fd,
                                         api_job_done_fn done, void *ctx, uint64_t *ticket, char *msg,
                                         size_t msglen);
 /* The execute's client has gone: its job is cancelled. */

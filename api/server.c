@@ -357,7 +357,9 @@ static struct answer health(struct server *s, struct live *lv)
 		cJSON_AddNullToObject(o, "terraform_version");
 	cJSON_AddStringToObject(o, "version", TFJAIL_VERSION);
 	cJSON_AddNumberToObject(o, "running_jobs", st.running);
-	cJSON_AddNumberToObject(o, "queued_jobs", st.queued);
+	/* waiting for a slot: in the launcher, and in the store (with Redis,
+	 * the whole fleet's queue) */
+	cJSON_AddNumberToObject(o, "queued_jobs", (double)(st.queued + as.store.queued));
 	cJSON_AddNumberToObject(o, "max_concurrent_jobs", (double)lv->cfg->max_concurrent_jobs);
 	cJSON_AddNumberToObject(o, "queue_size", (double)lv->cfg->queue_size);
 	cJSON_AddNumberToObject(o, "launcher_restarts", (double)st.launcher_restarts);
@@ -499,9 +501,11 @@ static void job_done(void *ctx, struct api_job_result *res)
 	MHD_resume_connection(k->c);
 }
 
-/* The request body as an ExecutionRequest whose upload is on the volume;
- * false with the answer (400, 404) in *a otherwise. */
-static bool read_request(struct server *s, struct conn *k, struct api_exec_request *req, struct answer *a)
+/* The request body as an ExecutionRequest whose upload is on the volume
+ * (*fdp: the upload, opened); false with the answer (400, 404) in *a
+ * otherwise. */
+static bool read_request(struct server *s, struct conn *k, struct api_exec_request *req, int *fdp,
+                         struct answer *a)
 {
 	struct live *lv = k->live;
 	struct api_request_limits lim = {(unsigned)lv->cfg->max_variables, (unsigned)lv->cfg->max_json_depth};
@@ -515,14 +519,13 @@ static bool read_request(struct server *s, struct conn *k, struct api_exec_reque
 	}
 	snprintf(k->job_id, sizeof(k->job_id), "%s", req->job_id);
 	snprintf(k->upload_id, sizeof(k->upload_id), "%s", req->upload_id);
-	/* the host that runs the job opens it again (the same volume) */
 	fd = open_upload(s, req->upload_id);
 	if (fd < 0) {
 		*a = error_answer(MHD_HTTP_NOT_FOUND,
 		                  "upload_id '%s' is not a directory in the uploads volume", req->upload_id);
 		return false;
 	}
-	close(fd);
+	*fdp = fd;
 	return true;
 }
 
@@ -549,15 +552,16 @@ static bool start_job(struct server *s, struct conn *k, struct answer *a)
 	enum api_async_answer r;
 	uint64_t ticket = 0;
 	char msg[512];
+	int fd;
 
-	if (!read_request(s, k, &req, a))
+	if (!read_request(s, k, &req, &fd, a))
 		return false;
 	atomic_store(&k->state, JOB_WAITING);
 	/* no idle timeout while the job runs, however long */
 	MHD_set_connection_option(k->c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	MHD_suspend_connection(k->c);
-	r = api_async_execute(s->async, &req, k->body.data, k->body.len, k->request_id, job_done, k, &ticket,
-	                      msg, sizeof(msg));
+	r = api_async_execute(s->async, &req, k->body.data, k->body.len, k->request_id, fd, job_done, k,
+	                      &ticket, msg, sizeof(msg));
 	if (r == API_ASYNC_ACCEPTED) {
 		atomic_store(&k->sk->ticket, ticket);
 		return true;
@@ -578,9 +582,12 @@ static struct answer submit_job(struct server *s, struct conn *k)
 	struct answer a;
 	cJSON *doc = NULL;
 	char msg[512];
+	int fd;
 
-	if (!read_request(s, k, &req, &a))
+	/* the host that runs the job opens the upload again (the same volume) */
+	if (!read_request(s, k, &req, &fd, &a))
 		return a;
+	close(fd);
 	r = api_async_submit(s->async, &req, k->body.data, k->body.len, &doc, msg, sizeof(msg));
 	if (r != API_ASYNC_ACCEPTED)
 		return store_answer(s, r, msg);
