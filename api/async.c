@@ -289,7 +289,7 @@ static struct api_job_result *result_of(const struct api_store_job *j, enum api_
 		return NULL;
 	}
 	res->outcome = outcome;
-	res->response = memcpy(p, rlen ? j->result : "", rlen + 1);
+	res->response = memcpy(p, rlen && j ? j->result : "", rlen + 1);
 	res->response_len = rlen;
 	p += rlen + 1;
 	res->status = memcpy(p, status, slen + 1);
