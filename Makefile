@@ -50,7 +50,7 @@ BIN      := $(BUILD)/bin/tfjail
 endif
 TESTBIN  := $(BUILD)/tests/tfjail-tests
 
-.PHONY: all deps test test-unit asan run clean fmt lint help probes test-vm bench fuzz
+.PHONY: sarif-validator docs all deps test test-unit asan run clean fmt lint help probes test-vm bench fuzz
 
 all: $(BIN)
 
@@ -63,6 +63,15 @@ help:
 	@echo "make run      build and start the service"
 	@echo "make bench    run the benchmarks under bench/"
 	@echo "make fmt / lint   clang-format / clang-tidy + cppcheck"
+	@echo "make docs     regenerate the rule table of docs/policy.md"
+	@echo "make sarif-validator   npm: the SARIF 2.1.0 schema and ajv for the SARIF test"
+
+# The SARIF schema and validator the tests use (npm; tests/sarif/validate.js);
+# make test installs them.
+SARIF_NPM := ajv@6.12.6 @microsoft/jest-sarif@1.0.0-beta.0
+sarif-validator:
+	@test -f $(BUILD)/npm/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json || \
+	  npm install --no-audit --no-fund --ignore-scripts --no-save --prefix $(BUILD)/npm $(SARIF_NPM)
 
 # ---- Packages
 # The Debian packages of DEB_PKGS (and EXTRA_DEB) that are not installed.
@@ -71,6 +80,12 @@ MISSING_DEBS = for p in $(DEB_PKGS) $(EXTRA_DEB); do \
 	done
 # apt-get waits for a dpkg lock another apt-get holds instead of failing.
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
+
+# docs/policy.md's rule table is `tfjail rules --output markdown` (tests/integration/test_docs.c).
+docs: $(BIN)
+	$(Q)$(BIN) rules --output markdown > $(BUILD)/rules.md
+	$(Q)awk -v f=$(BUILD)/rules.md '/<!-- rules:begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next } \
+	  /<!-- rules:end -->/ { skip = 0 } !skip' docs/policy.md > $(BUILD)/policy.md && mv $(BUILD)/policy.md docs/policy.md
 
 deps:
 	@missing="$$($(MISSING_DEBS))"; \
@@ -149,7 +164,7 @@ ifeq ($(TFJAIL_DEPS_DONE),)
 test run: deps
 	+@$(MAKE) --no-print-directory TFJAIL_DEPS_DONE=1 $@
 else
-test: $(BIN) $(TESTBIN) $(PROBES)
+test: $(BIN) $(TESTBIN) $(PROBES) sarif-validator
 	TFJAIL_BIN=$(abspath $(BIN)) TFJAIL_PROBES=$(abspath $(BUILD)/probes) \
 	TFJAIL_SRCDIR=$(CURDIR) $(TESTBIN)
 

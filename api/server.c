@@ -1362,7 +1362,10 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 	api_jobs_stop(s.jobs, 0);
 	api_async_free(s.async);
 	s.async = NULL;
-	usleep(200000);
+	/* the last answers are on their way out: stopping the daemon closes
+	 * their connections, so wait for them (at most 5 s) */
+	for (int i = 0; i < 100 && atomic_load(&s.in_flight) > 0; i++)
+		usleep(50 * 1000);
 	MHD_stop_daemon(d);
 	fprintf(stderr, "tfjail: stopped\n");
 	ret = 0;

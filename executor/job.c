@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "executor/classify.h"
 #include "executor/jobstate.h"
+#include "executor/judge.h"
 #include "executor/lockfile.h"
 #include "executor/planjson.h"
 #include "executor/providers.h"
@@ -37,18 +38,22 @@ static void scan_upload(struct job *j)
 	struct tj_scan_result *scan = NULL;
 	struct tj_error serr = {0};
 	cJSON *violations;
+	uint64_t t0 = tj_now_ms();
 
+	job_progress(j, "scan", false, 0, 0);
 	if (tj_scan_dir_at(j->policy, j->req->upload_dir, j->req->workdir, &scan, &serr) < 0) {
+		job_progress(j, "scan", true, 1, tj_now_ms() - t0);
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", serr.msg);
 		return;
 	}
+	job_progress(j, "scan", true, tj_scan_has_errors(scan) ? 1 : 0, tj_now_ms() - t0);
 	violations = cJSON_CreateArray();
 	for (size_t i = 0; i < scan->n; i++)
 		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
 	if (tj_scan_has_errors(scan))
 		classify_scan(j, scan);
-	tj_scan_result_free(scan);
+	j->scan = scan; /* the plan rules locate blocks with it; freed by job_run */
 }
 
 #define UNREADABLE_FIX                                                                                       \
@@ -236,6 +241,8 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", cJSON_CreateRaw(plan));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
+	/* 5. The policy's plan rules on what terraform would change. */
+	job_judge_plan(j, res.out, res.out_len);
 	job_outcome(j, "SUCCESS", NULL, NULL);
 out:
 	sandbox_result_free(&res);
@@ -308,6 +315,7 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 
+	tj_scan_result_free(j.scan);
 	cJSON_ReplaceItemInObjectCaseSensitive(j.resp, "diagnostics", j.diagnostics);
 	job_response_set_seconds(j.resp, round((double)(tj_now_ms() - j.t0) / 10.0) / 100.0);
 	*response = j.resp;

@@ -100,7 +100,7 @@ bool lockfile_in_use(const struct job *j)
 	struct stat st;
 
 	return j->policy->providers.lock_file == TJ_LOCK_FILE_HONOR && lock_path(j, path, sizeof(path)) &&
-	       stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	       lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* The versions of addr in the mirror's unpacked layout for this platform,
@@ -169,7 +169,9 @@ bool lockfile_explain_failure(struct job *j, const struct job_tools *tools, cons
 	struct tj_error err;
 	const char *mismatch;
 
-	if (!init->err || !lock_path(j, path, sizeof(path)) ||
+	/* read as root: only a regular file, never through a link (and only
+	 * its providers and versions are quoted) */
+	if (!init->err || !lockfile_in_use(j) || !lock_path(j, path, sizeof(path)) ||
 	    tj_read_file(path, MAX_LOCK_FILE, &text, &len, &err) < 0)
 		return false;
 	if (lockfile_parse(text, len, e, MAX_ENTRIES, &n) < 0) {
