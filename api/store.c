@@ -95,8 +95,8 @@ void api_store_options_free(struct api_store_options *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static int copy_options(const struct api_store_options *from, struct api_store_options *to,
-                        struct tj_error *err)
+int api_store_options_copy(const struct api_store_options *from, struct api_store_options *to,
+                           struct tj_error *err)
 {
 	*to = (struct api_store_options){
 	    .lease_ms = from->lease_ms,
@@ -221,7 +221,7 @@ int api_store_open(const struct api_store_options *o, struct api_store **out, st
 
 	if (!s)
 		return tj_error_set(err, ENOMEM, "out of memory");
-	if (copy_options(o, &s->opt, err) < 0) {
+	if (api_store_options_copy(o, &s->opt, err) < 0) {
 		free(s);
 		return -1;
 	}
