@@ -124,6 +124,12 @@ static size_t refused_calls(struct call *c)
 	CALL("io_uring_enter", SYS_io_uring_enter, A(bad, 0, 0, 0, 0, 0), EPERM, true);
 	CALL("io_uring_register", SYS_io_uring_register, A(bad, 0, 0, 0), EPERM, true);
 	CALL("modify_ldt", SYS_modify_ldt, A(99, 0, 0), EPERM, true);
+	CALL("io_setup", SYS_io_setup, A(0, 0), EPERM, true);
+	CALL("io_destroy", SYS_io_destroy, A(0), EPERM, true);
+	CALL("io_submit", SYS_io_submit, A(0, 0, 0), EPERM, true);
+	CALL("io_cancel", SYS_io_cancel, A(0, 0, 0), EPERM, true);
+	CALL("io_getevents", SYS_io_getevents, A(0, 0, 0, 0, 0), EPERM, true);
+	CALL("io_pgetevents", SYS_io_pgetevents, A(0, 0, 0, 0, 0, 0), EPERM, true);
 	CALL("ptrace", SYS_ptrace, A(bad, 0, 0, 0), EPERM, true);
 	CALL("process_vm_readv", SYS_process_vm_readv, A(0, 0, 0, 0, 0, 1), EPERM, true);
 	CALL("process_vm_writev", SYS_process_vm_writev, A(0, 0, 0, 0, 0, 1), EPERM, true);
@@ -392,7 +398,8 @@ START_TEST(rule_table)
 		"swapoff", "acct", "open_by_handle_at", "fsopen", "fsmount", "move_mount", "open_tree",
 		"fsconfig", "fspick", "mount_setattr", "name_to_handle_at", "lookup_dcookie", "quotactl",
 		"syslog", "vhangup", "iopl", "ioperm", "clock_settime", "settimeofday", "adjtimex",
-		"sethostname", "setdomainname", "chroot"};
+		"sethostname", "setdomainname", "chroot", "io_setup", "io_submit", "io_destroy",
+		"io_getevents", "io_pgetevents", "io_cancel"};
 	static const char *const needed[] = {"read", "write", "openat", "execve", "futex", "mmap",
 					     "epoll_pwait", "getrandom", "rt_sigaction", "pipe2",
 					     "connect", "accept4", "wait4", "sched_yield", "prctl"};
