@@ -93,7 +93,6 @@ static bool child_exclude(const char *rel, const struct stat *st, void *ctx)
 static int setup_workspace(const struct init_ctx *c, enum sandbox_setup_step *step, struct tj_error *err)
 {
 	const struct sandbox_config *cfg = c->cfg;
-	char src[PATH_MAX];
 	enum workspace_failure kind;
 	struct workspace_copy_opts o = {
 	    .exclude = child_exclude,
@@ -107,9 +106,9 @@ static int setup_workspace(const struct init_ctx *c, enum sandbox_setup_step *st
 	};
 
 	*step = SANDBOX_SETUP_WORKSPACE;
-	/* bind the upload through the fd opened at the start (child_setup) */
-	snprintf(src, sizeof(src), OLDROOT "/proc/self/fd/%d", c->upload);
-	if (tj_mkdir_p(NEWROOT UPLOAD_DIR, 0755, err) < 0 || mount_bind_ro(src, NEWROOT UPLOAD_DIR, err) < 0)
+	/* attach the read-only clone of the upload that the host made */
+	if (tj_mkdir_p(NEWROOT UPLOAD_DIR, 0755, err) < 0 ||
+	    mount_attach_tree(c->upload, NEWROOT UPLOAD_DIR, err) < 0)
 		return -1;
 	if (workspace_copy(NEWROOT UPLOAD_DIR, NEWROOT "/workspace", &o, &kind, err) < 0) {
 		if (kind == WORKSPACE_NOSPACE)
@@ -142,19 +141,20 @@ static void child_setup(struct init_ctx *c)
 	/* Nothing may ptrace or read /proc/1/{mem,environ,fd} of this process. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	/* The upload, opened while this process still has the host's root
-	 * credentials (it becomes an unprivileged uid at GO): a 0700 directory
-	 * on the way to it, like /root, is then no obstacle.  The files
-	 * themselves are read later as the sandbox's unprivileged uid. */
-	if (c->cfg->workspace_src) {
-		c->upload = open(c->cfg->workspace_src, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (c->upload < 0) {
-			tj_error_sys(&err, "open the upload %s", c->cfg->workspace_src);
-			child_fail(c->ctl, SANDBOX_SETUP_WORKSPACE, &err);
-		}
-	}
-	/* Only the control socket (and the upload's O_PATH fd) survive from
-	 * the host. */
+	/* Where clone3 could not place us in the job cgroup (cgroup v1 and
+	 * hybrid hosts), move ourselves, while the host writes our uid/gid
+	 * maps, through the files the host opened for us (we have no host
+	 * credentials of our own).  A process moving itself as a single thread
+	 * skips the global lock that the host's write of our pid to
+	 * cgroup.procs would take, whose write side waits for an RCU grace
+	 * period (10-15 ms). */
+	if (c->joined_cgroup_ns)
+		cgroup_job_attach_close(c->cg);
+	else if (cgroup_job_attach_self(c->cg, &err) < 0)
+		child_fail(c->ctl, SANDBOX_SETUP_CGROUP, &err);
+
+	/* Only the control socket and the upload's O_PATH fd (opened by the
+	 * host) survive from the host. */
 	if (dup2(c->ctl, 3) < 0 || (c->upload >= 0 && dup2(c->upload, 4) < 0)) {
 		tj_error_sys(&err, "dup2 control socket");
 		child_fail(c->ctl, step, &err);
@@ -173,17 +173,6 @@ static void child_setup(struct init_ctx *c)
 	}
 	if (devnull > 2)
 		close(devnull);
-
-	/* Where clone3 could not place us in the job cgroup (cgroup v1 and
-	 * hybrid hosts), move ourselves, while the host writes our uid/gid
-	 * maps: we still have the service's credentials until setresuid below.
-	 * A process moving itself as a single thread skips the global lock
-	 * that the host's write of our pid to cgroup.procs would take, whose
-	 * write side waits for an RCU grace period (10-15 ms). */
-	if (!c->joined_cgroup_ns && cgroup_job_attach_self(c->cg, &err) < 0) {
-		step = SANDBOX_SETUP_CGROUP;
-		child_fail(c->ctl, step, &err);
-	}
 
 	/* Wait until the host has written our uid/gid maps. */
 	if (read(c->ctl, &go, 1) != 1)

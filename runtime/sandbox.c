@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "runtime/ctl.h"
 #include "runtime/init.h"
+#include "runtime/mount.h"
 #include "runtime/seccomp.h"
 #include "runtime/uidslot.h"
 
@@ -132,6 +133,14 @@ int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sand
 	}
 	snprintf(rt->lock_dir, sizeof(rt->lock_dir), "%s",
 	         opts && opts->lock_dir ? opts->lock_dir : DEFAULT_LOCK_DIR);
+	/* The range must belong to nobody else: a sandbox running as a local
+	 * user's uid, or inside someone's subordinate range, could reach their
+	 * files and processes. */
+	if (uidslot_check_range(rt->uid_base, rt->uid_slots, "/etc/passwd", "/etc/group", "/etc/subuid",
+	                        "/etc/subgid", err) < 0) {
+		free(rt);
+		return -1;
+	}
 
 	/* The sandbox inherits supplementary groups, and setgroups is denied
 	 * inside it: drop them here, once. */
@@ -290,7 +299,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	sb->cfg = cfg;
 	sb->ctl = -1;
 	sb->pid = -1;
-	sb->slot.lock_fd = -1;
+	sb->slot.lock_fd = sb->slot.lock_fd_user = -1;
 
 	if (uidslot_acquire(rt->lock_dir, rt->uid_base, rt->uid_slots, &sb->slot, &err) < 0) {
 		step = SANDBOX_SETUP_UIDMAP;
@@ -319,19 +328,51 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	                      .uid = uid,
 	                      .gid = gid,
 	                      .upload = -1};
+	sb->ctl = sv[0];
+	/* PID 1 has no host credentials: what it needs of the host is opened
+	 * here, as host root, and inherited.  The upload: a 0700 directory on
+	 * the way to it, like /root, is no obstacle (its files are read later
+	 * as the sandbox's unprivileged uid).  The cgroup files it moves itself
+	 * through: the kernel checks writes against the opener. */
+	if (cfg->workspace_src) {
+		c.upload = mount_clone_tree_ro(AT_FDCWD, cfg->workspace_src, &err);
+		if (c.upload < 0) {
+			step = SANDBOX_SETUP_WORKSPACE;
+			close(sv[1]);
+			goto fail;
+		}
+	}
+	if (cgroup_job_attach_open(sb->cg, &err) < 0) {
+		step = SANDBOX_SETUP_CGROUP;
+		goto fail_fds;
+	}
+	/* The user namespace is owned by the slot's uid (uidslot.h). */
+	if (uidslot_enter(&sb->slot, &err) < 0) {
+		step = SANDBOX_SETUP_UIDMAP;
+		goto fail_fds;
+	}
 	sb->pid = clone_sandbox(cgroup_job_dirfd(sb->cg), &into_cgroup);
 	if (sb->pid == 0) {
 		close(sv[0]);
 		c.joined_cgroup_ns = into_cgroup;
 		init_main(&c);
 	}
-	close(sv[1]);
-	sb->ctl = sv[0];
-	if (sb->pid < 0) {
+	if (sb->pid < 0)
 		tj_error_sys(&err, "clone into new namespaces");
-		step = SANDBOX_SETUP_CLONE;
-		goto fail;
+	if (uidslot_leave(sb->pid < 0 ? NULL : &err) < 0) {
+		step = SANDBOX_SETUP_UIDMAP;
+		if (sb->pid > 0)
+			sb->alive = true;
+		goto fail_fds;
 	}
+	if (sb->pid < 0) {
+		step = SANDBOX_SETUP_CLONE;
+		goto fail_fds;
+	}
+	close(sv[1]);
+	if (c.upload >= 0)
+		close(c.upload);
+	cgroup_job_attach_close(sb->cg);
 	sb->alive = true;
 
 	/* PID 1 moves itself into its cgroup before it waits for GO.  If that
@@ -388,6 +429,11 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 			step = SANDBOX_SETUP_TIMEOUT;
 		}
 	}
+fail_fds:
+	close(sv[1]);
+	if (c.upload >= 0)
+		close(c.upload);
+	cgroup_job_attach_close(sb->cg);
 fail:
 	if (step_out)
 		*step_out = step;
