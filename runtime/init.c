@@ -2,9 +2,11 @@
  * loop (child_loop).  See init.h. */
 #include "runtime/init.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -25,6 +27,7 @@
 #include "rootfs/workspace.h"
 #include "runtime/caps.h"
 #include "runtime/ctl.h"
+#include "runtime/limits.h"
 #include "runtime/mount.h"
 #include "runtime/net.h"
 
@@ -135,6 +138,7 @@ static void child_setup(struct init_ctx *c)
 	struct rootfs_plan plan = {0};
 	struct rootfs_bind *binds = NULL;
 	enum sandbox_setup_step step = SANDBOX_SETUP_INIT;
+	struct limits_plan limits;
 	char go;
 	int devnull;
 
@@ -194,6 +198,23 @@ static void child_setup(struct init_ctx *c)
 		tj_error_sys(&err, "sethostname");
 		child_fail(c->ctl, step, &err);
 	}
+
+	/* Counters of our own user namespace, while we are root in it (and
+	 * /proc is still the host's mount, before any mask). */
+	step = SANDBOX_SETUP_LIMITS;
+	{
+		uint64_t ws = cfg->workspace_bytes ? cfg->workspace_bytes : 64ull << 20;
+		uint64_t tmp = cfg->tmp_bytes ? cfg->tmp_bytes : 64ull << 20;
+		struct limits_spec ls = {
+		    .pids = cfg->pids,
+		    .nofile = cfg->nofile,
+		    /* a file may fill the largest tmpfs (ENOSPC, not SIGXFSZ) */
+		    .fsize = (ws > tmp ? ws : tmp) + (1u << 20),
+		};
+		limits_plan_build(&ls, &limits);
+	}
+	if (limits_apply_userns(&limits, &err) < 0)
+		child_fail(c->ctl, step, &err);
 
 	step = SANDBOX_SETUP_NETWORK;
 	if (net_loopback_up(&err) < 0)
@@ -257,20 +278,9 @@ static void child_setup(struct init_ctx *c)
 	if (mount_set_readonly("/", false, &err) < 0)
 		child_fail(c->ctl, step, &err);
 
-	step = SANDBOX_SETUP_RLIMITS;
-	{
-		struct rlimit core = {0, 0};
-		struct rlimit nofile;
-		rlim_t want = cfg->nofile ? cfg->nofile : 1024;
-		getrlimit(RLIMIT_NOFILE, &nofile);
-		if (want > nofile.rlim_max && nofile.rlim_max != RLIM_INFINITY)
-			want = nofile.rlim_max;
-		nofile.rlim_cur = nofile.rlim_max = want;
-		if (setrlimit(RLIMIT_CORE, &core) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0) {
-			tj_error_sys(&err, "setrlimit");
-			child_fail(c->ctl, step, &err);
-		}
-	}
+	step = SANDBOX_SETUP_LIMITS;
+	if (limits_apply_rlimits(&limits, &err) < 0)
+		child_fail(c->ctl, step, &err);
 
 	step = SANDBOX_SETUP_CAPABILITIES;
 	if (caps_drop_all(c->uid, c->gid, &err) < 0)
@@ -417,6 +427,99 @@ bad_errno:
 	return -1;
 }
 
+/* The helper processes started in the background (provider servers): they
+ * outlive the command that follows them, nothing else does. */
+#define MAX_HELPERS 64
+
+struct helpers {
+	pid_t pid[MAX_HELPERS];
+	size_t n;
+};
+
+static bool helpers_has(const struct helpers *h, pid_t pid)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->pid[i] == pid)
+			return true;
+	return false;
+}
+
+static void helpers_forget(struct helpers *h, pid_t pid)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->pid[i] == pid) {
+			h->pid[i] = h->pid[--h->n];
+			return;
+		}
+}
+
+/* Reaps every exited child of PID 1 (orphans included); returns how many. */
+static size_t reap_all(struct helpers *h)
+{
+	size_t n = 0;
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		helpers_forget(h, pid);
+		n++;
+	}
+	return n;
+}
+
+/* The state letter of /proc/PID/stat; 0 if the process is gone. */
+static char proc_state(const char *pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* After a command: every process of the sandbox but PID 1 and the helpers
+ * is killed, also those that left the command's session and process group
+ * (setsid), so that nothing of one step runs in the next.  Repeated until a
+ * pass finds nothing alive: a process may fork while a pass runs. */
+static void kill_leftovers(struct helpers *h)
+{
+	for (int pass = 0; pass < 10000; pass++) {
+		size_t alive = 0;
+		struct dirent *de;
+		DIR *d = opendir("/proc");
+
+		if (!d)
+			return;
+		while ((de = readdir(d))) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+			char st;
+			if (*end || pid <= 1 || helpers_has(h, (pid_t)pid))
+				continue;
+			st = proc_state(de->d_name);
+			if (st && st != 'Z') {
+				kill((pid_t)pid, SIGKILL);
+				alive++;
+			}
+		}
+		closedir(d);
+		if (reap_all(h) == 0 && alive == 0)
+			return;
+		if (alive)
+			sched_yield();
+	}
+}
+
 /* PID 1's loop: run commands one at a time, reap every process (orphans
  * included), report the command's wait status. */
 static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
@@ -426,6 +529,7 @@ static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
 	pid_t current = -1;
 	int current_exec_errno = 0;
 	static char buf[CTL_MAX_MSG];
+	struct helpers helpers = {.n = 0};
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -453,13 +557,14 @@ static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
 				/* level-triggered: waitpid below does the work */
 			}
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				helpers_forget(&helpers, pid);
 				if (pid == current) {
 					struct msg_result r = {.type = MSG_RESULT,
 					                       .wait_status = status,
 					                       .exec_errno = current_exec_errno};
-					/* what the command left in its process group goes with it */
-					kill(-current, SIGKILL);
+					/* what the command left behind goes with it */
 					current = -1;
+					kill_leftovers(&helpers);
 					if (ctl_send(c->ctl, &r, sizeof(r), NULL, 0) < 0)
 						_exit(1);
 				}
@@ -487,6 +592,8 @@ static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
 				if (handle_exec(c, buf, (size_t)n, fds, &bg, &bg_errno) < 0 || bg < 0 ||
 				    bg_errno)
 					r.wait_status = 127 << 8;
+				else if (helpers.n < MAX_HELPERS)
+					helpers.pid[helpers.n++] = bg;
 				r.exec_errno = bg_errno;
 				ctl_send(c->ctl, &r, sizeof(r), NULL, 0);
 			} else if ((size_t)n >= sizeof(struct msg_exec) && *(uint32_t *)buf == MSG_EXEC &&

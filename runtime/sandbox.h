@@ -106,7 +106,7 @@ enum sandbox_setup_step {
 	SANDBOX_SETUP_WORKSPACE_INVALID, /* the upload breaks a workspace rule */
 	SANDBOX_SETUP_WORKSPACE_FULL,    /* the upload exceeds a workspace limit */
 	SANDBOX_SETUP_PIVOT_ROOT,
-	SANDBOX_SETUP_RLIMITS,
+	SANDBOX_SETUP_LIMITS, /* per-user-namespace counters, rlimits */
 	SANDBOX_SETUP_CAPABILITIES,
 	SANDBOX_SETUP_TIMEOUT,  /* PID 1 did not report within 30 s, or died */
 	SANDBOX_SETUP_CANCELED, /* sandbox_cancel() */
