@@ -64,11 +64,18 @@ START_TEST(plan_has_the_fixed_layout)
 	ck_assert_ptr_null(find_op(&plan, ROOTFS_BIND_DEV, "/dev/console"));
 	/* /proc: mounted before its knobs are made read-only and masked */
 	ck_assert_uint_lt(op_index(&plan, ROOTFS_PROC, "/proc"), op_index(&plan, ROOTFS_PROC_RO, "/proc/sys"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_PROC_RO, "/proc/sysrq-trigger"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_MASK, "/proc/kcore"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_MASK, "/proc/keys"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_MASK, "/proc/timer_list"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_MASK, "/proc/sched_debug"));
+	{
+		static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+						 "/proc/sysrq-trigger"};
+		static const char *const masked[] = {"/proc/acpi", "/proc/asound", "/proc/kcore",
+						     "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+						     "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+						     "/proc/config.gz", "/proc/cmdline"};
+		for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+			ck_assert_msg(find_op(&plan, ROOTFS_PROC_RO, ro[i]), "%s", ro[i]);
+		for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++)
+			ck_assert_msg(find_op(&plan, ROOTFS_MASK, masked[i]), "%s", masked[i]);
+	}
 	/* /etc is generated, then read-only */
 	ck_assert_uint_lt(op_index(&plan, ROOTFS_FILE, "/etc/passwd"), op_index(&plan, ROOTFS_REMOUNT_RO, "/etc"));
 	ck_assert_ptr_nonnull(strstr(find_op(&plan, ROOTFS_FILE, "/etc/passwd")->src, ":1000:1000:"));
