@@ -136,6 +136,68 @@ START_TEST(root_and_usr_are_read_only)
 }
 END_TEST
 
+/* /proc as OCI runtimes leave it: every masked path is empty (or absent on
+ * this kernel), every read-only path is on a read-only mount. */
+START_TEST(proc_is_masked_and_read_only)
+{
+	struct sandbox_result res;
+	char *masked[] = {(char *)"masked", (char *)"/proc/acpi", (char *)"/proc/asound", (char *)"/proc/kcore",
+			  (char *)"/proc/keys", (char *)"/proc/latency_stats", (char *)"/proc/timer_list",
+			  (char *)"/proc/timer_stats", (char *)"/proc/sched_debug", (char *)"/proc/scsi",
+			  (char *)"/proc/config.gz", (char *)"/proc/cmdline", NULL};
+	char *ro[] = {(char *)"readonly", (char *)"/proc/bus", (char *)"/proc/fs", (char *)"/proc/irq",
+		      (char *)"/proc/sys", (char *)"/proc/sys/kernel/hostname", (char *)"/proc/sys/user/max_inotify_instances",
+		      (char *)"/proc/sysrq-trigger", NULL};
+
+	run_probe(&res, masked);
+	assert_probe_ok(&res, "masked");
+	/* this kernel has a command line and a /proc/keys: they were masked, not absent */
+	ck_assert_ptr_nonnull(strstr(res.out, "masked /proc/cmdline /dev/null, 0 bytes"));
+	ck_assert_ptr_nonnull(strstr(res.out, "masked /proc/keys /dev/null, 0 bytes"));
+	sandbox_result_free(&res);
+	run_probe(&res, ro);
+	assert_probe_ok(&res, "readonly");
+	ck_assert_ptr_nonnull(strstr(res.out, "readonly /proc/sys read-only mount"));
+	sandbox_result_free(&res);
+}
+END_TEST
+
+/* Only /tmp and /workspace are writable: /, the binds (/usr, the provider
+ * mirror at /plugins), the runner files at /run/tfjail, /etc, /dev and
+ * /proc/sys are not. */
+START_TEST(only_tmp_and_workspace_are_writable)
+{
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind binds[3];
+	struct sandbox_file file = {"terraformrc", "plugin_cache_dir = \"\"\n", 0644};
+	char *ro_dirs[] = {(char *)"write-fail", (char *)"/", (char *)"/usr", (char *)"/plugins", (char *)"/run/tfjail",
+			   (char *)"/etc", (char *)"/dev", (char *)"/probe", NULL};
+	char *ro_mounts[] = {(char *)"readonly", (char *)"/", (char *)"/plugins", (char *)"/run/tfjail",
+			     (char *)"/run/tfjail/terraformrc", (char *)"/proc/sys", NULL};
+	char *rw[] = {(char *)"write-fail", (char *)"/tmp", (char *)"/workspace", NULL};
+
+	base_config(&cfg, &binds[0]);
+	binds[1] = (struct sandbox_bind){"/usr", NULL};
+	binds[2] = (struct sandbox_bind){probe_dir, "/plugins"};
+	cfg.binds = binds;
+	cfg.n_binds = 3;
+	cfg.files = &file;
+	cfg.n_files = 1;
+	run_cfg(&cfg, 20000, &res, ro_dirs);
+	assert_probe_ok(&res, "write-fail");
+	sandbox_result_free(&res);
+	run_cfg(&cfg, 20000, &res, ro_mounts);
+	assert_probe_ok(&res, "readonly");
+	sandbox_result_free(&res);
+	run_cfg(&cfg, 20000, &res, rw);
+	ck_assert_int_eq(res.exit_code, 1);
+	ck_assert_ptr_nonnull(strstr(res.out, "write-fail /tmp writable"));
+	ck_assert_ptr_nonnull(strstr(res.out, "write-fail /workspace writable"));
+	sandbox_result_free(&res);
+}
+END_TEST
+
 START_TEST(only_loopback_is_up)
 {
 	struct sandbox_result res;
@@ -860,6 +922,8 @@ Suite *sandbox_suite(void)
 	tcase_add_checked_fixture(tc, rt_setup, rt_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, root_and_usr_are_read_only);
+	tcase_add_test(tc, proc_is_masked_and_read_only);
+	tcase_add_test(tc, only_tmp_and_workspace_are_writable);
 	tcase_add_test(tc, only_loopback_is_up);
 	tcase_add_test(tc, host_loopback_listener_is_unreachable);
 	tcase_add_test(tc, pid1_is_the_sandbox_init);
