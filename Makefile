@@ -6,8 +6,14 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 PKGS     := libnl-3.0 libnl-route-3.0 libseccomp mount libcjson libmicrohttpd nettle
 DEB_PKGS := gcc make pkg-config libc6-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
-            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev check
+            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev check \
+            systemd man-db
+# (check, systemd and man-db for make test: the Check suites, systemd-analyze
+# verify of the unit, man -l of the man pages)
 
+# pkg-config is asked when make reads this file: `make test` and `make run`
+# install what is missing first (make deps) and then run make again, so that
+# these are the flags of the installed packages (see "Packages" below).
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
@@ -57,16 +63,44 @@ help:
 	@echo "make bench    run the benchmarks under bench/"
 	@echo "make fmt / lint   clang-format / clang-tidy + cppcheck"
 
+# ---- Packages
+# The Debian packages of DEB_PKGS (and EXTRA_DEB) that are not installed.
+MISSING_DEBS = for p in $(DEB_PKGS) $(EXTRA_DEB); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || printf ' %s' $$p; \
+	done
+# apt-get waits for a dpkg lock another apt-get holds instead of failing.
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
+
 deps:
-	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEB); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
+	@missing="$$($(MISSING_DEBS))"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install$$missing" >&2; exit 2; fi; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing || \
-	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; }; \
+	  $(APT_INSTALL) $$missing || { apt-get -o DPkg::Lock::Timeout=600 update -q && $(APT_INSTALL) $$missing; }; \
 	fi
+
+# Every object waits for need-pkgs (order-only): when make was started
+# without the build packages, it stops with one message naming them instead
+# of a compiler error about a missing header.
+PKG_PRESENT := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+CHECK_PRESENT := $(shell pkg-config --exists check 2>/dev/null && echo yes)
+define NEED_PKGS
+	@echo "make: pkg-config modules the build needs are missing:$$(for m in $(1); do pkg-config --exists $$m 2>/dev/null || printf ' %s' $$m; done)" >&2; \
+	missing="$$($(MISSING_DEBS))"; \
+	[ -z "$$missing" ] || echo "make: Debian packages not installed:$$missing" >&2; \
+	echo "make: run 'make deps' as root (make test and make run do it themselves)" >&2; \
+	exit 2
+endef
+
+.PHONY: need-pkgs need-check
+need-pkgs:
+ifneq ($(PKG_PRESENT),yes)
+	$(call NEED_PKGS,$(PKGS))
+endif
+need-check: need-pkgs
+ifneq ($(CHECK_PRESENT),yes)
+	$(call NEED_PKGS,check)
+endif
 
 # A text file as a NUL-terminated C initialiser (policy/default.json, api/openapi.json).
 EMBED_TEXT = @mkdir -p $(dir $@); \
@@ -74,8 +108,9 @@ EMBED_TEXT = @mkdir -p $(dir $@); \
 
 # Suites are found by name (tests/gen-suites.sh), not declared in headers.
 $(BUILD)/tests/%.o: CFLAGS_ALL += -Wno-missing-prototypes -Wno-cast-qual -Wno-write-strings
+$(TEST_OBJ): | need-check
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | need-pkgs
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -106,18 +141,26 @@ $(BUILD)/probes/%: tests/probes/%.c
 
 probes: $(PROBES)
 
-test: deps $(BIN) $(TESTBIN) $(PROBES)
+# `make test` and `make run` on a fresh host: make deps installs the missing
+# packages, then make runs again for the real target, with the pkg-config
+# flags of what is now installed.
+ifeq ($(TFJAIL_DEPS_DONE),)
+test run: deps
+	+@$(MAKE) --no-print-directory TFJAIL_DEPS_DONE=1 $@
+else
+test: $(BIN) $(TESTBIN) $(PROBES)
 	TFJAIL_BIN=$(abspath $(BIN)) TFJAIL_PROBES=$(abspath $(BUILD)/probes) \
 	TFJAIL_SRCDIR=$(CURDIR) $(TESTBIN)
+
+# The HTTP service in the foreground (127.0.0.1:8001 unless ARGS say otherwise,
+# e.g. ARGS="--config config/tfjail.json").
+run: $(BIN)
+	$(BIN) serve $(ARGS)
+endif
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
-
-# The HTTP service in the foreground (127.0.0.1:8001 unless ARGS say otherwise,
-# e.g. ARGS="--config config/tfjail.json").
-run: deps $(BIN)
-	$(BIN) serve $(ARGS)
 
 clean:
 	rm -rf build build-asan build-fuzz bin

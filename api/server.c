@@ -27,6 +27,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "executor/job.h"
+#include "executor/response.h"
 #include "policy/policy.h"
 
 #define EXECUTE_PATH "/api/v1/execute"
@@ -248,22 +249,12 @@ static struct answer metrics(struct server *s)
 /* The ExecutionResponse for a job whose process died without one. */
 static cJSON *internal_error_response(const struct server *s, const char *job_id, const char *why, double seconds)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = job_response_new(job_id, s->policy);
 	char msg[512];
 
 	snprintf(msg, sizeof(msg), "tfjail could not finish the job: %s", why ? why : "the job process failed");
-	cJSON_AddStringToObject(o, "job_id", job_id);
-	cJSON_AddStringToObject(o, "status", "FAILED");
-	cJSON_AddStringToObject(o, "error_type", "InternalError");
-	cJSON_AddStringToObject(o, "error_message", msg);
-	cJSON_AddArrayToObject(o, "violations");
-	cJSON_AddNullToObject(o, "plan_json");
-	cJSON_AddNullToObject(o, "plan_sha256");
-	cJSON_AddNullToObject(o, "summary");
-	cJSON_AddArrayToObject(o, "steps");
-	cJSON_AddArrayToObject(o, "diagnostics");
-	cJSON_AddNumberToObject(o, "execution_time_seconds", seconds);
-	add_policy(o, s->policy);
+	job_response_set_outcome(o, "FAILED", "InternalError", msg);
+	job_response_set_seconds(o, seconds);
 	return o;
 }
 

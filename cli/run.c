@@ -142,16 +142,6 @@ int cmd_run(int argc, char **argv)
 			.binds = binds,
 			.n_binds = n_binds,
 			.workspace_src = workspace,
-			.copy_max_files = policy->upload.max_files,
-			.copy_max_total_bytes = policy->upload.max_total_bytes,
-			.copy_max_file_bytes = policy->upload.max_file_bytes,
-			.copy_max_depth = policy->upload.max_depth,
-			.memory_bytes = have_memory ? memory : policy->limits.memory_bytes,
-			.cpus = have_cpus ? cpus : policy->limits.cpus,
-			.pids = have_pids ? pids : policy->limits.pids,
-			.workspace_bytes = policy->limits.workspace_bytes,
-			.tmp_bytes = policy->limits.tmp_bytes,
-			.nofile = policy->limits.nofile,
 			.run_as_root = as_root,
 		};
 		/* the command's environment is built from nothing: no host variable */
@@ -167,6 +157,13 @@ int cmd_run(int argc, char **argv)
 			.stderr_fd = 2,
 			.timeout_ms = (have_timeout ? timeout_s : policy->limits.job_timeout_s) * 1000,
 		};
+		job_sandbox_limits(policy, &cfg);
+		if (have_memory)
+			cfg.memory_bytes = memory;
+		if (have_cpus)
+			cfg.cpus = cpus;
+		if (have_pids)
+			cfg.pids = pids;
 		if (job_runtime_open(policy, &rt, &err) < 0) {
 			rc = cli_usage_error("%s", err.msg);
 			goto out;

@@ -2,6 +2,7 @@
 #ifndef TFJAIL_COMMON_CLEANUP_H
 #define TFJAIL_COMMON_CLEANUP_H
 
+#include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -34,10 +35,16 @@ static inline void tj_closedirp(DIR **d)
 		closedir(*d);
 }
 
+static inline void tj_cjson_deletep(cJSON **j)
+{
+	cJSON_Delete(*j);
+}
+
 #define _cleanup_free_ __attribute__((cleanup(tj_freep)))
 #define _cleanup_close_ __attribute__((cleanup(tj_closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(tj_fclosep)))
 #define _cleanup_closedir_ __attribute__((cleanup(tj_closedirp)))
+#define _cleanup_cjson_ __attribute__((cleanup(tj_cjson_deletep)))
 
 /* Hands ownership out of a cleanup variable. */
 #define TJ_STEAL_PTR(p) ({ __typeof__(p) _tmp = (p); (p) = NULL; _tmp; })

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "policy/policy.h"
@@ -38,6 +39,10 @@ int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj
  * additions; $TFJAIL_CGROUP_PARENT names an operator-prepared parent for the
  * job cgroups). */
 int job_runtime_open(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err);
+
+/* Copies the policy's upload and resource limits into a sandbox
+ * configuration (the same for a job and for `tfjail run`). */
+void job_sandbox_limits(const struct tj_policy *policy, struct sandbox_config *cfg);
 
 /* Runs `terraform version -json` in a fresh sandbox (the binary is never run
  * outside one) and copies terraform's version ("1.11.4") into out. */
@@ -77,5 +82,7 @@ bool job_id_valid(const char *id);
 /* Whether a path inside the upload is left out of the workspace copy
  * (.terraform/, terraform.d/, .terraform.lock.hcl, *.tfstate*, CLI configs). */
 bool job_upload_excluded(const char *rel);
+/* job_upload_excluded as the sandbox's workspace_exclude callback. */
+bool job_upload_exclude_cb(const char *rel, const struct stat *st, void *ctx);
 
 #endif

@@ -6,11 +6,11 @@
 SECCOMP_GEN := $(BUILD)/gen/seccomp-bpf
 SECCOMP_INC := $(BUILD)/gen/seccomp_prebuilt.inc
 
-$(BUILD)/gen/seccomp.o: runtime/seccomp.c
+$(BUILD)/gen/seccomp.o: runtime/seccomp.c | need-pkgs
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(BUILD)/gen/seccomp_bpf.o: runtime/gen/seccomp_bpf.c
+$(BUILD)/gen/seccomp_bpf.o: runtime/gen/seccomp_bpf.c | need-pkgs
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 

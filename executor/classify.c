@@ -1,0 +1,205 @@
+/* terraform's diagnostics, and the error class of a failing init or plan. */
+#include "executor/classify.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "executor/steps.h"
+
+#define MAX_DIAGNOSTICS 50
+
+void classify_collect_diagnostics(struct job *j, const char *out, size_t len, bool lines)
+{
+	cJSON *docs[1];
+	const char *p, *end;
+
+	if (!out)
+		return;
+	p = out;
+	end = out + len;
+	while (p < end && cJSON_GetArraySize(j->diagnostics) < MAX_DIAGNOSTICS) {
+		const char *nl = lines ? memchr(p, '\n', (size_t)(end - p)) : end;
+		size_t n = (size_t)((nl ? nl : end) - p);
+		cJSON *doc = cJSON_ParseWithLength(p, n), *d;
+		cJSON *list;
+
+		p += n + 1;
+		if (!doc)
+			continue;
+		docs[0] = cJSON_GetObjectItemCaseSensitive(doc, "diagnostic");
+		list = cJSON_GetObjectItemCaseSensitive(doc, "diagnostics");
+		if (docs[0]) {
+			cJSON *arr = cJSON_CreateArray();
+			cJSON_AddItemReferenceToArray(arr, docs[0]);
+			list = arr;
+		}
+		cJSON_ArrayForEach (d, list) {
+			const cJSON *range = cJSON_GetObjectItemCaseSensitive(d, "range");
+			const char *file =
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(range, "filename"));
+			const cJSON *start = cJSON_GetObjectItemCaseSensitive(range, "start");
+			const cJSON *line = cJSON_GetObjectItemCaseSensitive(start, "line");
+			cJSON *o = cJSON_CreateObject();
+			const char *sev =
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "severity"));
+			const char *sum =
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "summary"));
+			const char *det = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "detail"));
+
+			if (!o)
+				continue;
+			cJSON_AddStringToObject(o, "severity", sev ? sev : "error");
+			cJSON_AddStringToObject(o, "summary", sum ? sum : "");
+			cJSON_AddStringToObject(o, "detail", det ? det : "");
+			if (file)
+				cJSON_AddStringToObject(o, "file", file);
+			else
+				cJSON_AddNullToObject(o, "file");
+			if (cJSON_IsNumber(line))
+				cJSON_AddNumberToObject(o, "line", line->valuedouble);
+			else
+				cJSON_AddNullToObject(o, "line");
+			cJSON_AddItemToArray(j->diagnostics, o);
+		}
+		if (docs[0])
+			cJSON_Delete(list);
+		cJSON_Delete(doc);
+		if (!lines)
+			break;
+	}
+}
+
+/* Summaries terraform core gives to errors in the configuration or its
+ * inputs (as opposed to a provider failing at run time, e.g. an API call). */
+static bool config_summary(const char *sum)
+{
+	static const char *const prefixes[] = {
+	    "Invalid ",
+	    "Unsupported ",
+	    "Missing required ",
+	    "No value for required variable",
+	    "Error in function call",
+	    "Reference to undeclared ",
+	    "Undeclared ",
+	    "Cycle",
+	    "Duplicate ",
+	    "Incorrect attribute value type",
+	    "Inconsistent conditional result types",
+	    "Unknown variable",
+	    "Variables not allowed",
+	    "Function calls not allowed",
+	    "Unsuitable value type",
+	    "Module not installed",
+	    "Unreadable module directory",
+	    "Argument or block definition required",
+	    "Unclosed configuration block",
+	    "Extraneous label",
+	    "Missing name for",
+	    "Value for undeclared variable",
+	    "Resource precondition failed",
+	    "Resource postcondition failed",
+	    "Check block assertion failed",
+	    "Output refers to sensitive values",
+	};
+
+	if (!sum)
+		return false;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(sum, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* The first error diagnostic, or NULL; *config: every error is one of the
+ * configuration's. */
+static const cJSON *first_error(const struct job *j, int *count, bool *config)
+{
+	const cJSON *d, *first = NULL;
+
+	*count = 0;
+	*config = true;
+	cJSON_ArrayForEach (d, j->diagnostics) {
+		const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "severity"));
+		if (!sev || strcmp(sev, "error") != 0)
+			continue;
+		(*count)++;
+		if (!config_summary(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "summary"))))
+			*config = false;
+		if (!first)
+			first = d;
+	}
+	if (!first)
+		*config = false;
+	return first;
+}
+
+static void describe_error(const cJSON *d, int count, char *buf, size_t len)
+{
+	const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "file"));
+	const cJSON *line = cJSON_GetObjectItemCaseSensitive(d, "line");
+	const char *sum = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "summary"));
+	const char *det = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "detail"));
+	char where[512] = "";
+	char more[64] = "";
+
+	if (file && cJSON_IsNumber(line))
+		snprintf(where, sizeof(where), "%s:%d: ", file, (int)line->valuedouble);
+	else if (file)
+		snprintf(where, sizeof(where), "%s: ", file);
+	if (count > 1)
+		snprintf(more, sizeof(more), " (and %d more error%s)", count - 1, count > 2 ? "s" : "");
+	snprintf(buf, len, "%s%s%s%s%s", where, sum ? sum : "error", det && *det ? ": " : "", det ? det : "",
+	         more);
+}
+
+/* init or plan failed: classify the failure as the four-step flow would.
+ * validate (which that flow runs before plan) decides first: its errors are
+ * a ValidationError.  Otherwise the failing step's own diagnostics decide:
+ * errors terraform core raises about the configuration or its inputs are a
+ * ValidationError, anything else (a provider failing) a TerraformError. */
+void classify_failure(struct job *j, struct sandbox *sb, const char *name,
+                      const struct sandbox_result *failed, char *const envp[], const char *cwd)
+{
+	char *validate[] = {"terraform", "validate", "-json", "-no-color", NULL};
+	struct sandbox_result vres;
+	const cJSON *first;
+	int count;
+	bool config;
+	char msg[1024];
+
+	if (step_stderr_has(failed, "no space left on device")) {
+		job_outcome(j, "FAILED", "ResourceLimitExceeded",
+		            "the workspace is full (limit %llu MiB) during terraform %s",
+		            (unsigned long long)(j->policy->limits.workspace_bytes >> 20), name);
+		return;
+	}
+	if (step_run(j, sb, "validate", validate, envp, cwd, &vres)) {
+		cJSON *keep = j->diagnostics;
+		j->diagnostics = cJSON_CreateArray();
+		classify_collect_diagnostics(j, vres.out, vres.out_len, false);
+		first = first_error(j, &count, &config);
+		if (first) {
+			cJSON_Delete(keep);
+			describe_error(first, count, msg, sizeof(msg));
+			job_outcome(j, "FAILED", "ValidationError", "%s", msg);
+			sandbox_result_free(&vres);
+			return;
+		}
+		cJSON_Delete(j->diagnostics);
+		j->diagnostics = keep;
+	}
+	sandbox_result_free(&vres);
+	if (j->done)
+		return;
+	first = first_error(j, &count, &config);
+	if (first) {
+		describe_error(first, count, msg, sizeof(msg));
+		job_outcome(j, "FAILED", config ? "ValidationError" : "TerraformError", "%s", msg);
+		return;
+	}
+	{
+		const char *t = step_tail(failed->err, failed->err_len, 300);
+		job_outcome(j, "FAILED", "TerraformError", "terraform %s failed (exit code %d)%s%s", name,
+		            failed->exit_code, *t ? ": " : "", t);
+	}
+}

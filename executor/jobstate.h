@@ -1,0 +1,28 @@
+/* The state of one running job, shared by the pipeline (job.c) and the parts
+ * it calls (steps, classification, variables, providers). */
+#ifndef TFJAIL_EXECUTOR_JOBSTATE_H
+#define TFJAIL_EXECUTOR_JOBSTATE_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "executor/job.h"
+
+struct job {
+	const struct job_request *req;
+	const struct tj_policy *policy;
+	cJSON *resp;
+	cJSON *steps;
+	cJSON *diagnostics;
+	uint64_t t0;
+	uint64_t deadline; /* ms, monotonic */
+	bool done;
+};
+
+/* Sets the job's outcome once; later calls are ignored (the first cause
+ * wins).  fmt NULL leaves error_message null. */
+void job_outcome(struct job *j, const char *status, const char *error_type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,43 @@
+/* Running one terraform command of a job in its sandbox, and recording it
+ * in the response's steps. */
+#ifndef TFJAIL_EXECUTOR_STEPS_H
+#define TFJAIL_EXECUTOR_STEPS_H
+
+#include <cJSON.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "executor/jobstate.h"
+#include "runtime/sandbox.h"
+
+#define STEP_STDERR_TAIL 4096
+
+/* An environment built from nothing. */
+struct step_env {
+	char *envp[16];
+	char bufs[16][PATH_MAX];
+	size_t n;
+};
+
+void step_env_add(struct step_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Runs one terraform command; false when the job must stop (the outcome is
+ * then set: timeout, out of memory, killed). */
+bool step_run(struct job *j, struct sandbox *sb, const char *name, char *const argv[], char *const envp[],
+              const char *cwd, struct sandbox_result *res);
+
+/* Appends a step that did not come from one command (e.g. "providers"). */
+void step_add_done(struct job *j, const char *name, uint64_t duration_ms);
+
+/* The last max bytes of s, starting at a line or UTF-8 boundary. */
+const char *step_tail(const char *s, size_t len, size_t max);
+
+bool step_stderr_has(const struct sandbox_result *res, const char *needle);
+
+/* `terraform version -json` in sb, parsed; NULL if it did not answer with
+ * JSON.  status/exit_code describe the run for error messages. */
+cJSON *step_version_json(struct sandbox *sb, char *const envp[], const char *cwd, uint64_t timeout_ms,
+                         enum sandbox_status *status, int *exit_code);
+
+#endif
