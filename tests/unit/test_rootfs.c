@@ -208,6 +208,39 @@ START_TEST(copy_refuses_escapes_and_limits)
 	ck_assert_ptr_nonnull(strstr(err.msg, "x.tf"));
 	ws_free(&w);
 
+	/* chained relative links: d/up -> .. stays inside, d/x -> up/.. looks
+	 * inside lexically (d/up/.. = d) but resolves to the tree's parent */
+	for (int variant = 0; variant < 3; variant++) {
+		static const char *const x[] = {"up/..", "up/../..", "up/main.tf"};
+		ws_make(&w);
+		tj_test_write(w.src, "main.tf", "x");
+		tj_test_write(w.src, "d/keep.tf", "x");
+		snprintf(p, sizeof(p), "%s/d/up", w.src);
+		ck_assert_int_eq(symlink("..", p), 0);
+		snprintf(p, sizeof(p), "%s/d/x", w.src);
+		ck_assert_int_eq(symlink(x[variant], p), 0);
+		if (variant < 2) {
+			ck_assert_int_lt(workspace_copy(w.src, w.dst, &o, &kind, &err), 0);
+			ck_assert_int_eq(kind, WORKSPACE_INVALID);
+			ck_assert_msg(strstr(err.msg, "d/x"), "%s", err.msg);
+		} else {
+			ck_assert_msg(workspace_copy(w.src, w.dst, &o, &kind, &err) == 0, "%s", err.msg);
+		}
+		ws_free(&w);
+	}
+	/* a chain through a link to a link */
+	ws_make(&w);
+	tj_test_write(w.src, "a/b/main.tf", "x");
+	snprintf(p, sizeof(p), "%s/a/b/l1", w.src);
+	ck_assert_int_eq(symlink("..", p), 0);  /* a */
+	snprintf(p, sizeof(p), "%s/a/b/l2", w.src);
+	ck_assert_int_eq(symlink("l1/..", p), 0); /* the root */
+	snprintf(p, sizeof(p), "%s/a/b/l3", w.src);
+	ck_assert_int_eq(symlink("l2/..", p), 0); /* outside, lexically a */
+	ck_assert_int_lt(workspace_copy(w.src, w.dst, &o, &kind, &err), 0);
+	ck_assert_msg(strstr(err.msg, "a/b/l3"), "%s", err.msg);
+	ws_free(&w);
+
 	/* hardlink to a file outside the tree */
 	ws_make(&w);
 	tj_test_write(w.dst, "outside", "secret");
