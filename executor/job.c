@@ -1,5 +1,5 @@
-/* One job, top to bottom: the static scan, then one sandbox in which
- * terraform init, plan and show run; the plan JSON normalised into the
+/* One job, top to bottom: one sandbox in which the upload is copied and
+ * scanned, then terraform init, plan and show run; the plan JSON normalised into the
  * response.  Each part lives in its own file (tools, runtime, response,
  * steps, classify, varfiles, providers); this file only calls them. */
 #include "executor/job.h"
@@ -16,10 +16,10 @@
 #include "executor/planjson.h"
 #include "executor/providers.h"
 #include "executor/response.h"
+#include "executor/scanbox.h"
 #include "executor/sandboxpaths.h"
 #include "executor/steps.h"
 #include "executor/varfiles.h"
-#include "policy/scan.h"
 
 static const char cli_config[] = "# written by tfjail: providers only from the read-only mirror\n"
                                  "disable_checkpoint = true\n"
@@ -29,39 +29,9 @@ static const char cli_config[] = "# written by tfjail: providers only from the r
                                  "  }\n"
                                  "}\n";
 
-/* 1. The static scan: what the policy forbids never reaches terraform. */
-static void scan_upload(struct job *j)
-{
-	struct tj_scan_result *scan = NULL;
-	struct tj_error serr = {0};
-	const struct tj_violation *v0 = NULL;
-	size_t errors = 0;
-	cJSON *violations;
-
-	if (tj_scan_dir(j->policy, j->req->upload_dir, &scan, &serr) < 0) {
-		job_outcome(j, "FAILED", "InvalidUpload", "%s", serr.msg);
-		return;
-	}
-	violations = cJSON_CreateArray();
-	for (size_t i = 0; i < scan->n; i++)
-		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
-	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
-	if (tj_scan_has_errors(scan)) {
-		for (size_t i = 0; i < scan->n; i++)
-			if (strcmp(scan->v[i].severity, "error") == 0) {
-				if (!v0)
-					v0 = &scan->v[i];
-				errors++;
-			}
-		if (v0)
-			job_outcome(j, "FAILED", "PolicyViolation", "%s:%d: %s [%s]%s", v0->file, v0->line,
-			            v0->message, v0->rule,
-			            errors > 1 ? " (and more violations, see the list)" : "");
-	}
-	tj_scan_result_free(scan);
-}
-
-/* 2. The sandbox, with the upload copied into its workspace. */
+/* 1-2. The sandbox, with the upload copied into its workspace and the static
+ * scan run on that copy, inside (scanbox.h): what the policy forbids never
+ * reaches terraform, and the host never parses the upload. */
 static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
                                       const struct job_tools *tools, const struct varfiles *vf)
 {
@@ -72,6 +42,8 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	    .n_binds = 2,
 	    .workspace_src = j->req->upload_dir,
 	    .workspace_exclude = job_upload_exclude_cb,
+	    .workspace_inspect = scanbox_inspect,
+	    .workspace_inspect_ctx = (void *)(uintptr_t)p,
 	    .files = vf->files,
 	    .n_files = vf->n,
 	};
@@ -80,9 +52,13 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	struct sandbox *sb = NULL;
 
 	job_sandbox_limits(p, &cfg);
-	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0)
+	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0) {
+		size_t len;
+		const char *bytes = sandbox_inspect_result(sb, &len);
+		scanbox_result(j, bytes, len);
 		return sb;
-	if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID)
+	}
+	if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID || fail_step == SANDBOX_SETUP_INSPECT)
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
 	else if (fail_step == SANDBOX_SETUP_WORKSPACE_FULL)
 		job_outcome(j, "FAILED", "ResourceLimitExceeded", "%s (workspace limit %llu MiB)", fail.msg,
@@ -229,7 +205,7 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 		job_outcome(j, "FAILED", "InternalError", "out of memory writing variables");
 		goto out;
 	}
-	if (!(sb = create_sandbox(j, rt, tools, &vf)))
+	if (!(sb = create_sandbox(j, rt, tools, &vf)) || j->done)
 		goto out;
 	build_env(j->policy, &env);
 	snprintf(cwd, sizeof(cwd), SB_WORKSPACE "%s%s", req->workdir && *req->workdir ? "/" : "",
@@ -272,9 +248,7 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	j.steps = cJSON_GetObjectItemCaseSensitive(j.resp, "steps");
 	j.diagnostics = cJSON_CreateArray();
 
-	scan_upload(&j);
-	if (!j.done)
-		run_in_sandbox(&j, rt, tools);
+	run_in_sandbox(&j, rt, tools);
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 

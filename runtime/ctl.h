@@ -20,6 +20,11 @@ enum msg_type {
 	MSG_RESULT,
 };
 
+struct msg_ready {
+	uint32_t type;
+	uint32_t len; /* followed by len bytes of the workspace inspection */
+};
+
 struct msg_setup_err {
 	uint32_t type;
 	uint32_t step; /* enum sandbox_setup_step */

@@ -30,6 +30,7 @@
 #include "runtime/limits.h"
 #include "runtime/mount.h"
 #include "runtime/net.h"
+#include "runtime/seccomp.h"
 
 /* Where PID 1 builds the new root before pivoting into it. */
 #define BASE_DIR   "/tmp"
@@ -93,10 +94,26 @@ static bool child_exclude(const char *rel, const struct stat *st, void *ctx)
 	return cfg->workspace_exclude ? cfg->workspace_exclude(rel, st, cfg->workspace_exclude_ctx) : false;
 }
 
-static int setup_workspace(const struct init_ctx *c, enum sandbox_setup_step *step, struct tj_error *err)
+/* What the workspace worker reports to PID 1, followed by out_len bytes of
+ * the inspection's result. */
+struct worker_report {
+	int32_t step; /* SANDBOX_SETUP_INIT: done */
+	int32_t errnum;
+	char msg[TJ_ERROR_MSG_MAX];
+	uint32_t out_len;
+};
+
+/* The workspace worker: a child of PID 1 with the commands' uid, no
+ * capabilities, no_new_privs and the commands' seccomp filter, in the final
+ * root (the host's tree is detached): copies the upload, then inspects the
+ * copy.  Whatever the upload holds is parsed here and nowhere else. */
+static __attribute__((noreturn)) void workspace_worker(const struct init_ctx *c, int report_fd)
 {
 	const struct sandbox_config *cfg = c->cfg;
-	enum workspace_failure kind;
+	static struct worker_report r;
+	static char out[SANDBOX_INSPECT_MAX];
+	struct tj_error err = {0};
+	enum workspace_failure kind = WORKSPACE_OK;
 	struct workspace_copy_opts o = {
 	    .exclude = child_exclude,
 	    .ctx = (void *)(uintptr_t)cfg,
@@ -104,26 +121,91 @@ static int setup_workspace(const struct init_ctx *c, enum sandbox_setup_step *st
 	    .max_total_bytes = cfg->copy_max_total_bytes,
 	    .max_file_bytes = cfg->copy_max_file_bytes,
 	    .max_depth = cfg->copy_max_depth,
-	    .uid = c->uid,
-	    .gid = c->gid,
+	    .uid = (uid_t)-1, /* the copies are ours: we are the commands' uid */
+	    .gid = (gid_t)-1,
 	};
+	ssize_t n = 0;
+
+	r.step = SANDBOX_SETUP_WORKSPACE;
+	if (caps_drop_all(c->uid, c->gid, &err) < 0 || seccomp_program_load(c->seccomp) < 0) {
+		if (!err.msg[0])
+			tj_error_sys(&err, "seccomp");
+		goto report;
+	}
+	if (workspace_copy(UPLOAD_DIR, "/workspace", &o, &kind, &err) < 0) {
+		r.step = kind == WORKSPACE_NOSPACE   ? SANDBOX_SETUP_WORKSPACE_FULL
+		         : kind == WORKSPACE_INVALID ? SANDBOX_SETUP_WORKSPACE_INVALID
+		                                     : SANDBOX_SETUP_WORKSPACE;
+		goto report;
+	}
+	if (cfg->workspace_inspect) {
+		r.step = SANDBOX_SETUP_INSPECT;
+		n = cfg->workspace_inspect("/workspace", cfg->workspace_inspect_ctx, out, sizeof(out), &err);
+		if (n < 0 || (size_t)n > sizeof(out))
+			goto report;
+		r.out_len = (uint32_t)n;
+	}
+	r.step = SANDBOX_SETUP_INIT;
+report:
+	r.errnum = err.errnum;
+	snprintf(r.msg, sizeof(r.msg), "%s", err.msg);
+	if (tj_write_all(report_fd, &r, sizeof(r)) < 0 || tj_write_all(report_fd, out, r.out_len) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+/* Attaches the host's read-only clone of the upload at /.upload, runs the
+ * workspace worker and takes its report, then removes the upload. */
+static int setup_workspace(struct init_ctx *c, enum sandbox_setup_step *step, struct tj_error *err)
+{
+	static struct worker_report r;
+	int p[2], st;
+	pid_t pid;
+	ssize_t n;
 
 	*step = SANDBOX_SETUP_WORKSPACE;
-	/* attach the read-only clone of the upload that the host made */
-	if (tj_mkdir_p(NEWROOT UPLOAD_DIR, 0755, err) < 0 ||
-	    mount_attach_tree(c->upload, NEWROOT UPLOAD_DIR, err) < 0)
+	if (tj_mkdir_p(UPLOAD_DIR, 0755, err) < 0 || mount_attach_tree(c->upload, UPLOAD_DIR, err) < 0)
 		return -1;
-	if (workspace_copy(NEWROOT UPLOAD_DIR, NEWROOT "/workspace", &o, &kind, err) < 0) {
-		if (kind == WORKSPACE_NOSPACE)
-			*step = SANDBOX_SETUP_WORKSPACE_FULL;
-		else if (kind == WORKSPACE_INVALID)
-			*step = SANDBOX_SETUP_WORKSPACE_INVALID;
-		return -1;
-	}
 	close(c->upload);
-	if (umount2(NEWROOT UPLOAD_DIR, MNT_DETACH) < 0)
+	c->upload = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return tj_error_sys(err, "pipe");
+	pid = fork();
+	if (pid < 0)
+		return tj_error_sys(err, "fork the workspace worker");
+	if (pid == 0) {
+		close(p[0]);
+		workspace_worker(c, p[1]);
+	}
+	close(p[1]);
+	memset(&r, 0, sizeof(r));
+	n = tj_read_all(p[0], &r, sizeof(r));
+	if (n == (ssize_t)sizeof(r) && r.step == SANDBOX_SETUP_INIT && r.out_len <= SANDBOX_INSPECT_MAX) {
+		c->inspect = malloc(r.out_len + 1);
+		if (!c->inspect || tj_read_all(p[0], c->inspect, r.out_len) != (ssize_t)r.out_len)
+			n = -1;
+		else
+			c->inspect_len = r.out_len;
+	}
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r) || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (WIFSIGNALED(st))
+			return tj_error_set(err, EPIPE, "the workspace worker was killed by signal %d",
+			                    WTERMSIG(st));
+		return tj_error_set(err, EPIPE, "the workspace worker ended without a report");
+	}
+	if (r.step != SANDBOX_SETUP_INIT) {
+		r.msg[sizeof(r.msg) - 1] = '\0';
+		*step = r.step >= SANDBOX_SETUP_WORKSPACE && r.step <= SANDBOX_SETUP_INSPECT
+		            ? (enum sandbox_setup_step)r.step
+		            : SANDBOX_SETUP_WORKSPACE;
+		return tj_error_set(err, r.errnum, "%s", r.msg);
+	}
+	if (umount2(UPLOAD_DIR, MNT_DETACH) < 0)
 		return tj_error_sys(err, "unmount the upload");
-	if (rmdir(NEWROOT UPLOAD_DIR) < 0)
+	if (rmdir(UPLOAD_DIR) < 0)
 		return tj_error_sys(err, "remove %s", UPLOAD_DIR);
 	return 0;
 }
@@ -269,17 +351,21 @@ static void child_setup(struct init_ctx *c)
 		free(files);
 	}
 
-	if (cfg->workspace_src && setup_workspace(c, &step, &err) < 0)
-		child_fail(c->ctl, step, &err);
-
 	step = SANDBOX_SETUP_PIVOT_ROOT;
 	if (mount_pivot_root(NEWROOT, &err) < 0)
-		child_fail(c->ctl, step, &err);
-	if (mount_set_readonly("/", false, &err) < 0)
 		child_fail(c->ctl, step, &err);
 
 	step = SANDBOX_SETUP_LIMITS;
 	if (limits_apply_rlimits(&limits, &err) < 0)
+		child_fail(c->ctl, step, &err);
+
+	/* The host's tree is gone: only now is the upload read, and as the
+	 * commands' uid. */
+	if (c->upload >= 0 && setup_workspace(c, &step, &err) < 0)
+		child_fail(c->ctl, step, &err);
+
+	step = SANDBOX_SETUP_PIVOT_ROOT;
+	if (mount_set_readonly("/", false, &err) < 0)
 		child_fail(c->ctl, step, &err);
 
 	step = SANDBOX_SETUP_CAPABILITIES;
@@ -538,8 +624,15 @@ static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
 	signal(SIGPIPE, SIG_IGN);
 
 	{
-		uint32_t ready = MSG_READY;
-		if (ctl_send(c->ctl, &ready, sizeof(ready), NULL, 0) < 0)
+		/* READY carries the inspection's bytes, if any */
+		struct msg_ready *ready = (struct msg_ready *)buf;
+		ready->type = MSG_READY;
+		ready->len = (uint32_t)c->inspect_len;
+		if (c->inspect_len)
+			memcpy(buf + sizeof(*ready), c->inspect, c->inspect_len);
+		free(c->inspect);
+		c->inspect = NULL;
+		if (ctl_send(c->ctl, buf, sizeof(*ready) + c->inspect_len, NULL, 0) < 0)
 			_exit(1);
 	}
 	for (;;) {

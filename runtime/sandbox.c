@@ -52,6 +52,8 @@ struct sandbox {
 	bool alive;
 	struct cgroup_job *cg;
 	struct uidslot slot;
+	char *inspect; /* bytes of the workspace inspection, NUL-terminated */
+	size_t inspect_len;
 };
 
 static volatile sig_atomic_t cancel_signo;
@@ -334,8 +336,9 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	 * the way to it, like /root, is no obstacle (its files are read later
 	 * as the sandbox's unprivileged uid).  The cgroup files it moves itself
 	 * through: the kernel checks writes against the opener. */
-	if (cfg->workspace_src) {
-		c.upload = mount_clone_tree_ro(AT_FDCWD, cfg->workspace_src, &err);
+	if (cfg->workspace_src || cfg->workspace_fd > 0) {
+		c.upload = cfg->workspace_src ? mount_clone_tree_ro(AT_FDCWD, cfg->workspace_src, &err)
+		                              : mount_clone_tree_ro(cfg->workspace_fd, "", &err);
 		if (c.upload < 0) {
 			step = SANDBOX_SETUP_WORKSPACE;
 			close(sv[1]);
@@ -394,8 +397,14 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	{
 		struct pollfd p = {.fd = sb->ctl, .events = POLLIN};
 		struct msg_setup_err m;
+		_cleanup_free_ char *msg = malloc(sizeof(struct msg_ready) + SANDBOX_INSPECT_MAX);
+		const struct msg_ready *ready = (const struct msg_ready *)msg;
 		ssize_t n;
 		int pr;
+		if (!msg) {
+			tj_error_set(&err, ENOMEM, "out of memory");
+			goto fail;
+		}
 		do
 			pr = poll(&p, 1, early_fail ? 0 : SETUP_TIMEOUT_MS);
 		while (pr < 0 && errno == EINTR && !cancel_signo);
@@ -413,11 +422,24 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 			goto fail;
 		}
 		memset(&m, 0, sizeof(m));
-		n = ctl_recv(sb->ctl, &m, sizeof(m), NULL);
-		if (n >= (ssize_t)sizeof(uint32_t) && m.type == MSG_READY && !early_fail) {
+		n = ctl_recv(sb->ctl, msg, sizeof(struct msg_ready) + SANDBOX_INSPECT_MAX, NULL);
+		if (n >= (ssize_t)sizeof(*ready) && ready->type == MSG_READY && !early_fail &&
+		    ready->len <= SANDBOX_INSPECT_MAX && (size_t)n == sizeof(*ready) + ready->len) {
+			if (ready->len) {
+				sb->inspect = malloc(ready->len + 1);
+				if (!sb->inspect) {
+					tj_error_set(&err, ENOMEM, "out of memory");
+					goto fail;
+				}
+				memcpy(sb->inspect, msg + sizeof(*ready), ready->len);
+				sb->inspect[ready->len] = '\0';
+				sb->inspect_len = ready->len;
+			}
 			*out = sb;
 			return 0;
 		}
+		if (n == (ssize_t)sizeof(m))
+			memcpy(&m, msg, sizeof(m));
 		if (n == (ssize_t)sizeof(m) && m.type == MSG_SETUP_ERR) {
 			m.msg[sizeof(m.msg) - 1] = '\0';
 			step = m.step <= SANDBOX_SETUP_CANCELED ? (enum sandbox_setup_step)m.step
@@ -446,6 +468,12 @@ fail:
 pid_t sandbox_pid(const struct sandbox *sb)
 {
 	return sb->pid;
+}
+
+const char *sandbox_inspect_result(const struct sandbox *sb, size_t *len)
+{
+	*len = sb->inspect_len;
+	return sb->inspect;
 }
 
 uid_t sandbox_host_uid(const struct sandbox *sb)
@@ -799,6 +827,7 @@ int sandbox_destroy(struct sandbox *sb, struct tj_error *err)
 	if (sb->cg && cgroup_job_destroy(sb->cg, err) < 0)
 		rc = -1;
 	uidslot_release(&sb->slot);
+	free(sb->inspect);
 	free(sb);
 	return rc;
 }

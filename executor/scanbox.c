@@ -1,0 +1,111 @@
+#include "executor/scanbox.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "policy/scan.h"
+
+ssize_t scanbox_inspect(const char *workspace, void *ctx, char *out, size_t max, struct tj_error *err)
+{
+	const struct tj_policy *p = ctx;
+	struct tj_scan_result *scan = NULL;
+	_cleanup_cjson_ cJSON *doc = NULL;
+	cJSON *v;
+	char *text = NULL;
+	size_t len;
+
+	if (tj_scan_dir(p, workspace, &scan, err) < 0)
+		return -1;
+	doc = cJSON_CreateObject();
+	v = doc ? cJSON_AddArrayToObject(doc, "violations") : NULL;
+	for (size_t i = 0; v && i < scan->n; i++)
+		cJSON_AddItemToArray(v, tj_violation_to_json(&scan->v[i]));
+	tj_scan_result_free(scan);
+	if (!v)
+		return tj_error_set(err, ENOMEM, "out of memory");
+	for (;;) {
+		text = cJSON_PrintUnformatted(doc);
+		if (!text)
+			return tj_error_set(err, ENOMEM, "out of memory");
+		len = strlen(text);
+		if (len <= max || cJSON_GetArraySize(v) == 0)
+			break;
+		/* keep the first violations (sorted by file and line) */
+		free(text);
+		cJSON_DeleteItemFromArray(v, cJSON_GetArraySize(v) - 1);
+		if (!cJSON_GetObjectItemCaseSensitive(doc, "truncated"))
+			cJSON_AddTrueToObject(doc, "truncated");
+	}
+	if (len > max) {
+		free(text);
+		return tj_error_set(err, E2BIG, "the scan result does not fit in %zu bytes", max);
+	}
+	memcpy(out, text, len);
+	free(text);
+	return (ssize_t)len;
+}
+
+static bool is_string(const cJSON *o, const char *key, bool required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return v ? cJSON_IsString(v) && v->valuestring : !required;
+}
+
+/* One violation as the scan writes it: these keys and types, no others. */
+static bool violation_ok(const cJSON *o)
+{
+	const cJSON *line = cJSON_GetObjectItemCaseSensitive(o, "line");
+	const cJSON *sev = cJSON_GetObjectItemCaseSensitive(o, "severity");
+	int keys = 0;
+
+	if (!cJSON_IsObject(o) || !is_string(o, "rule", true) || !is_string(o, "file", true) ||
+	    !is_string(o, "message", true) || !is_string(o, "reason", false) || !cJSON_IsString(sev) ||
+	    (strcmp(sev->valuestring, "error") != 0 && strcmp(sev->valuestring, "warning") != 0) ||
+	    !cJSON_IsNumber(line) || line->valuedouble < 0 || line->valuedouble > 1e9)
+		return false;
+	for (const cJSON *c = o->child; c; c = c->next)
+		keys++;
+	return keys == 5 + (cJSON_GetObjectItemCaseSensitive(o, "reason") ? 1 : 0);
+}
+
+void scanbox_result(struct job *j, const char *bytes, size_t len)
+{
+	_cleanup_cjson_ cJSON *doc = NULL;
+	cJSON *violations;
+	const cJSON *first = NULL;
+	size_t errors = 0;
+
+	if (bytes && len <= 128 * 1024)
+		doc = cJSON_ParseWithLength(bytes, len);
+	violations = cJSON_GetObjectItemCaseSensitive(doc, "violations");
+	if (!cJSON_IsArray(violations)) {
+		job_outcome(j, "FAILED", "InternalError", "the sandbox returned no valid scan result");
+		return;
+	}
+	for (const cJSON *v = violations->child; v; v = v->next) {
+		if (!violation_ok(v)) {
+			job_outcome(j, "FAILED", "InternalError",
+			            "the sandbox returned a malformed scan result");
+			return;
+		}
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(v, "severity")->valuestring, "error") == 0 &&
+		    !errors++)
+			first = v;
+	}
+	cJSON_DetachItemViaPointer(doc, violations);
+	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
+	if (first)
+		job_outcome(j, "FAILED", "PolicyViolation", "%s:%d: %s [%s]%s",
+		            cJSON_GetObjectItemCaseSensitive(first, "file")->valuestring,
+		            (int)cJSON_GetObjectItemCaseSensitive(first, "line")->valuedouble,
+		            cJSON_GetObjectItemCaseSensitive(first, "message")->valuestring,
+		            cJSON_GetObjectItemCaseSensitive(first, "rule")->valuestring,
+		            errors > 1 || cJSON_GetObjectItemCaseSensitive(doc, "truncated")
+		                ? " (and more violations, see the list)"
+		                : "");
+}
