@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/jsoncheck.h"
 #include "common/util.h"
 #include "executor/classify.h"
 #include "executor/jobstate.h"
@@ -20,6 +21,7 @@
 #include "executor/sandboxpaths.h"
 #include "executor/steps.h"
 #include "executor/varfiles.h"
+#include "runtime/helper.h"
 
 static const char cli_config[] = "# written by tfjail: providers only from the read-only mirror\n"
                                  "disable_checkpoint = true\n"
@@ -153,15 +155,49 @@ static bool run_plan(struct job *j, struct sandbox *sb, char *const envp[], cons
 	return ok;
 }
 
-/* 3c-4. terraform show -json, normalised and hashed into the response. */
+/* terraform's plan JSON (up to limits.output_bytes of it) is parsed and
+ * normalised in a helper without host privilege (runtime/helper.h).  It
+ * answers "S create update delete replace read no_op\n" and the canonical
+ * bytes, or "E message". */
+struct show_input {
+	const char *text;
+	size_t len;
+};
+
+static int normalize_in_helper(void *ctx, int fd)
+{
+	const struct show_input *in = ctx;
+	struct tj_error err = {0};
+	struct plan_summary sum;
+	cJSON *plan = NULL;
+	char *canonical = NULL, sha[65], head[128];
+	int n;
+
+	if (planjson_normalize(in->text, in->len, &plan, &canonical, sha, &err) < 0) {
+		n = snprintf(head, sizeof(head), "E ");
+		return tj_write_all(fd, head, (size_t)n) < 0 || tj_write_all(fd, err.msg, strlen(err.msg)) < 0 ? -1 : 0;
+	}
+	planjson_summary(plan, &sum);
+	n = snprintf(head, sizeof(head), "S %u %u %u %u %u %u\n", sum.create, sum.update, sum.delete_, sum.replace,
+	             sum.read, sum.no_op);
+	return tj_write_all(fd, head, (size_t)n) < 0 || tj_write_all(fd, canonical, strlen(canonical)) < 0 ? -1 : 0;
+}
+
+/* 3c-4. terraform show -json, normalised and hashed into the response.  The
+ * host only checks the helper's answer: a fixed header, then bytes that must
+ * be one JSON value (tj_json_valid), hashed and embedded as they are. */
 static void run_show(struct job *j, struct sandbox *sb, char *const envp[], const char *cwd)
 {
 	char *show[] = {"terraform", "show", "-json", "-no-color", SB_PLANFILE, NULL};
 	struct sandbox_result res;
 	struct tj_error err = {0};
-	cJSON *plan = NULL;
-	char sha[65];
+	_cleanup_free_ char *answer = NULL;
+	size_t answer_len = 0;
+	struct show_input in;
+	char sha[65], *body;
 	struct plan_summary sum;
+	int used = 0;
+	cJSON *raw;
 
 	if (!step_run(j, sb, "show", show, envp, cwd, &res))
 		goto out;
@@ -176,12 +212,32 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 		            (unsigned long long)j->policy->limits.output_bytes);
 		goto out;
 	}
-	if (planjson_normalize(res.out, res.out_len, &plan, NULL, sha, &err) < 0) {
-		job_outcome(j, "FAILED", "TerraformError", "%s", err.msg);
+	in = (struct show_input){res.out, res.out_len};
+	/* the canonical form is never longer than terraform's (whitespace and
+	 * the timestamp go), plus the header */
+	if (sandbox_helper_run(sb, normalize_in_helper, &in, res.out_len + 256, 120000, &answer, &answer_len,
+	                       &err) < 0) {
+		job_outcome(j, "FAILED", "InternalError", "plan JSON: %s", err.msg);
 		goto out;
 	}
-	planjson_summary(plan, &sum);
-	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", plan);
+	if (answer_len >= 2 && answer[0] == 'E' && answer[1] == ' ') {
+		job_outcome(j, "FAILED", "TerraformError", "%.500s", answer + 2);
+		goto out;
+	}
+	if (sscanf(answer, "S %u %u %u %u %u %u\n%n", &sum.create, &sum.update, &sum.delete_, &sum.replace,
+	           &sum.read, &sum.no_op, &used) != 6 ||
+	    used <= 0 || !tj_json_valid(answer + used, answer_len - (size_t)used, 1000)) {
+		job_outcome(j, "FAILED", "InternalError", "the plan JSON helper gave a malformed answer");
+		goto out;
+	}
+	body = answer + used;
+	tj_sha256_hex(body, answer_len - (size_t)used, sha);
+	raw = cJSON_CreateRaw(body);
+	if (!raw) {
+		job_outcome(j, "FAILED", "InternalError", "out of memory");
+		goto out;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", raw);
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
 	job_outcome(j, "SUCCESS", NULL, NULL);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/helper.h"
 #include "runtime/sandbox.h"
 #include "tests/testutil.h"
 
@@ -195,6 +196,71 @@ START_TEST(only_tmp_and_workspace_are_writable)
 	ck_assert_ptr_nonnull(strstr(res.out, "write-fail /tmp writable"));
 	ck_assert_ptr_nonnull(strstr(res.out, "write-fail /workspace writable"));
 	sandbox_result_free(&res);
+}
+END_TEST
+
+static int helper_ids(void *ctx, int fd)
+{
+	char buf[128];
+	/* no_new_privs holds: without it an unprivileged process cannot load a filter */
+	int n = snprintf(buf, sizeof(buf), "%u %u", (unsigned)getuid(), (unsigned)geteuid());
+	(void)ctx;
+	return tj_write_all(fd, buf, (size_t)n) < 0 ? -1 : 0;
+}
+
+static int helper_opens(void *ctx, int fd)
+{
+	int f = open((const char *)ctx, O_RDONLY | O_CLOEXEC);
+	(void)fd;
+	return f >= 0 ? 0 : -1; /* never returns: open is not in the filter */
+}
+
+static int helper_floods(void *ctx, int fd)
+{
+	static char buf[65536];
+	(void)ctx;
+	for (int i = 0; i < 64; i++)
+		if (tj_write_all(fd, buf, sizeof(buf)) < 0)
+			return -1;
+	return 0;
+}
+
+static int helper_spins(void *ctx, int fd)
+{
+	(void)ctx;
+	(void)fd;
+	for (volatile unsigned long i = 0;; i++)
+		;
+	return 0;
+}
+
+/* The helper that parses what comes out of a sandbox runs as the sandbox's
+ * unprivileged host uid with no_new_privs; anything but memory, its pipe and
+ * exit kills it; its answer is bounded in size and time. */
+START_TEST(parsing_helper_is_unprivileged_and_filtered)
+{
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	struct sandbox *sb = NULL;
+	struct tj_error fail, err;
+	enum sandbox_setup_step fail_step;
+	char *out = NULL, want[64];
+	size_t len;
+
+	base_config(&cfg, &bind);
+	ck_assert(sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0);
+	ck_assert_msg(sandbox_helper_run(sb, helper_ids, NULL, 128, 10000, &out, &len, &err) == 0, "%s", err.msg);
+	snprintf(want, sizeof(want), "%u %u", (unsigned)sandbox_host_uid(sb), (unsigned)sandbox_host_uid(sb));
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_ne(sandbox_host_uid(sb), 0);
+	free(out);
+	ck_assert_int_lt(sandbox_helper_run(sb, helper_opens, (void *)"/etc/hostname", 128, 10000, &out, &len, &err), 0);
+	ck_assert_msg(strstr(err.msg, "signal 31"), "%s", err.msg); /* SIGSYS */
+	ck_assert_int_lt(sandbox_helper_run(sb, helper_floods, NULL, 1 << 20, 10000, &out, &len, &err), 0);
+	ck_assert_int_eq(err.errnum, E2BIG);
+	ck_assert_int_lt(sandbox_helper_run(sb, helper_spins, NULL, 128, 300, &out, &len, &err), 0);
+	ck_assert_int_eq(err.errnum, ETIMEDOUT);
+	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
 }
 END_TEST
 
@@ -924,6 +990,7 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, root_and_usr_are_read_only);
 	tcase_add_test(tc, proc_is_masked_and_read_only);
 	tcase_add_test(tc, only_tmp_and_workspace_are_writable);
+	tcase_add_test(tc, parsing_helper_is_unprivileged_and_filtered);
 	tcase_add_test(tc, only_loopback_is_up);
 	tcase_add_test(tc, host_loopback_listener_is_unreachable);
 	tcase_add_test(tc, pid1_is_the_sandbox_init);
