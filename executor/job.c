@@ -147,7 +147,7 @@ static bool run_plan(struct job *j, struct sandbox *sb, char *const envp[], cons
 		sandbox_result_free(&res);
 		return false;
 	}
-	classify_collect_diagnostics(j, res.out, res.out_len, true); /* errors, or warnings */
+	classify_collect_diagnostics(j, sb, res.out, res.out_len, true); /* errors, or warnings */
 	ok = res.exit_code == 0;
 	if (!ok)
 		classify_failure(j, sb, "plan", &res, envp, cwd);
