@@ -5,8 +5,8 @@
 #ifndef TFJAIL_CLI_CLI_H
 #define TFJAIL_CLI_CLI_H
 
-#define TJ_EXIT_OK 0
-#define TJ_EXIT_FAIL 1
+#define TJ_EXIT_OK    0
+#define TJ_EXIT_FAIL  1
 #define TJ_EXIT_USAGE 2
 
 int cmd_run(int argc, char **argv);

@@ -1,7 +1,6 @@
 /* tfjail plan: the whole job pipeline on a directory. */
 #include <cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,27 +15,39 @@
 #include "rootfs/rootfs.h"
 #include "runtime/sandbox.h"
 
-#define MAX_VARS 256
+#define MAX_VARS      256
 #define MAX_VAR_FILES 6
 
-static void usage(FILE *f)
-{
-	fputs("Usage: tfjail plan DIR [OPTIONS]\n\n"
-	      "Runs the job pipeline on the Terraform upload in DIR: the static policy scan, then\n"
-	      "terraform init, plan and show -json inside one sandbox.  DIR is never written.\n\n"
-	      "Options:\n"
-	      "  --policy FILE          policy file (default: the built-in policy/default.json)\n"
-	      "  --var NAME=VALUE       a string variable; repeatable\n"
-	      "  --var-file FILE        a .tfvars or .tfvars.json file; repeatable (at most 6)\n"
-	      "  --workdir SUBDIR       run terraform in DIR/SUBDIR (the whole of DIR is copied)\n"
-	      "  --timeout SECONDS      job time limit (default: the policy's limits.job_timeout)\n"
-	      "  --job-id ID            job id in the result (default: generated)\n"
-	      "  --output text|json     json prints exactly one ExecutionResponse object\n\n"
-	      "Variables given here override the upload's terraform.tfvars and *.auto.tfvars:\n"
-	      "--var-file files in the order given, then --var values.\n\n"
-	      "Exit status: 0 SUCCESS, 1 FAILED or TIMEOUT, 2 usage, policy or prerequisite error.\n",
-	      f);
-}
+static const struct option plan_options[] = {
+    {"policy", required_argument, NULL, 'P'},   {"var", required_argument, NULL, 'v'},
+    {"var-file", required_argument, NULL, 'f'}, {"workdir", required_argument, NULL, 'w'},
+    {"timeout", required_argument, NULL, 't'},  {"job-id", required_argument, NULL, 'j'},
+    {"output", required_argument, NULL, 'o'},   {NULL, 0, NULL, 0},
+};
+
+static const char *const plan_operands[] = {"DIR", NULL};
+
+static const struct cli_command plan_command = {
+    .name = "plan",
+    .options = plan_options,
+    .operands = plan_operands,
+    .min_operands = 1,
+    .usage = "Usage: tfjail plan DIR [OPTIONS]\n\n"
+             "Runs the job pipeline on the Terraform upload in DIR: the static policy scan, then\n"
+             "terraform init, plan and show -json inside one sandbox.  DIR is never written.\n\n"
+             "Options:\n"
+             "  --policy FILE          policy file (default: the built-in policy/default.json)\n"
+             "  --var NAME=VALUE       a string variable; repeatable\n"
+             "  --var-file FILE        a .tfvars or .tfvars.json file; repeatable (at most 6)\n"
+             "  --workdir SUBDIR       run terraform in DIR/SUBDIR (the whole of DIR is copied)\n"
+             "  --timeout SECONDS      job time limit (default: the policy's limits.job_timeout)\n"
+             "  --job-id ID            job id in the result (default: generated)\n"
+             "  --output text|json     json prints exactly one ExecutionResponse object\n\n"
+             "Variables given here override the upload's terraform.tfvars and *.auto.tfvars:\n"
+             "--var-file files in the order given, then --var values.\n\n"
+             "Exit status: 0 SUCCESS (warnings included), 1 FAILED or TIMEOUT, 2 usage, policy or\n"
+             "prerequisite error.\n",
+};
 
 static void print_text(const cJSON *r)
 {
@@ -46,18 +57,20 @@ static void print_text(const cJSON *r)
 	const cJSON *sum = cJSON_GetObjectItemCaseSensitive(r, "summary");
 	const cJSON *v;
 
-	printf("%s %s in %.2f s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "job_id")), status,
-	       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "execution_time_seconds")));
+	printf("%s %s in %.2f s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "job_id")),
+	       status, cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "execution_time_seconds")));
 	if (etype)
 		printf("%s: %s\n", etype, emsg ? emsg : "");
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(r, "violations"))
-		printf("  %s:%d: %s [%s, %s]\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "file")),
+	cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive(r, "violations"))
+		printf("  %s:%d: %s [%s, %s]\n",
+		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "file")),
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "line")),
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "message")),
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "rule")),
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "severity")));
 	if (cJSON_IsObject(sum))
-		printf("Plan: %d to create, %d to update, %d to replace, %d to delete, %d to read, %d unchanged.\n"
+		printf("Plan: %d to create, %d to update, %d to replace, %d to delete, %d to read, %d "
+		       "unchanged.\n"
 		       "plan sha256: %s\n",
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "create")),
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "update")),
@@ -70,12 +83,6 @@ static void print_text(const cJSON *r)
 
 int cmd_plan(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"policy", required_argument, NULL, 'P'}, {"var", required_argument, NULL, 'v'},
-		{"var-file", required_argument, NULL, 'f'}, {"workdir", required_argument, NULL, 'w'},
-		{"timeout", required_argument, NULL, 't'}, {"job-id", required_argument, NULL, 'j'},
-		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
-	};
 	const char *policy_path = NULL, *workdir = NULL, *job_id = NULL, *dir = NULL;
 	const char *var_files[MAX_VAR_FILES];
 	struct job_var vars[MAX_VARS];
@@ -88,55 +95,49 @@ int cmd_plan(int argc, char **argv)
 	struct tj_error err = {0};
 	cJSON *resp = NULL;
 	char real_dir[PATH_MAX];
+	struct cli_args a;
 	int opt, rc = TJ_EXIT_USAGE;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	cli_args_init(&a, &plan_command, argc, argv);
+	while ((opt = cli_args_next(&a)) != CLI_END) {
 		switch (opt) {
-		case 'P': policy_path = optarg; break;
+		case CLI_EXIT: return a.exit_code;
+		case 'P': policy_path = a.value; break;
 		case 'v': {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg)
-				return cli_usage_error("plan: --var wants NAME=VALUE, not '%s'", optarg);
+			char *eq = strchr(a.value, '=');
+			if (!eq || eq == a.value)
+				return cli_bad_value(&a, "NAME=VALUE");
 			if (n_vars >= MAX_VARS)
-				return cli_usage_error("plan: at most %d --var options", MAX_VARS);
+				return cli_command_error(&plan_command, "at most %d --var options", MAX_VARS);
 			*eq = '\0';
-			vars[n_vars++] = (struct job_var){optarg, eq + 1};
+			vars[n_vars++] = (struct job_var){a.value, eq + 1};
 			break;
 		}
 		case 'f':
 			if (n_var_files >= MAX_VAR_FILES)
-				return cli_usage_error("plan: at most %d --var-file options", MAX_VAR_FILES);
-			var_files[n_var_files++] = optarg;
+				return cli_command_error(&plan_command, "at most %d --var-file options",
+				                         MAX_VAR_FILES);
+			var_files[n_var_files++] = a.value;
 			break;
-		case 'w': workdir = optarg; break;
+		case 'w': workdir = a.value; break;
 		case 't':
-			if (tj_parse_u64(optarg, 7 * 24 * 3600, &timeout_s) < 0 || timeout_s == 0)
-				return cli_usage_error("plan: --timeout wants a number of seconds between 1 and 604800, not '%s'", optarg);
+			if (tj_parse_u64(a.value, 7 * 24 * 3600, &timeout_s) < 0 || timeout_s == 0)
+				return cli_bad_value(&a, "a number of seconds between 1 and 604800");
 			break;
 		case 'j':
-			if (!job_id_valid(optarg))
-				return cli_usage_error("plan: --job-id wants 1-128 characters of [A-Za-z0-9._-], not '%s'", optarg);
-			job_id = optarg;
+			if (!job_id_valid(a.value))
+				return cli_bad_value(&a, "1-128 characters of [A-Za-z0-9._-]");
+			job_id = a.value;
 			break;
 		case 'o':
-			if (strcmp(optarg, "json") == 0)
+			if (strcmp(a.value, "json") == 0)
 				json = true;
-			else if (strcmp(optarg, "text") != 0)
-				return cli_usage_error("plan: --output is text or json, not '%s'", optarg);
+			else if (strcmp(a.value, "text") != 0)
+				return cli_bad_value(&a, "text or json");
 			break;
-		case 'h': usage(stdout); return TJ_EXIT_OK;
-		default:
-			return cli_usage_error("plan: unknown or incomplete option '%s' (see tfjail plan --help)",
-					       argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("plan: no directory given (tfjail plan DIR [OPTIONS])");
-	if (optind + 1 < argc)
-		return cli_usage_error("plan: one directory only (got '%s' too)", argv[optind + 1]);
-	dir = argv[optind];
+	dir = a.operand[0];
 	{
 		struct stat st;
 		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !realpath(dir, real_dir))
@@ -146,7 +147,9 @@ int cmd_plan(int argc, char **argv)
 		char abs[PATH_MAX];
 		snprintf(abs, sizeof(abs), "/%s", workdir);
 		if (!*workdir || !rootfs_path_is_clean(abs))
-			return cli_usage_error("plan: --workdir wants a relative path inside DIR without '..', not '%s'", workdir);
+			return cli_usage_error(
+			    "plan: --workdir wants a relative path inside DIR without '..', not '%s'",
+			    workdir);
 	}
 	if (tj_policy_load(policy_path, &policy, &err) < 0)
 		return cli_usage_error("%s", err.msg);
@@ -160,15 +163,15 @@ int cmd_plan(int argc, char **argv)
 	}
 	{
 		struct job_request req = {
-			.job_id = job_id,
-			.upload_dir = real_dir,
-			.workdir = workdir,
-			.policy = policy,
-			.var_files = var_files,
-			.n_var_files = n_var_files,
-			.vars = vars,
-			.n_vars = n_vars,
-			.timeout_s = timeout_s,
+		    .job_id = job_id,
+		    .upload_dir = real_dir,
+		    .workdir = workdir,
+		    .policy = policy,
+		    .var_files = var_files,
+		    .n_var_files = n_var_files,
+		    .vars = vars,
+		    .n_vars = n_vars,
+		    .timeout_s = timeout_s,
 		};
 		const char *status;
 		cli_cancel_on_signals();

@@ -1,5 +1,4 @@
 /* tfjail serve: the HTTP API (api/server.h). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,52 +8,49 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 
-static void usage(FILE *f)
-{
-	fputs("Usage: tfjail serve [--config FILE] [--listen HOST:PORT]\n\n"
-	      "Serves the HTTP API until SIGTERM or SIGINT:\n"
-	      "  POST /api/v1/execute   run a job (ExecutionRequest in, ExecutionResponse out)\n"
-	      "  GET  /health           health, terraform version, jobs running and queued\n"
-	      "  GET  /                 service name, version, links\n"
-	      "  GET  /openapi.json     OpenAPI 3 description\n"
-	      "  GET  /metrics          Prometheus metrics\n\n"
-	      "Options:\n"
-	      "  --config FILE          JSON configuration (see docs/api.md and config/tfjail.json)\n"
-	      "  --listen HOST:PORT     listen address (default " API_DEFAULT_LISTEN "; port 0 picks a free one)\n\n"
-	      "A job's input is the directory <uploads_dir>/<upload_id>/ (default uploads_dir\n" API_DEFAULT_UPLOADS_DIR
-	      ").\nOn SIGTERM new requests are answered 503, running jobs may finish within the\n"
-	      "shutdown grace period, then the service exits 0.\n\n"
-	      "Exit status: 0 after a clean shutdown, 2 usage, configuration or start-up error.\n",
-	      f);
-}
+static const struct option serve_options[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"listen", required_argument, NULL, 'l'},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct cli_command serve_command = {
+    .name = "serve",
+    .options = serve_options,
+    .usage = "Usage: tfjail serve [--config FILE] [--listen HOST:PORT]\n\n"
+             "Serves the HTTP API until SIGTERM or SIGINT:\n"
+             "  POST /api/v1/execute   run a job (ExecutionRequest in, ExecutionResponse out)\n"
+             "  GET  /health           health, terraform version, jobs running and queued\n"
+             "  GET  /                 service name, version, links\n"
+             "  GET  /openapi.json     OpenAPI 3 description\n"
+             "  GET  /metrics          Prometheus metrics\n\n"
+             "Options:\n"
+             "  --config FILE          JSON configuration (see docs/api.md and config/tfjail.json)\n"
+             "  --listen HOST:PORT     listen address (default " API_DEFAULT_LISTEN
+             "; port 0 picks a free one)\n\n"
+             "A job's input is the directory <uploads_dir>/<upload_id>/ (default "
+             "uploads_dir\n" API_DEFAULT_UPLOADS_DIR
+             ").\nOn SIGTERM new requests are answered 503, running jobs may finish within the\n"
+             "shutdown grace period, then the service exits 0.\n\n"
+             "Exit status: 0 after a clean shutdown, 2 usage, configuration or start-up error.\n",
+};
 
 int cmd_serve(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"listen", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *config = NULL, *listen = NULL;
 	struct api_config cfg;
 	struct tj_error err = {0};
+	struct cli_args a;
 	int opt, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	cli_args_init(&a, &serve_command, argc, argv);
+	while ((opt = cli_args_next(&a)) != CLI_END) {
 		switch (opt) {
-		case 'c': config = optarg; break;
-		case 'l': listen = optarg; break;
-		case 'h': usage(stdout); return TJ_EXIT_OK;
-		default:
-			return cli_usage_error("serve: unknown or incomplete option '%s' (see tfjail serve --help)",
-					       argv[optind - 1]);
+		case CLI_EXIT: return a.exit_code;
+		case 'c': config = a.value; break;
+		case 'l': listen = a.value; break;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error("serve: unexpected argument '%s' (see tfjail serve --help)", argv[optind]);
 	if (api_config_defaults(&cfg, &err) < 0)
 		return cli_usage_error("%s", err.msg);
 	if (config && api_config_load(config, &cfg, &err) < 0) {

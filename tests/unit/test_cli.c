@@ -1,0 +1,203 @@
+/* cli/: one option parser for every subcommand.  bin/tfjail is run as a
+ * process; every usage error is checked word for word, with its exit code. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cJSON.h>
+
+#include "tests/testutil.h"
+
+struct cli_run {
+	int status;
+	char *out, *err;
+};
+
+/* Runs bin/tfjail with the arguments (NULL terminated). */
+static void cli(struct cli_run *r, const char *const *args)
+{
+	char *argv[32];
+	size_t n = 0;
+	int st;
+
+	argv[n++] = (char *)tj_test_bin();
+	while (args[n - 1] && n < 31) {
+		argv[n] = (char *)args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	st = tj_test_spawn(argv, &r->out, &r->err);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void cli_free(struct cli_run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static const struct {
+	const char *const *args;
+	const char *stderr_line;
+} usage_errors[] = {
+    /* the argument is named as typed, at its place: no reordering first */
+    {ARGS("plan", "DIR", "-json"), "tfjail: plan: unknown option '-json' (see tfjail plan --help)\n"},
+    {ARGS("scan", "DIR", "-json"), "tfjail: scan: unknown option '-json' (see tfjail scan --help)\n"},
+    {ARGS("plan", "--bogus", "DIR"), "tfjail: plan: unknown option '--bogus' (see tfjail plan --help)\n"},
+    {ARGS("scan", "--bogus", "DIR"), "tfjail: scan: unknown option '--bogus' (see tfjail scan --help)\n"},
+    {ARGS("serve", "--bogus"), "tfjail: serve: unknown option '--bogus' (see tfjail serve --help)\n"},
+    {ARGS("run", "--bogus", "--", "true"), "tfjail: run: unknown option '--bogus' (see tfjail run --help)\n"},
+    {ARGS("version", "-x"), "tfjail: version: unknown option '-x' (see tfjail version --help)\n"},
+    {ARGS("plan", "DIR", "--policy"),
+     "tfjail: plan: option '--policy' needs a value (see tfjail plan --help)\n"},
+    {ARGS("scan", "DIR", "--policy"),
+     "tfjail: scan: option '--policy' needs a value (see tfjail scan --help)\n"},
+    {ARGS("scan", "--help=yes"),
+     "tfjail: scan: option '--help=yes' takes no value (see tfjail scan --help)\n"},
+    {ARGS("plan"), "tfjail: plan: missing DIR (see tfjail plan --help)\n"},
+    {ARGS("scan"), "tfjail: scan: missing DIR (see tfjail scan --help)\n"},
+    {ARGS("run"), "tfjail: run: missing CMD (see tfjail run --help)\n"},
+    {ARGS("policy", "check"), "tfjail: policy check: missing FILE (see tfjail policy check --help)\n"},
+    {ARGS("plan", "a", "b"), "tfjail: plan: unexpected argument 'b' (see tfjail plan --help)\n"},
+    {ARGS("scan", "a", "b"), "tfjail: scan: unexpected argument 'b' (see tfjail scan --help)\n"},
+    {ARGS("version", "extra"), "tfjail: version: unexpected argument 'extra' (see tfjail version --help)\n"},
+    {ARGS("serve", "extra"), "tfjail: serve: unexpected argument 'extra' (see tfjail serve --help)\n"},
+    {ARGS("policy", "show", "a", "b"),
+     "tfjail: policy show: unexpected argument 'b' (see tfjail policy show --help)\n"},
+    {ARGS("plan", "DIR", "--output", "xml"), "tfjail: plan: --output wants text or json, not 'xml'\n"},
+    {ARGS("scan", "DIR", "--output=xml"), "tfjail: scan: --output wants text or json, not 'xml'\n"},
+    {ARGS("version", "--output", "xml"), "tfjail: version: --output wants text or json, not 'xml'\n"},
+    {ARGS("plan", "DIR", "--timeout", "0"),
+     "tfjail: plan: --timeout wants a number of seconds between 1 and 604800, not '0'\n"},
+    {ARGS("run", "--timeout", "0", "true"),
+     "tfjail: run: --timeout wants a number of seconds between 1 and 604800, not '0'\n"},
+    {ARGS("-x"), "tfjail: unknown option '-x' (see tfjail --help)\n"},
+    {ARGS("frob"), "tfjail: unknown command 'frob' (see tfjail --help)\n"},
+    {ARGS("policy", "frob"), "tfjail: policy: unknown subcommand 'frob' (see tfjail policy --help)\n"},
+};
+
+START_TEST(usage_error_words)
+{
+	struct cli_run r;
+
+	cli(&r, usage_errors[_i].args);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.err, usage_errors[_i].stderr_line);
+	ck_assert_str_eq(r.out, "");
+	cli_free(&r);
+}
+END_TEST
+
+static const char *const help_commands[][3] = {
+    {"run", NULL},     {"plan", NULL},   {"scan", NULL},      {"serve", NULL},
+    {"version", NULL}, {"policy", NULL}, {"policy", "check"}, {"policy", "show"},
+};
+
+START_TEST(help_per_subcommand)
+{
+	const char *const *c = help_commands[_i];
+	struct cli_run r;
+	char want[64];
+
+	snprintf(want, sizeof(want), "Usage: tfjail %s%s%s", c[0], c[1] ? " " : "", c[1] ? c[1] : "");
+	if (c[1])
+		cli(&r, ARGS(c[0], c[1], "--help"));
+	else
+		cli(&r, ARGS(c[0], "--help"));
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strncmp(r.out, want, strlen(want)) == 0, "%s --help: %s", c[0], r.out);
+	ck_assert_str_eq(r.err, "");
+	cli_free(&r);
+	/* -h after an operand, too */
+	if (strcmp(c[0], "plan") == 0 || strcmp(c[0], "scan") == 0) {
+		cli(&r, ARGS(c[0], "x", "-h"));
+		ck_assert_int_eq(r.status, 0);
+		ck_assert(strncmp(r.out, want, strlen(want)) == 0);
+		cli_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(top_level_help_has_exit_codes)
+{
+	struct cli_run r;
+
+	cli(&r, ARGS("--help"));
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "warning-severity violations are reported and still exit 0"));
+	ck_assert_ptr_nonnull(strstr(r.out, "  2  usage error"));
+	cli_free(&r);
+}
+END_TEST
+
+/* -v, --version and version print the same; --output json is one object */
+START_TEST(version_forms)
+{
+	struct cli_run a, b, c, j;
+	cJSON *o;
+
+	cli(&a, ARGS("version"));
+	cli(&b, ARGS("--version"));
+	cli(&c, ARGS("-v"));
+	ck_assert_int_eq(a.status, 0);
+	ck_assert_int_eq(b.status, 0);
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_msg(strncmp(a.out, "tfjail ", 7) == 0, "%s", a.out);
+	/* the first line, tfjail's version, is the same in all three */
+	ck_assert_int_eq(strncmp(a.out, b.out, strcspn(a.out, "\n")), 0);
+	ck_assert_int_eq(strncmp(a.out, c.out, strcspn(a.out, "\n")), 0);
+	cli(&j, ARGS("version", "--output", "json"));
+	ck_assert_int_eq(j.status, 0);
+	o = cJSON_Parse(j.out);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "tfjail")));
+	ck_assert_ptr_nonnull(strstr(a.out, cJSON_GetObjectItemCaseSensitive(o, "tfjail")->valuestring));
+	ck_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "terraform")));
+	ck_assert(cJSON_IsString(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "terraform"), "path")));
+	if (tj_test_is_root()) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(o, "terraform"), "version");
+		ck_assert(cJSON_IsString(v));
+		ck_assert_ptr_nonnull(strstr(a.out, v->valuestring));
+	}
+	cJSON_Delete(o);
+	cli_free(&a);
+	cli_free(&b);
+	cli_free(&c);
+	cli_free(&j);
+}
+END_TEST
+
+/* run keeps the command's own options for the command */
+START_TEST(run_command_line_untouched)
+{
+	struct cli_run r;
+
+	if (!tj_test_is_root())
+		return;
+	cli(&r, ARGS("run", "--timeout", "20", "/bin/sh", "-c", "echo \"$0\" -x; exit 3", "--help"));
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_str_eq(r.out, "--help -x\n");
+	cli_free(&r);
+}
+END_TEST
+
+Suite *cli_suite(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, usage_error_words, 0, sizeof(usage_errors) / sizeof(usage_errors[0]));
+	tcase_add_loop_test(tc, help_per_subcommand, 0, sizeof(help_commands) / sizeof(help_commands[0]));
+	tcase_add_test(tc, top_level_help_has_exit_codes);
+	tcase_add_test(tc, version_forms);
+	tcase_add_test(tc, run_command_line_untouched);
+	suite_add_tcase(s, tc);
+	return s;
+}
