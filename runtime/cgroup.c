@@ -1154,10 +1154,16 @@ void cgroup_job_attach_close(struct cgroup_job *job)
 
 int cgroup_job_attach_self(struct cgroup_job *job, struct tj_error *err)
 {
+	const char *file = job->host->mode == CGROUP_MODE_V2 ? "cgroup.procs" : "tasks";
+
 	for (size_t i = 0; i < job->ndirs; i++) {
 		ssize_t n;
-		if (job->attach_fds[i] < 0)
-			return tj_error_set(err, EBADF, "cgroup %s: not opened for the move", job->paths[i]);
+		/* not opened beforehand: the caller's own credentials */
+		if (job->attach_fds[i] < 0) {
+			if (cg_write(job->paths[i], file, "0", err) < 0)
+				return -1;
+			continue;
+		}
 		do
 			n = write(job->attach_fds[i], "0", 1);
 		while (n < 0 && errno == EINTR);

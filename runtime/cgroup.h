@@ -93,7 +93,8 @@ int cgroup_job_attach(struct cgroup_job *job, pid_t pid, struct tj_error *err);
 int cgroup_job_attach_open(struct cgroup_job *job, struct tj_error *err);
 void cgroup_job_attach_close(struct cgroup_job *job);
 /* Moves the calling process into the job cgroup through the files that
- * cgroup_job_attach_open() opened, then closes them.  The caller must be
+ * cgroup_job_attach_open() opened (or, where it was not called, files it
+ * opens now with its own credentials), then closes them.  The caller must be
  * single-threaded and must not be the service (the sandbox's PID 1 before it
  * runs anything of the sandbox's).  v1 writes "0" to each tasks file: a
  * thread that moves itself skips the global lock that a write to

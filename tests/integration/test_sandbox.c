@@ -582,6 +582,38 @@ START_TEST(workspace_below_a_private_directory)
 }
 END_TEST
 
+/* The upload given as a host fd (O_PATH, opened beneath the uploads
+ * directory by the caller): the path is not resolved again, even when it
+ * has been replaced by a symlink to a host directory meanwhile. */
+START_TEST(workspace_from_a_host_fd)
+{
+	char dir[] = "/tmp/tfjail-byfd-XXXXXX", up[PATH_MAX], moved[PATH_MAX];
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *args[] = {(char *)"ls", (char *)"/workspace", NULL};
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(up, sizeof(up), "%s/upload", dir);
+	snprintf(moved, sizeof(moved), "%s/moved", dir);
+	tj_test_write(up, "main.tf", "# x\n");
+	fd = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(rename(up, moved), 0);
+	ck_assert_int_eq(symlink("/etc", up), 0);
+	base_config(&cfg, &bind);
+	cfg.workspace_fd = fd;
+	run_cfg(&cfg, 20000, &res, args);
+	assert_probe_ok(&res, "ls");
+	ck_assert_ptr_nonnull(strstr(res.out, "main.tf"));
+	ck_assert_ptr_null(strstr(res.out, "passwd"));
+	sandbox_result_free(&res);
+	close(fd);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(workspace_symlink_escape_is_refused)
 {
 	char dir[] = "/tmp/tfjail-ws-XXXXXX", link[PATH_MAX];
@@ -1127,6 +1159,7 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, workspace_is_copied_in);
 	tcase_add_test(tc, workspace_symlink_escape_is_refused);
 	tcase_add_test(tc, workspace_below_a_private_directory);
+	tcase_add_test(tc, workspace_from_a_host_fd);
 	tcase_add_test(tc, cli_run_passes_stdio_and_status);
 	tcase_add_test(tc, cli_usage_errors_are_one_line);
 	tcase_add_test(tc, uid_range_is_configurable);
