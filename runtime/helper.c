@@ -23,7 +23,7 @@ static const int helper_syscalls[] = {
     SCMP_SYS(exit_group),   SCMP_SYS(brk),           SCMP_SYS(mmap),      SCMP_SYS(munmap),
     SCMP_SYS(mremap),       SCMP_SYS(mprotect),      SCMP_SYS(madvise),   SCMP_SYS(futex),
     SCMP_SYS(rt_sigreturn), SCMP_SYS(clock_gettime), SCMP_SYS(getrandom), SCMP_SYS(fstat),
-    SCMP_SYS(newfstatat),   SCMP_SYS(getuid),        SCMP_SYS(geteuid),
+    SCMP_SYS(newfstatat),   SCMP_SYS(getuid),        SCMP_SYS(geteuid),   SCMP_SYS(sigaltstack),
 };
 
 /* In the forked child: drop everything, then the filter (built here, after
@@ -37,9 +37,14 @@ static int helper_drop(const struct sandbox *sb)
 	scmp_filter_ctx ctx;
 	int rc = -1;
 
-	if (setrlimit(RLIMIT_CPU, &cpu) < 0 || setrlimit(RLIMIT_AS, &as) < 0 ||
-	    setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+	if (setrlimit(RLIMIT_CPU, &cpu) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0)
 		return -1;
+#ifndef __SANITIZE_ADDRESS__ /* ASan's shadow memory needs far more address space */
+	if (setrlimit(RLIMIT_AS, &as) < 0)
+		return -1;
+#else
+	(void)as;
+#endif
 	/* supplementary groups were dropped at sandbox_runtime_open */
 	if (setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
 		return -1;
