@@ -144,10 +144,11 @@ static bool value(struct jc *j)
 
 bool tj_json_valid(const char *s, size_t len, int max_depth)
 {
-	struct jc j = {(const unsigned char *)s, (const unsigned char *)s + len, 0, max_depth};
+	struct jc j;
 
 	if (!s || memchr(s, '\0', len))
 		return false;
+	j = (struct jc){(const unsigned char *)s, (const unsigned char *)s + len, 0, max_depth};
 	if (!value(&j))
 		return false;
 	skip_ws(&j);

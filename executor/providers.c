@@ -30,6 +30,7 @@
 #elif defined(__arm__)
 #define PROVIDER_PLATFORM "linux_arm"
 #else
+/* cppcheck-suppress preprocessorErrorDirective ; it also tries configurations without an architecture */
 #error "unknown platform: add its terraform GOOS_GOARCH name"
 #endif
 
