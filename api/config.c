@@ -45,6 +45,10 @@ void api_config_free(struct api_config *c)
 	free(c->listen);
 	free(c->uploads_dir);
 	free(c->policy);
+	free(c->terraform);
+	free(c->plugin_dir);
+	free(c->cgroup_parent);
+	free(c->uid_range);
 	if (c->token) {
 		explicit_bzero(c->token, strlen(c->token));
 		free(c->token);
@@ -90,16 +94,20 @@ static const struct key {
 	size_t off;
 	uint64_t min, max;
 } keys[] = {
-	{"listen", KEY_STRING, offsetof(struct api_config, listen), 0, 0},
-	{"uploads_dir", KEY_STRING, offsetof(struct api_config, uploads_dir), 0, 0},
-	{"policy", KEY_PATH_OR_NULL, offsetof(struct api_config, policy), 0, 0},
-	{"token", KEY_PATH_OR_NULL, offsetof(struct api_config, token), 0, 0},
-	{"token_file", KEY_TOKEN_FILE, offsetof(struct api_config, token), 0, 0},
-	{"max_body_bytes", KEY_SIZE, offsetof(struct api_config, max_body_bytes), 64, 256u << 20},
-	{"max_concurrent_jobs", KEY_UINT, offsetof(struct api_config, max_concurrent_jobs), 1, 256},
-	{"queue_size", KEY_UINT, offsetof(struct api_config, queue_size), 0, 4096},
-	{"shutdown_grace", KEY_UINT, offsetof(struct api_config, shutdown_grace_s), 0, 3600},
-	{"max_connections", KEY_UINT, offsetof(struct api_config, max_connections), 1, 10000},
+    {"listen", KEY_STRING, offsetof(struct api_config, listen), 0, 0},
+    {"uploads_dir", KEY_STRING, offsetof(struct api_config, uploads_dir), 0, 0},
+    {"policy", KEY_PATH_OR_NULL, offsetof(struct api_config, policy), 0, 0},
+    {"token", KEY_PATH_OR_NULL, offsetof(struct api_config, token), 0, 0},
+    {"token_file", KEY_TOKEN_FILE, offsetof(struct api_config, token), 0, 0},
+    {"max_body_bytes", KEY_SIZE, offsetof(struct api_config, max_body_bytes), 64, 256u << 20},
+    {"max_concurrent_jobs", KEY_UINT, offsetof(struct api_config, max_concurrent_jobs), 1, 256},
+    {"queue_size", KEY_UINT, offsetof(struct api_config, queue_size), 0, 4096},
+    {"shutdown_grace", KEY_UINT, offsetof(struct api_config, shutdown_grace_s), 0, 3600},
+    {"max_connections", KEY_UINT, offsetof(struct api_config, max_connections), 1, 10000},
+    {"terraform", KEY_PATH_OR_NULL, offsetof(struct api_config, terraform), 0, 0},
+    {"plugin_dir", KEY_PATH_OR_NULL, offsetof(struct api_config, plugin_dir), 0, 0},
+    {"cgroup_parent", KEY_PATH_OR_NULL, offsetof(struct api_config, cgroup_parent), 0, 0},
+    {"uid_range", KEY_PATH_OR_NULL, offsetof(struct api_config, uid_range), 0, 0},
 };
 
 /* The token is the file's first line; a missing or empty one is an error. */
@@ -160,6 +168,50 @@ static int read_key(const char *label, const struct key *k, const cJSON *v, stru
 		return tj_error_set(err, ERANGE, "%s: %s: %llu is outside %llu..%llu", label, k->name,
 				    (unsigned long long)n, (unsigned long long)k->min, (unsigned long long)k->max);
 	*(uint64_t *)field = n;
+	return 0;
+}
+
+int api_config_print(const struct api_config *c, FILE *out, struct tj_error *err)
+{
+	_cleanup_cjson_ cJSON *o = cJSON_CreateObject();
+	_cleanup_free_ char *text = NULL;
+	char range[32];
+
+	if (!o)
+		return tj_error_set(err, ENOMEM, "out of memory");
+	snprintf(range, sizeof(range), "%u:%u",
+	         c->host.uid_base ? c->host.uid_base : SANDBOX_DEFAULT_UID_BASE,
+	         c->host.uid_slots ? c->host.uid_slots : SANDBOX_DEFAULT_UID_SLOTS);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		const char *v = *(char *const *)((const char *)c + k->off);
+		cJSON *item;
+
+		if (k->kind == KEY_TOKEN_FILE)
+			continue; /* read into token */
+		if (k->kind == KEY_UINT || k->kind == KEY_SIZE) {
+			item = cJSON_CreateNumber((double)*(const uint64_t *)((const char *)c + k->off));
+		} else {
+			if (k->off == offsetof(struct api_config, token))
+				v = v ? "(set)" : NULL;
+			else if (k->off == offsetof(struct api_config, terraform))
+				v = c->host.terraform;
+			else if (k->off == offsetof(struct api_config, plugin_dir))
+				v = c->host.plugin_dir;
+			else if (k->off == offsetof(struct api_config, cgroup_parent))
+				v = c->host.cgroup_parent;
+			else if (k->off == offsetof(struct api_config, uid_range))
+				v = range;
+			item = v && *v ? cJSON_CreateString(v) : cJSON_CreateNull();
+		}
+		if (!item || !cJSON_AddItemToObject(o, k->name, item))
+			return tj_error_set(err, ENOMEM, "out of memory");
+	}
+	text = cJSON_Print(o);
+	if (!text)
+		return tj_error_set(err, ENOMEM, "out of memory");
+	if (fprintf(out, "%s\n", text) < 0 || fflush(out) != 0)
+		return tj_error_sys(err, "write the configuration");
 	return 0;
 }
 

@@ -6,9 +6,11 @@
 #define TFJAIL_API_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "common/error.h"
+#include "executor/job.h"
 
 #define API_DEFAULT_LISTEN "127.0.0.1:8001"
 #define API_DEFAULT_UPLOADS_DIR "/var/lib/tfjail/uploads"
@@ -23,6 +25,11 @@ struct api_config {
 	uint64_t queue_size;       /* jobs waiting beyond the running ones; more are 429 */
 	uint64_t shutdown_grace_s; /* running jobs may finish for this long on SIGTERM */
 	uint64_t max_connections;  /* open HTTP connections */
+	/* host settings as the file gives them (NULL = found or default) */
+	char *terraform, *plugin_dir, *cgroup_parent, *uid_range;
+	/* the effective host settings, filled by the caller from the above and
+	 * the environment overrides (cli/settings.c) */
+	struct job_host host;
 };
 
 /* Fills every key with its default. */
@@ -34,6 +41,9 @@ int api_config_load(const char *path, struct api_config *c, struct tj_error *err
 int api_config_load_text(const char *text, const char *label, struct api_config *c,
 			 struct tj_error *err);
 void api_config_free(struct api_config *c);
+/* The effective configuration as JSON, every key of the file with its value
+ * (the host settings as in c->host, the token shown only as set or null). */
+int api_config_print(const struct api_config *c, FILE *out, struct tj_error *err);
 
 /* Splits "HOST:PORT" / "[V6]:PORT" into host and port (0..65535). */
 int api_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, struct tj_error *err);

@@ -83,6 +83,7 @@ static void __attribute__((noreturn)) worker_main(const struct api_launcher_conf
 						   int fd)
 {
 	cJSON *in = cJSON_Parse(payload), *resp = NULL;
+	_cleanup_free_ char *variables = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct tj_error err = {0};
 	char *text;
@@ -91,16 +92,19 @@ static void __attribute__((noreturn)) worker_main(const struct api_launcher_conf
 		worker_answer(fd, 'E', "the job request could not be read");
 		_exit(1);
 	}
-	if (job_runtime_open(c->policy, &rt, &err) < 0) {
+	if (job_runtime_open(c->policy, c->host, &rt, &err) < 0) {
 		worker_answer(fd, 'E', err.msg);
 		_exit(1);
 	}
+	if (cJSON_GetObjectItemCaseSensitive(in, "variables"))
+		variables = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(in, "variables"));
 	{
 		struct job_request req = {
 			.job_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "job_id")),
 			.upload_dir = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "upload_dir")),
 			.policy = c->policy,
-			.variables = cJSON_GetObjectItemCaseSensitive(in, "variables"),
+			.variables_json = variables,
+			.variables_json_len = variables ? strlen(variables) : 0,
 		};
 		if (job_run(rt, c->tools, &req, &resp, &err) < 0) {
 			worker_answer(fd, 'E', err.msg);
@@ -421,7 +425,7 @@ static void sweep(const struct api_launcher_config *c)
 {
 	struct sandbox_runtime *rt = NULL;
 
-	if (job_runtime_open(c->policy, &rt, NULL) == 0)
+	if (job_runtime_open(c->policy, c->host, &rt, NULL) == 0)
 		sandbox_runtime_free(rt);
 }
 
@@ -449,7 +453,7 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 		hello_failed(&l, err.msg);
 		return 2;
 	}
-	if (job_runtime_open(c->policy, &rt, &err) < 0) {
+	if (job_runtime_open(c->policy, c->host, &rt, &err) < 0) {
 		hello_failed(&l, err.msg);
 		return 2;
 	}

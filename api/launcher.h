@@ -28,6 +28,7 @@
 struct api_launcher_config {
 	const struct tj_policy *policy;
 	const struct job_tools *tools;
+	const struct job_host *host;
 	unsigned max_concurrent;
 };
 

@@ -527,6 +527,21 @@ static int wait_for_signal(void)
 	return sig;
 }
 
+/* Under a service manager that delegated this process's cgroup (systemd
+ * Delegate=yes on cgroup v2), opening the runtime moves the process into the
+ * leaf "service" of that cgroup, which becomes the job cgroups' parent.  It
+ * is opened here once, before the launcher is forked: opened first in the
+ * launcher, it would find this process beside it in the cgroup, take the
+ * cgroup for a shared one (a login session) and put the job cgroups outside
+ * the delegated subtree.  Its errors are the launcher's to report. */
+static void claim_cgroup(const struct server *s)
+{
+	struct sandbox_runtime *rt = NULL;
+
+	if (job_runtime_open(s->policy, &s->cfg->host, &rt, NULL) == 0)
+		sandbox_runtime_free(rt);
+}
+
 int api_serve(const struct api_config *cfg, struct tj_error *err)
 {
 	struct server s = {.cfg = cfg, .uploads_fd = -1};
@@ -545,7 +560,7 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 		return -1;
 	if (tj_policy_load(cfg->policy, &s.policy, err) < 0)
 		return -1;
-	if (job_tools_discover(s.policy, &s.tools, err) < 0 || open_uploads(&s, err) < 0)
+	if (job_tools_discover(s.policy, &cfg->host, &s.tools, err) < 0 || open_uploads(&s, err) < 0)
 		goto out;
 	s.metrics = api_metrics_new();
 	if (!s.metrics) {
@@ -562,6 +577,8 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 	/* Forked while this process has one thread: jobs run there. */
 	lc.policy = s.policy;
 	lc.tools = &s.tools;
+	lc.host = &cfg->host;
+	claim_cgroup(&s);
 	if (api_launcher_start(&lc, &launcher, &fd, err) < 0)
 		goto out;
 	if (read_hello(&s, fd, err) < 0) {

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "executor/job.h"
+
 /* A subcommand as the option parser sees it.  Every subcommand is parsed by
  * cli_args_next() (getopt_long underneath), so that the same mistake gets
  * the same words everywhere:
@@ -74,6 +76,17 @@ int cli_command_error(const struct cli_command *cmd, const char *fmt, ...)
 
 /* "0.5", "2": CPUs between 0.01 and 1024. */
 int cli_parse_cpus(const char *s, double *out);
+
+/* Host settings as text, from the configuration file (serve) or NULL. */
+struct cli_host_values {
+	const char *terraform, *plugin_dir, *cgroup_parent, *uid_range;
+};
+
+/* Fills h from v, after the documented environment overrides (each replaces
+ * its value in v when set and not empty): TFJAIL_TERRAFORM,
+ * TFJAIL_PLUGIN_DIR, TFJAIL_CGROUP_PARENT, TFJAIL_UID_RANGE=BASE:SLOTS.
+ * The only place tfjail reads its settings from the environment. */
+int cli_host_settings(struct cli_host_values *v, struct job_host *h, struct tj_error *err);
 
 /* SIGINT, SIGTERM and SIGHUP cancel the running sandbox (which is then
  * killed and cleaned up) instead of ending tfjail at once. */

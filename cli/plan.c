@@ -92,6 +92,7 @@ int cmd_plan(int argc, char **argv)
 	struct tj_policy *policy = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct job_tools tools;
+	struct job_host host;
 	struct tj_error err = {0};
 	cJSON *resp = NULL;
 	char real_dir[PATH_MAX];
@@ -153,11 +154,12 @@ int cmd_plan(int argc, char **argv)
 	}
 	if (tj_policy_load(policy_path, &policy, &err) < 0)
 		return cli_usage_error("%s", err.msg);
-	if (job_tools_discover(policy, &tools, &err) < 0) {
+	if (cli_host_settings(&(struct cli_host_values){0}, &host, &err) < 0 ||
+	    job_tools_discover(policy, &host, &tools, &err) < 0) {
 		rc = cli_usage_error("%s", err.msg);
 		goto out;
 	}
-	if (job_runtime_open(policy, &rt, &err) < 0) {
+	if (job_runtime_open(policy, &host, &rt, &err) < 0) {
 		rc = cli_usage_error("%s", err.msg);
 		goto out;
 	}

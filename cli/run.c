@@ -74,6 +74,7 @@ int cmd_run(int argc, char **argv)
 	double cpus = 0;
 	struct tj_policy *policy = NULL;
 	struct sandbox_runtime *rt = NULL;
+	struct job_host host;
 	struct sandbox *sb = NULL;
 	struct tj_error fail;
 	enum sandbox_setup_step fail_step;
@@ -170,7 +171,8 @@ int cmd_run(int argc, char **argv)
 			cfg.cpus = cpus;
 		if (have_pids)
 			cfg.pids = pids;
-		if (job_runtime_open(policy, &rt, &err) < 0) {
+		if (cli_host_settings(&(struct cli_host_values){0}, &host, &err) < 0 ||
+		    job_runtime_open(policy, &host, &rt, &err) < 0) {
 			rc = cli_usage_error("%s", err.msg);
 			goto out;
 		}

@@ -11,33 +11,38 @@
 static const struct option serve_options[] = {
     {"config", required_argument, NULL, 'c'},
     {"listen", required_argument, NULL, 'l'},
+    {"print-config", no_argument, NULL, 'p'},
     {NULL, 0, NULL, 0},
 };
 
 static const struct cli_command serve_command = {
     .name = "serve",
     .options = serve_options,
-    .usage = "Usage: tfjail serve [--config FILE] [--listen HOST:PORT]\n\n"
-             "Serves the HTTP API until SIGTERM or SIGINT:\n"
-             "  POST /api/v1/execute   run a job (ExecutionRequest in, ExecutionResponse out)\n"
-             "  GET  /health           health, terraform version, jobs running and queued\n"
-             "  GET  /                 service name, version, links\n"
-             "  GET  /openapi.json     OpenAPI 3 description\n"
-             "  GET  /metrics          Prometheus metrics\n\n"
-             "Options:\n"
-             "  --config FILE          JSON configuration (see docs/api.md and config/tfjail.json)\n"
-             "  --listen HOST:PORT     listen address (default " API_DEFAULT_LISTEN
-             "; port 0 picks a free one)\n\n"
-             "A job's input is the directory <uploads_dir>/<upload_id>/ (default "
-             "uploads_dir\n" API_DEFAULT_UPLOADS_DIR
-             ").\nOn SIGTERM new requests are answered 503, running jobs may finish within the\n"
-             "shutdown grace period, then the service exits 0.\n\n"
-             "Exit status: 0 after a clean shutdown, 2 usage, configuration or start-up error.\n",
+    .usage =
+        "Usage: tfjail serve [--config FILE] [--listen HOST:PORT] [--print-config]\n\n"
+        "Serves the HTTP API until SIGTERM or SIGINT:\n"
+        "  POST /api/v1/execute   run a job (ExecutionRequest in, ExecutionResponse out)\n"
+        "  GET  /health           health, terraform version, jobs running and queued\n"
+        "  GET  /                 service name, version, links\n"
+        "  GET  /openapi.json     OpenAPI 3 description\n"
+        "  GET  /metrics          Prometheus metrics\n\n"
+        "Options:\n"
+        "  --config FILE          JSON configuration (see docs/api.md and config/tfjail.json)\n"
+        "  --listen HOST:PORT     listen address (default " API_DEFAULT_LISTEN "; port 0 picks a free one)\n"
+        "  --print-config         print the effective configuration as JSON and exit\n\n"
+        "The environment overrides the file's host settings: TFJAIL_TERRAFORM,\n"
+        "TFJAIL_PLUGIN_DIR, TFJAIL_CGROUP_PARENT, TFJAIL_UID_RANGE=BASE:SLOTS.\n\n"
+        "A job's input is the directory <uploads_dir>/<upload_id>/ (default "
+        "uploads_dir\n" API_DEFAULT_UPLOADS_DIR
+        ").\nOn SIGTERM new requests are answered 503, running jobs may finish within the\n"
+        "shutdown grace period, then the service exits 0.\n\n"
+        "Exit status: 0 after a clean shutdown, 2 usage, configuration or start-up error.\n",
 };
 
 int cmd_serve(int argc, char **argv)
 {
 	const char *config = NULL, *listen = NULL;
+	bool print = false;
 	struct api_config cfg;
 	struct tj_error err = {0};
 	struct cli_args a;
@@ -49,6 +54,7 @@ int cmd_serve(int argc, char **argv)
 		case CLI_EXIT: return a.exit_code;
 		case 'c': config = a.value; break;
 		case 'l': listen = a.value; break;
+		case 'p': print = true; break;
 		}
 	}
 	if (api_config_defaults(&cfg, &err) < 0)
@@ -73,7 +79,18 @@ int cmd_serve(int argc, char **argv)
 		free(cfg.listen);
 		cfg.listen = copy;
 	}
-	rc = api_serve(&cfg, &err) < 0 ? cli_usage_error("serve: %s", err.msg) : TJ_EXIT_OK;
+	{
+		struct cli_host_values v = {cfg.terraform, cfg.plugin_dir, cfg.cgroup_parent, cfg.uid_range};
+		if (cli_host_settings(&v, &cfg.host, &err) < 0) {
+			api_config_free(&cfg);
+			return cli_usage_error("serve: %s", err.msg);
+		}
+	}
+	if (print)
+		rc = api_config_print(&cfg, stdout, &err) < 0 ? cli_usage_error("serve: %s", err.msg)
+		                                              : TJ_EXIT_OK;
+	else
+		rc = api_serve(&cfg, &err) < 0 ? cli_usage_error("serve: %s", err.msg) : TJ_EXIT_OK;
 	api_config_free(&cfg);
 	return rc;
 }

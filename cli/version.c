@@ -100,6 +100,7 @@ int cmd_version(int argc, char **argv)
 	struct tj_policy *policy = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct job_tools tools;
+	struct job_host host;
 	struct tj_error err = {0};
 	struct version_info v = {0};
 	char version[64], note[512];
@@ -120,7 +121,8 @@ int cmd_version(int argc, char **argv)
 	}
 	if (tj_policy_load(NULL, &policy, &err) < 0)
 		return cli_usage_error("%s", err.msg);
-	if (job_tools_discover(policy, &tools, &err) < 0) {
+	if (cli_host_settings(&(struct cli_host_values){0}, &host, &err) < 0 ||
+	    job_tools_discover(policy, &host, &tools, &err) < 0) {
 		snprintf(note, sizeof(note), "%s", err.msg);
 		v.note = note;
 		rc = TJ_EXIT_USAGE;
@@ -128,7 +130,7 @@ int cmd_version(int argc, char **argv)
 		v.terraform_path = tools.terraform;
 		if (geteuid() != 0) {
 			v.note = "not checked: it is only run inside a sandbox, which needs root";
-		} else if (job_runtime_open(policy, &rt, &err) < 0) {
+		} else if (job_runtime_open(policy, &host, &rt, &err) < 0) {
 			snprintf(note, sizeof(note), "unknown: %s", err.msg);
 			v.note = note;
 		} else {

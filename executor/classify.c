@@ -9,13 +9,24 @@
 #include "common/jsoncheck.h"
 #include "common/util.h"
 #include "executor/steps.h"
+#include "executor/wording.h"
 #include "runtime/helper.h"
 
 #define MAX_DIAGNOSTICS 50
 
+/* terraform's text, in the user's terms */
+static void add_words(const struct job *j, cJSON *o, const char *key, const char *text)
+{
+	_cleanup_free_ char *w = wording_for_user(j->req, text);
+
+	cJSON_AddStringToObject(o, key, w ? w : text);
+}
+
 /* In the parsing helper (runtime/helper.h): terraform's JSON in, a flat
- * array of at most `room` {severity, summary, detail, file, line} out. */
+ * array of at most `room` {severity, summary, detail, file, line[, column]}
+ * out. */
 struct diag_input {
+	const struct job *j;
 	const char *out;
 	size_t len;
 	bool lines;
@@ -25,6 +36,7 @@ struct diag_input {
 static int extract_diagnostics(void *ctx, int fd)
 {
 	const struct diag_input *in = ctx;
+	const struct job *j = in->j;
 	const char *out = in->out;
 	size_t len = in->len;
 	bool lines = in->lines;
@@ -58,6 +70,7 @@ static int extract_diagnostics(void *ctx, int fd)
 			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(range, "filename"));
 			const cJSON *start = cJSON_GetObjectItemCaseSensitive(range, "start");
 			const cJSON *line = cJSON_GetObjectItemCaseSensitive(start, "line");
+			const cJSON *column = cJSON_GetObjectItemCaseSensitive(start, "column");
 			cJSON *o = cJSON_CreateObject();
 			const char *sev =
 			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "severity"));
@@ -68,16 +81,18 @@ static int extract_diagnostics(void *ctx, int fd)
 			if (!o)
 				continue;
 			cJSON_AddStringToObject(o, "severity", sev ? sev : "error");
-			cJSON_AddStringToObject(o, "summary", sum ? sum : "");
-			cJSON_AddStringToObject(o, "detail", det ? det : "");
+			add_words(j, o, "summary", sum ? sum : "");
+			add_words(j, o, "detail", det ? det : "");
 			if (file)
-				cJSON_AddStringToObject(o, "file", file);
+				add_words(j, o, "file", file);
 			else
 				cJSON_AddNullToObject(o, "file");
 			if (cJSON_IsNumber(line))
 				cJSON_AddNumberToObject(o, "line", line->valuedouble);
 			else
 				cJSON_AddNullToObject(o, "line");
+			if (cJSON_IsNumber(column))
+				cJSON_AddNumberToObject(o, "column", column->valuedouble);
 			cJSON_AddItemToArray(result, o);
 		}
 		if (docs[0])
@@ -98,13 +113,15 @@ static bool diagnostic_ok(const cJSON *o)
 {
 	const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, "file");
 	const cJSON *line = cJSON_GetObjectItemCaseSensitive(o, "line");
+	const cJSON *column = cJSON_GetObjectItemCaseSensitive(o, "column");
 	int keys = 0;
 
 	if (!cJSON_IsObject(o))
 		return false;
 	for (const cJSON *c = o->child; c; c = c->next)
 		keys++;
-	return keys == 5 && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "severity")) &&
+	return keys == 5 + (column ? 1 : 0) && (!column || cJSON_IsNumber(column)) &&
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "severity")) &&
 	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "summary")) &&
 	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "detail")) &&
 	       (cJSON_IsString(file) || cJSON_IsNull(file)) && (cJSON_IsNumber(line) || cJSON_IsNull(line));
@@ -114,7 +131,7 @@ static bool diagnostic_ok(const cJSON *o)
 
 void classify_collect_diagnostics(struct job *j, struct sandbox *sb, const char *out, size_t len, bool lines)
 {
-	struct diag_input in = {out, len, lines, MAX_DIAGNOSTICS - cJSON_GetArraySize(j->diagnostics)};
+	struct diag_input in = {j, out, len, lines, MAX_DIAGNOSTICS - cJSON_GetArraySize(j->diagnostics)};
 	_cleanup_free_ char *answer = NULL;
 	_cleanup_cjson_ cJSON *list = NULL;
 	struct tj_error err;
@@ -122,12 +139,10 @@ void classify_collect_diagnostics(struct job *j, struct sandbox *sb, const char 
 	cJSON *d;
 
 	if (!out || in.room <= 0 ||
-	    sandbox_helper_run(sb, extract_diagnostics, &in, DIAGNOSTICS_ANSWER_MAX, 30000, &answer, &alen,
-	                       &err) < 0)
+	    sandbox_helper_run(sb, extract_diagnostics, &in, DIAGNOSTICS_ANSWER_MAX, 30000, &answer, &alen, &err) < 0)
 		return; /* no diagnostics is better than trusting them */
 	/* bounded and flat: checked, then read */
-	if (!tj_json_valid(answer, alen, 3) || !(list = cJSON_ParseWithLength(answer, alen)) ||
-	    !cJSON_IsArray(list))
+	if (!tj_json_valid(answer, alen, 3) || !(list = cJSON_ParseWithLength(answer, alen)) || !cJSON_IsArray(list))
 		return;
 	cJSON_ArrayForEach (d, list)
 		if (!diagnostic_ok(d))
@@ -269,4 +284,110 @@ void classify_failure(struct job *j, struct sandbox *sb, const char *name,
 		job_outcome(j, "FAILED", "TerraformError", "terraform %s failed (exit code %d)%s%s", name,
 		            failed->exit_code, *t ? ": " : "", t);
 	}
+}
+
+/* ------------------------------------------------------------ the static scan */
+
+/* What an error-severity violation of the static scan means for the job.
+ * The strongest class present decides: the upload itself cannot be taken
+ * (InvalidUpload), then what the policy forbids (PolicyViolation), then a
+ * configuration that does not parse (ValidationError).  Every violation
+ * stays in `violations` either way, and terraform never runs. */
+enum scan_class { SCAN_VALIDATION = 1, SCAN_POLICY, SCAN_UPLOAD };
+
+static const struct {
+	const char *rule;
+	enum scan_class class;
+	const char *fix; /* what the user can do, for InvalidUpload */
+} scan_classes[] = {
+    {"upload-limit", SCAN_UPLOAD,
+     "make the upload smaller, or ask for the policy's upload limits to be raised"},
+    {"upload-symlink", SCAN_UPLOAD,
+     "replace the link with the file it points to, or point it inside the upload"},
+    {"upload-special-file", SCAN_UPLOAD, "remove it from the upload"},
+    {"parse-error", SCAN_VALIDATION, NULL},
+    {"no-configuration", SCAN_VALIDATION, NULL},
+};
+
+static const char *const scan_class_error_type[] = {
+    [SCAN_VALIDATION] = "ValidationError",
+    [SCAN_POLICY] = "PolicyViolation",
+    [SCAN_UPLOAD] = "InvalidUpload",
+};
+
+static enum scan_class class_of(const char *rule, const char **fix)
+{
+	for (size_t i = 0; i < sizeof(scan_classes) / sizeof(scan_classes[0]); i++)
+		if (strcmp(scan_classes[i].rule, rule) == 0) {
+			*fix = scan_classes[i].fix;
+			return scan_classes[i].class;
+		}
+	*fix = NULL;
+	return SCAN_POLICY;
+}
+
+/* A diagnostic for a file the scanner could not parse (or a directory
+ * without configuration).  scan.c words a parse error "MESSAGE (column N)". */
+static void add_scan_diagnostic(struct job *j, const struct tj_violation *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	char summary[768];
+	const char *col = strstr(v->message, " (column ");
+	int column = 0;
+
+	if (!o)
+		return;
+	snprintf(summary, sizeof(summary), "%s", v->message);
+	if (col && sscanf(col, " (column %d)", &column) == 1)
+		summary[col - v->message] = '\0';
+	cJSON_AddStringToObject(o, "severity", "error");
+	cJSON_AddStringToObject(o, "summary", summary);
+	cJSON_AddStringToObject(
+	    o, "detail",
+	    strcmp(v->rule, "parse-error") == 0
+	        ? "The file is not valid HCL or JSON; terraform was not run."
+	        : "terraform needs at least one .tf or .tf.json file where it runs; it was not run.");
+	if (*v->file)
+		cJSON_AddStringToObject(o, "file", v->file);
+	else
+		cJSON_AddNullToObject(o, "file");
+	if (v->line > 0)
+		cJSON_AddNumberToObject(o, "line", v->line);
+	else
+		cJSON_AddNullToObject(o, "line");
+	if (column > 0)
+		cJSON_AddNumberToObject(o, "column", column);
+	cJSON_AddItemToArray(j->diagnostics, o);
+}
+
+void classify_scan(struct job *j, const struct tj_scan_result *scan)
+{
+	const struct tj_violation *first = NULL;
+	enum scan_class worst = 0;
+	const char *fix = NULL;
+	size_t errors = 0;
+
+	for (size_t i = 0; i < scan->n; i++) {
+		const struct tj_violation *v = &scan->v[i];
+		const char *f;
+		enum scan_class c;
+
+		if (strcmp(v->severity, "error") != 0)
+			continue;
+		errors++;
+		c = class_of(v->rule, &f);
+		if (c == SCAN_VALIDATION)
+			add_scan_diagnostic(j, v);
+		if (c > worst) {
+			worst = c;
+			first = v;
+			fix = f;
+		}
+	}
+	if (!first)
+		return;
+	job_outcome(j, "FAILED", scan_class_error_type[worst], "%s:%d: %s [%s]%s%s%s",
+	            *first->file ? first->file : ".", first->line, first->message, first->rule,
+	            fix ? "; " : "", fix ? fix : "",
+	            errors > 1 ? " (and more violations, see the list)" : "");
 }

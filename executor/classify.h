@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "executor/jobstate.h"
+#include "policy/scan.h"
 #include "runtime/sandbox.h"
 
 /* Appends error and warning diagnostics from terraform's JSON to the job's:
@@ -20,5 +21,10 @@ void classify_collect_diagnostics(struct job *j, struct sandbox *sb, const char 
  * (validate's errors first, then the failing step's own). */
 void classify_failure(struct job *j, struct sandbox *sb, const char *name,
                       const struct sandbox_result *failed, char *const envp[], const char *cwd);
+
+/* The static scan found errors: the job's outcome by the strongest class
+ * among them (InvalidUpload, PolicyViolation, ValidationError with a
+ * diagnostic per parse error); nothing when it found none. */
+void classify_scan(struct job *j, const struct tj_scan_result *scan);
 
 #endif

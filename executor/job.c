@@ -4,6 +4,7 @@
  * steps, classify, varfiles, providers); this file only calls them. */
 #include "executor/job.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "common/util.h"
 #include "executor/classify.h"
 #include "executor/jobstate.h"
+#include "executor/lockfile.h"
 #include "executor/planjson.h"
 #include "executor/providers.h"
 #include "executor/response.h"
@@ -22,6 +24,7 @@
 #include "executor/steps.h"
 #include "executor/varfiles.h"
 #include "runtime/helper.h"
+#include "policy/scan.h"
 
 static const char cli_config[] = "# written by tfjail: providers only from the read-only mirror\n"
                                  "disable_checkpoint = true\n"
@@ -31,9 +34,49 @@ static const char cli_config[] = "# written by tfjail: providers only from the r
                                  "  }\n"
                                  "}\n";
 
-/* 1-2. The sandbox, with the upload copied into its workspace and the static
- * scan run on that copy, inside (scanbox.h): what the policy forbids never
- * reaches terraform, and the host never parses the upload. */
+#define UNREADABLE_FIX                                                                                       \
+	"the sandbox copies the upload as an unprivileged user, who cannot read all of it: make it "         \
+	"world-readable: chmod -R o+rX on the upload"
+
+/* 2a. What the sandbox's unprivileged uid could not copy, named before it
+ * tries. */
+static void check_readable(struct job *j)
+{
+	char rel[PATH_MAX];
+	mode_t mode;
+
+	if (job_upload_unreadable(j->req->upload_dir, (unsigned)j->policy->upload.max_depth, rel, sizeof(rel),
+	                          &mode) == 1)
+		job_outcome(j, "FAILED", "InvalidUpload",
+		            "%s (mode %04o) cannot be read by the sandbox's unprivileged user, which copies "
+		            "the upload: "
+		            "make it world-readable: chmod -R o+rX on the upload",
+		            rel, (unsigned)mode);
+}
+
+/* 2b. The static scan ran inside the sandbox, on the copy (scanbox.h): its
+ * checked result, applied.  What the policy forbids never reaches
+ * terraform, and the host never parses the upload. */
+static void take_scan(struct job *j, const struct sandbox *sb)
+{
+	size_t len;
+	const char *bytes = sandbox_inspect_result(sb, &len);
+	struct tj_scan_result *scan = scanbox_result(j, bytes, len);
+	cJSON *violations;
+
+	if (!scan)
+		return;
+	violations = cJSON_CreateArray();
+	for (size_t i = 0; violations && i < scan->n; i++)
+		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
+	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
+	if (tj_scan_has_errors(scan))
+		classify_scan(j, scan);
+	tj_scan_result_free(scan);
+}
+
+/* 2. The sandbox, with the upload copied into its workspace and scanned
+ * there. */
 static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
                                       const struct job_tools *tools, const struct varfiles *vf)
 {
@@ -44,8 +87,9 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	    .n_binds = 2,
 	    .workspace_src = j->req->upload_dir,
 	    .workspace_exclude = job_upload_exclude_cb,
+	    .workspace_exclude_ctx = (void *)(uintptr_t)p,
 	    .workspace_inspect = scanbox_inspect,
-	    .workspace_inspect_ctx = (void *)(uintptr_t)p,
+	    .workspace_inspect_ctx = (void *)(uintptr_t)j,
 	    .files = vf->files,
 	    .n_files = vf->n,
 	};
@@ -55,12 +99,14 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 
 	job_sandbox_limits(p, &cfg);
 	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0) {
-		size_t len;
-		const char *bytes = sandbox_inspect_result(sb, &len);
-		scanbox_result(j, bytes, len);
+		take_scan(j, sb);
 		return sb;
 	}
-	if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID || fail_step == SANDBOX_SETUP_INSPECT)
+	if (fail_step == SANDBOX_SETUP_WORKSPACE && (fail.errnum == EACCES || fail.errnum == EPERM))
+		/* what job_upload_unreadable did not see (an ACL, a race): the
+		 * message names no path of the sandbox */
+		job_outcome(j, "FAILED", "InvalidUpload", "%s", UNREADABLE_FIX);
+	else if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID || fail_step == SANDBOX_SETUP_INSPECT)
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
 	else if (fail_step == SANDBOX_SETUP_WORKSPACE_FULL)
 		job_outcome(j, "FAILED", "ResourceLimitExceeded", "%s (workspace limit %llu MiB)", fail.msg,
@@ -87,13 +133,15 @@ static void build_env(const struct tj_policy *p, struct step_env *env)
 }
 
 /* init failed: why, in the job's outcome. */
-static void init_failed(struct job *j, struct sandbox *sb, const struct sandbox_result *res,
-                        char *const envp[], const char *cwd)
+static void init_failed(struct job *j, struct sandbox *sb, const struct job_tools *tools, bool lock_file,
+                        const struct sandbox_result *res, char *const envp[], const char *cwd)
 {
 	if (step_stderr_has(res, "configuration must be valid"))
 		/* init refuses an invalid configuration with this sentence;
 		 * validate then names each error with its file and line */
 		classify_failure(j, sb, "init", res, envp, cwd);
+	else if (lock_file && lockfile_explain_failure(j, tools, res))
+		; /* the lock file and the mirror disagree: explained */
 	else if (step_stderr_has(res, "Failed to query available provider packages") ||
 	         step_stderr_has(res, "Failed to install provider"))
 		job_outcome(j, "FAILED", "TerraformError",
@@ -104,11 +152,20 @@ static void init_failed(struct job *j, struct sandbox *sb, const struct sandbox_
 		            res->exit_code, step_tail(res->err, res->err_len, 400));
 }
 
-/* 3a. terraform init, providers only from the mirror; false: the job ended. */
-static bool run_init(struct job *j, struct sandbox *sb, char *const envp[], const char *cwd)
+/* 3a. terraform init, providers only from the mirror; with the upload's
+ * lock file (policy "honor"), read-only: terraform verifies the mirror
+ * against it and never changes it.  false: the job ended. */
+static bool run_init(struct job *j, struct sandbox *sb, const struct job_tools *tools, char *const envp[],
+                     const char *cwd)
 {
-	char *init[] = {"terraform", "init",           "-input=false",
-	                "-no-color", "-backend=false", "-plugin-dir=" SB_PLUGINS,
+	bool lock_file = lockfile_in_use(j);
+	char *init[] = {"terraform",
+	                "init",
+	                "-input=false",
+	                "-no-color",
+	                "-backend=false",
+	                "-plugin-dir=" SB_PLUGINS,
+	                lock_file ? "-lockfile=readonly" : NULL,
 	                NULL};
 	struct sandbox_result res;
 	bool ok;
@@ -119,7 +176,7 @@ static bool run_init(struct job *j, struct sandbox *sb, char *const envp[], cons
 	}
 	ok = res.exit_code == 0;
 	if (!ok)
-		init_failed(j, sb, &res, envp, cwd);
+		init_failed(j, sb, tools, lock_file, &res, envp, cwd);
 	sandbox_result_free(&res);
 	return ok;
 }
@@ -155,7 +212,7 @@ static bool run_plan(struct job *j, struct sandbox *sb, char *const envp[], cons
 	return ok;
 }
 
-/* terraform's plan JSON (up to limits.output_bytes of it) is parsed and
+/* terraform's plan JSON (up to limits.output_bytes of it) is checked and
  * normalised in a helper without host privilege (runtime/helper.h).  It
  * answers "S create update delete replace read no_op\n" and the canonical
  * bytes, or "E message". */
@@ -169,23 +226,21 @@ static int normalize_in_helper(void *ctx, int fd)
 	const struct show_input *in = ctx;
 	struct tj_error err = {0};
 	struct plan_summary sum;
-	cJSON *plan = NULL;
 	char *canonical = NULL, sha[65], head[128];
+	size_t canonical_len = 0;
 	int n;
 
-	if (planjson_normalize(in->text, in->len, &plan, &canonical, sha, &err) < 0) {
-		n = snprintf(head, sizeof(head), "E ");
-		return tj_write_all(fd, head, (size_t)n) < 0 || tj_write_all(fd, err.msg, strlen(err.msg)) < 0 ? -1 : 0;
-	}
-	planjson_summary(plan, &sum);
-	n = snprintf(head, sizeof(head), "S %u %u %u %u %u %u\n", sum.create, sum.update, sum.delete_, sum.replace,
-	             sum.read, sum.no_op);
-	return tj_write_all(fd, head, (size_t)n) < 0 || tj_write_all(fd, canonical, strlen(canonical)) < 0 ? -1 : 0;
+	if (planjson_normalize(in->text, in->len, &canonical, &canonical_len, sha, &err) < 0 ||
+	    planjson_summary(canonical, canonical_len, &sum, &err) < 0)
+		return tj_write_all(fd, "E ", 2) < 0 || tj_write_all(fd, err.msg, strlen(err.msg)) < 0 ? -1 : 0;
+	n = snprintf(head, sizeof(head), "S %u %u %u %u %u %u\n", sum.create, sum.update, sum.delete_,
+	             sum.replace, sum.read, sum.no_op);
+	return tj_write_all(fd, head, (size_t)n) < 0 || tj_write_all(fd, canonical, canonical_len) < 0 ? -1 : 0;
 }
 
 /* 3c-4. terraform show -json, normalised and hashed into the response.  The
  * host only checks the helper's answer: a fixed header, then bytes that must
- * be one JSON value (tj_json_valid), hashed and embedded as they are. */
+ * be one JSON value (tj_json_valid), hashed here and embedded as they are. */
 static void run_show(struct job *j, struct sandbox *sb, char *const envp[], const char *cwd)
 {
 	char *show[] = {"terraform", "show", "-json", "-no-color", SB_PLANFILE, NULL};
@@ -194,7 +249,7 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 	_cleanup_free_ char *answer = NULL;
 	size_t answer_len = 0;
 	struct show_input in;
-	char sha[65], *body;
+	char sha[65];
 	struct plan_summary sum;
 	int used = 0;
 	cJSON *raw;
@@ -213,8 +268,7 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 		goto out;
 	}
 	in = (struct show_input){res.out, res.out_len};
-	/* the canonical form is never longer than terraform's (whitespace and
-	 * the timestamp go), plus the header */
+	/* the canonical form is never longer than terraform's, plus the header */
 	if (sandbox_helper_run(sb, normalize_in_helper, &in, res.out_len + 256, 120000, &answer, &answer_len,
 	                       &err) < 0) {
 		job_outcome(j, "FAILED", "InternalError", "plan JSON: %s", err.msg);
@@ -230,9 +284,9 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 		job_outcome(j, "FAILED", "InternalError", "the plan JSON helper gave a malformed answer");
 		goto out;
 	}
-	body = answer + used;
-	tj_sha256_hex(body, answer_len - (size_t)used, sha);
-	raw = cJSON_CreateRaw(body);
+	tj_sha256_hex(answer + used, answer_len - (size_t)used, sha);
+	/* a raw item: the response carries the canonical bytes as they are */
+	raw = cJSON_CreateRaw(answer + used);
 	if (!raw) {
 		job_outcome(j, "FAILED", "InternalError", "out of memory");
 		goto out;
@@ -267,7 +321,7 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 	snprintf(cwd, sizeof(cwd), SB_WORKSPACE "%s%s", req->workdir && *req->workdir ? "/" : "",
 	         req->workdir ? req->workdir : "");
 
-	if (!run_init(j, sb, env.envp, cwd))
+	if (!run_init(j, sb, tools, env.envp, cwd))
 		goto out;
 	providers_start(j, sb, tools, env.envp, cwd, &pr);
 	if ((reattach_env = providers_env(&pr)) && env.n < sizeof(env.envp) / sizeof(env.envp[0]) - 1) {
@@ -304,7 +358,9 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	j.steps = cJSON_GetObjectItemCaseSensitive(j.resp, "steps");
 	j.diagnostics = cJSON_CreateArray();
 
-	run_in_sandbox(&j, rt, tools);
+	check_readable(&j);
+	if (!j.done)
+		run_in_sandbox(&j, rt, tools);
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 

@@ -30,15 +30,31 @@ struct job_tools {
 	char plugin_dir[PATH_MAX];
 };
 
-/* Finds terraform (policy mounts.terraform, $TFJAIL_TERRAFORM, $PATH) and the
- * provider mirror (policy mounts.plugin_dir, $TFJAIL_PLUGIN_DIR, then the
+/* The host's side of a job that is not policy: filled at the edge (the
+ * service's configuration file, the documented TFJAIL_* environment
+ * overrides, flags: cli/settings.c) and passed down; nothing below reads the
+ * environment.  NULL or 0 = found or the default. */
+struct job_host {
+	const char *terraform;     /* terraform binary, after the policy's mounts.terraform */
+	const char *plugin_dir;    /* provider mirror, after the policy's mounts.plugin_dir */
+	const char *cgroup_parent; /* an operator-prepared cgroup v2 parent for the job cgroups */
+	uid_t uid_base;            /* first host uid of the sandboxes (default 1500000000) */
+	uint32_t uid_slots;        /* sandboxes at once, two uids each (default 4096) */
+};
+
+/* "BASE:SLOTS" (BASE >= 65536, the range within 32-bit uids) into h. */
+int job_host_parse_uid_range(const char *s, struct job_host *h, struct tj_error *err);
+
+/* Finds terraform (policy mounts.terraform, host->terraform, $PATH) and the
+ * provider mirror (policy mounts.plugin_dir, host->plugin_dir, then the
  * standard plugin directories and /opt/tf-plugins).  Never downloads. */
-int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj_error *err);
+int job_tools_discover(const struct tj_policy *p, const struct job_host *host, struct job_tools *t,
+                       struct tj_error *err);
 
 /* Opens the sandbox runtime for jobs under this policy (its seccomp
- * additions; $TFJAIL_CGROUP_PARENT names an operator-prepared parent for the
- * job cgroups). */
-int job_runtime_open(const struct tj_policy *policy, struct sandbox_runtime **rt, struct tj_error *err);
+ * additions) on this host (uid range, cgroup parent). */
+int job_runtime_open(const struct tj_policy *policy, const struct job_host *host, struct sandbox_runtime **rt,
+                     struct tj_error *err);
 
 /* Copies the policy's upload and resource limits into a sandbox
  * configuration (the same for a job and for `tfjail run`). */
@@ -63,7 +79,12 @@ struct job_request {
 	size_t n_var_files;
 	const struct job_var *vars;   /* NAME=VALUE strings */
 	size_t n_vars;
-	const cJSON *variables;  /* API: {NAME: JSON value}; NULL = none */
+	/* API: the raw bytes of the request's `variables` object exactly as the
+	 * client sent them (validated strictly by the caller); written verbatim
+	 * as a runner-owned .tfvars.json, so numbers and strings (\u0000
+	 * included) reach terraform exactly.  NULL = none. */
+	const char *variables_json;
+	size_t variables_json_len;
 	uint64_t timeout_s;      /* 0 = policy limits.job_timeout */
 };
 
@@ -80,9 +101,17 @@ void job_new_id(char out[32]);
 bool job_id_valid(const char *id);
 
 /* Whether a path inside the upload is left out of the workspace copy
- * (.terraform/, terraform.d/, .terraform.lock.hcl, *.tfstate*, CLI configs). */
-bool job_upload_excluded(const char *rel);
-/* job_upload_excluded as the sandbox's workspace_exclude callback. */
+ * (.terraform/, terraform.d/, *.tfstate*, CLI configs; .terraform.lock.hcl
+ * unless keep_lock_file: policy providers.lock_file "honor"). */
+bool job_upload_excluded(const char *rel, bool keep_lock_file);
+/* The first file (without o+r) or directory (without o+rx) of the upload
+ * that the sandbox's unprivileged uid cannot read: 1 with its path relative
+ * to the upload (directories end in '/', the upload itself is "./") and its
+ * mode; 0 if none; -1 if the upload cannot be walked.  Excluded paths are
+ * skipped, symlinks not followed. */
+int job_upload_unreadable(const char *upload_dir, unsigned max_depth, char *rel, size_t len, mode_t *mode);
+/* job_upload_excluded as the sandbox's workspace_exclude callback; ctx is
+ * the job's policy. */
 bool job_upload_exclude_cb(const char *rel, const struct stat *st, void *ctx);
 
 #endif

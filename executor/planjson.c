@@ -1,105 +1,166 @@
+/* terraform's plan JSON normalised as bytes (see planjson.h). */
 #include "executor/planjson.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
+#include "common/jsontext.h"
 #include "common/util.h"
 
-struct keyed {
-	char *key;
-	cJSON *item;
+struct span {
+	size_t off, len;
+	const char *base;
 };
 
-static int cmp_keyed(const void *a, const void *b)
+static int cmp_span(const void *a, const void *b)
 {
-	return strcmp(((const struct keyed *)a)->key, ((const struct keyed *)b)->key);
+	const struct span *x = a, *y = b;
+	int c = memcmp(x->base + x->off, y->base + y->off, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Sorts an array by each element's compact JSON text. */
-static int sort_array(cJSON *arr)
+static int put(struct tj_buf *out, const void *p, size_t n)
 {
-	int n = cJSON_GetArraySize(arr);
-	struct keyed *k;
-	int rc = 0;
+	return tj_buf_append(out, p, n);
+}
 
-	if (n < 2)
-		return 0;
-	k = calloc((size_t)n, sizeof(*k));
-	if (!k)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		k[i].item = cJSON_DetachItemFromArray(arr, 0);
-		k[i].key = cJSON_PrintUnformatted(k[i].item);
-		if (!k[i].key)
-			rc = -1;
+static int norm_value(const char *s, size_t len, size_t i, size_t *end, struct tj_buf *out, int depth,
+                      bool plain);
+
+/* The array at s[i] with its elements (compacted) in byte order. */
+static int sorted_array(const char *s, size_t len, size_t i, size_t *end, struct tj_buf *out, int depth)
+{
+	struct tj_buf tmp = {0};
+	_cleanup_free_ struct span *el = NULL;
+	size_t n = 0, cap = 0;
+	int rc = -1;
+
+	i = tj_jsontext_ws(s, len, i + 1);
+	while (s[i] != ']') {
+		size_t start = tmp.len, e;
+		if (n == cap) {
+			struct span *g = realloc(el, (cap = cap ? 2 * cap : 16) * sizeof(*el));
+			if (!g)
+				goto out;
+			el = g;
+		}
+		if (norm_value(s, len, i, &e, &tmp, depth + 1, true) < 0)
+			goto out;
+		el[n++] = (struct span){start, tmp.len - start, NULL};
+		i = tj_jsontext_ws(s, len, e);
+		if (s[i] == ',')
+			i = tj_jsontext_ws(s, len, i + 1);
 	}
-	if (rc == 0)
-		qsort(k, (size_t)n, sizeof(*k), cmp_keyed);
-	for (int i = 0; i < n; i++) {
-		cJSON_AddItemToArray(arr, k[i].item);
-		free(k[i].key);
-	}
-	free(k);
+	for (size_t k = 0; k < n; k++)
+		el[k].base = tmp.data;
+	if (n)
+		qsort(el, n, sizeof(*el), cmp_span);
+	if (put(out, "[", 1) < 0)
+		goto out;
+	for (size_t k = 0; k < n; k++)
+		if ((k && put(out, ",", 1) < 0) || put(out, tmp.data + el[k].off, el[k].len) < 0)
+			goto out;
+	if (put(out, "]", 1) < 0)
+		goto out;
+	*end = i + 1;
+	rc = 0;
+out:
+	tj_buf_free(&tmp);
 	return rc;
 }
 
-static int sort_relevant_attributes(cJSON *node, int depth)
+/* Copies the checked value at s[i] into out, normalised; *end just past it.
+ * plain: no member is special (inside a sorted element). */
+static int norm_value(const char *s, size_t len, size_t i, size_t *end, struct tj_buf *out, int depth,
+                      bool plain)
 {
-	cJSON *child;
+	char close;
+	bool first = true;
 
-	if (depth > 64)
-		return 0;
-	cJSON_ArrayForEach(child, node)
-	{
-		if (child->string && strcmp(child->string, "relevant_attributes") == 0 && cJSON_IsArray(child)) {
-			if (sort_array(child) < 0)
-				return -1;
-		} else if (cJSON_IsObject(child) || cJSON_IsArray(child)) {
-			if (sort_relevant_attributes(child, depth + 1) < 0)
-				return -1;
-		}
+	if (s[i] != '{' && s[i] != '[') {
+		if (tj_jsontext_value(s, len, i, end, NULL) < 0)
+			return -1;
+		return put(out, s + i, *end - i);
 	}
-	return 0;
+	close = s[i] == '{' ? '}' : ']';
+	if (put(out, s + i, 1) < 0)
+		return -1;
+	i = tj_jsontext_ws(s, len, i + 1);
+	while (s[i] != close) {
+		size_t mark = out->len, e;
+		struct tj_jsontext_item it = {0};
+		bool drop = false, sort = false;
+
+		if (!first && put(out, ",", 1) < 0)
+			return -1;
+		if (close == '}') {
+			it.key = i;
+			if (tj_jsontext_value(s, len, i, &it.key_end, NULL) < 0 ||
+			    put(out, s + i, it.key_end - i) < 0 || put(out, ":", 1) < 0)
+				return -1;
+			i = tj_jsontext_ws(s, len, tj_jsontext_ws(s, len, it.key_end) + 1);
+			drop = !plain && depth == 0 && tj_jsontext_key_is(s, &it, "timestamp");
+			sort = !plain && s[i] == '[' && tj_jsontext_key_is(s, &it, "relevant_attributes");
+		}
+		if ((sort ? sorted_array(s, len, i, &e, out, depth)
+		          : norm_value(s, len, i, &e, out, depth + 1, plain)) < 0)
+			return -1;
+		if (drop)
+			out->len = mark;
+		else
+			first = false;
+		i = tj_jsontext_ws(s, len, e);
+		if (s[i] == ',')
+			i = tj_jsontext_ws(s, len, i + 1);
+	}
+	*end = i + 1;
+	return put(out, &close, 1);
 }
 
-int planjson_normalize(const char *text, size_t len, cJSON **out, char **canonical, char sha256_hex[65],
-		       struct tj_error *err)
+int planjson_normalize(const char *text, size_t len, char **canonical, size_t *canonical_len,
+                       char sha256_hex[65], struct tj_error *err)
 {
-	cJSON *root = cJSON_ParseWithLength(text, len);
-	char *bytes;
+	struct tj_buf out = {0};
+	size_t i = tj_jsontext_ws(text, len, 0), end;
 
-	if (!root || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
+	if (tj_jsontext_check(text, len, err) < 0)
+		return tj_error_prefix(err, "terraform show -json did not print valid JSON");
+	if (i >= len || text[i] != '{')
 		return tj_error_set(err, EINVAL, "terraform show -json did not print a JSON object");
-	}
-	cJSON_DeleteItemFromObjectCaseSensitive(root, "timestamp");
-	if (sort_relevant_attributes(root, 0) < 0) {
-		cJSON_Delete(root);
+	if (tj_buf_append(&out, "", 0) < 0 || norm_value(text, len, i, &end, &out, 0, false) < 0) {
+		tj_buf_free(&out);
 		return tj_error_set(err, ENOMEM, "out of memory normalising the plan");
 	}
-	bytes = cJSON_PrintUnformatted(root);
-	if (!bytes) {
-		cJSON_Delete(root);
-		return tj_error_set(err, ENOMEM, "out of memory printing the plan");
-	}
-	tj_sha256_hex(bytes, strlen(bytes), sha256_hex);
-	*out = root;
-	if (canonical)
-		*canonical = bytes;
-	else
-		free(bytes);
+	tj_sha256_hex(out.data, out.len, sha256_hex);
+	*canonical = out.data;
+	*canonical_len = out.len;
 	return 0;
 }
 
-void planjson_summary(const cJSON *plan, struct plan_summary *s)
+int planjson_summary(const char *canonical, size_t len, struct plan_summary *s, struct tj_error *err)
 {
-	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(plan, "resource_changes");
+	_cleanup_cjson_ cJSON *rc = NULL;
 	const cJSON *item;
+	struct tj_jsontext_item it;
+	size_t pos = 0;
+	int more;
 
 	memset(s, 0, sizeof(*s));
-	cJSON_ArrayForEach(item, rc)
-	{
+	/* only resource_changes is parsed: the actions are plain strings */
+	while ((more = tj_jsontext_next(canonical, len, &pos, &it)) == 1)
+		if (tj_jsontext_key_is(canonical, &it, "resource_changes"))
+			break;
+	if (more < 0)
+		return tj_error_set(err, EINVAL, "the plan is not a JSON object");
+	if (more == 0)
+		return 0;
+	rc = cJSON_ParseWithLength(canonical + it.value, it.value_end - it.value);
+	if (!rc)
+		return tj_error_set(err, ENOMEM, "out of memory reading the plan's resource_changes");
+	cJSON_ArrayForEach (item, rc) {
 		const cJSON *change = cJSON_GetObjectItemCaseSensitive(item, "change");
 		const cJSON *actions = cJSON_GetObjectItemCaseSensitive(change, "actions");
 		const char *a0, *a1;
@@ -126,6 +187,7 @@ void planjson_summary(const cJSON *plan, struct plan_summary *s)
 		else if (n == 1 && strcmp(a0, "no-op") == 0)
 			s->no_op++;
 	}
+	return 0;
 }
 
 cJSON *planjson_summary_to_json(const struct plan_summary *s)

@@ -19,20 +19,6 @@
 
 #define REATTACH_MARK "TF_REATTACH_PROVIDERS='"
 
-/* The platform directory of the mirror's unpacked layout: terraform's own
- * (GOOS_GOARCH), which is this host's as terraform runs on it. */
-#if defined(__x86_64__)
-#define PROVIDER_PLATFORM "linux_amd64"
-#elif defined(__aarch64__)
-#define PROVIDER_PLATFORM "linux_arm64"
-#elif defined(__i386__)
-#define PROVIDER_PLATFORM "linux_386"
-#elif defined(__arm__)
-#define PROVIDER_PLATFORM "linux_arm"
-#else
-/* cppcheck-suppress preprocessorErrorDirective ; it also tries configurations without an architecture */
-#error "unknown platform: add its terraform GOOS_GOARCH name"
-#endif
 
 static bool addr_part_ok(const char *s, size_t n)
 {
@@ -74,7 +60,7 @@ static int find_provider_binary(const struct job_tools *tools, const char *addr,
 	if (parts != 3 || !addr_part_ok(version, strlen(version)))
 		return -1;
 	type = strrchr(addr, '/') + 1;
-	snprintf(dir, sizeof(dir), "%s/%s/%s/" PROVIDER_PLATFORM, tools->plugin_dir, addr, version);
+	snprintf(dir, sizeof(dir), "%s/%s/%s/" MIRROR_PLATFORM, tools->plugin_dir, addr, version);
 	snprintf(prefix, sizeof(prefix), "terraform-provider-%s", type);
 	if (!(d = opendir(dir)))
 		return -1;
@@ -82,7 +68,7 @@ static int find_provider_binary(const struct job_tools *tools, const char *addr,
 		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
 			continue;
 		snprintf(host_path, host_len, "%s/%s", dir, de->d_name);
-		snprintf(sb_path, sb_len, SB_PLUGINS "/%s/%s/" PROVIDER_PLATFORM "/%s", addr, version,
+		snprintf(sb_path, sb_len, SB_PLUGINS "/%s/%s/" MIRROR_PLATFORM "/%s", addr, version,
 		         de->d_name);
 		return is_executable_file(host_path) ? 0 : -1;
 	}

@@ -7,18 +7,20 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/jsoncheck.h"
+#include "runtime/sandbox.h"
 #include "policy/scan.h"
 
 ssize_t scanbox_inspect(const char *workspace, void *ctx, char *out, size_t max, struct tj_error *err)
 {
-	const struct tj_policy *p = ctx;
+	const struct job *j = ctx;
 	struct tj_scan_result *scan = NULL;
 	_cleanup_cjson_ cJSON *doc = NULL;
 	cJSON *v;
 	char *text = NULL;
 	size_t len;
 
-	if (tj_scan_dir(p, workspace, &scan, err) < 0)
+	if (tj_scan_dir_at(j->policy, workspace, j->req->workdir, &scan, err) < 0)
 		return -1;
 	doc = cJSON_CreateObject();
 	v = doc ? cJSON_AddArrayToObject(doc, "violations") : NULL;
@@ -73,39 +75,53 @@ static bool violation_ok(const cJSON *o)
 	return keys == 5 + (cJSON_GetObjectItemCaseSensitive(o, "reason") ? 1 : 0);
 }
 
-void scanbox_result(struct job *j, const char *bytes, size_t len)
+static char *dup_field(const cJSON *o, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+
+	return v ? strdup(v) : NULL;
+}
+
+struct tj_scan_result *scanbox_result(struct job *j, const char *bytes, size_t len)
 {
 	_cleanup_cjson_ cJSON *doc = NULL;
-	cJSON *violations;
-	const cJSON *first = NULL;
-	size_t errors = 0;
+	const cJSON *violations;
+	struct tj_scan_result *r;
+	size_t n = 0;
 
-	if (bytes && len <= 128 * 1024)
+	if (bytes && len <= SANDBOX_INSPECT_MAX && tj_json_valid(bytes, len, 4))
 		doc = cJSON_ParseWithLength(bytes, len);
 	violations = cJSON_GetObjectItemCaseSensitive(doc, "violations");
 	if (!cJSON_IsArray(violations)) {
 		job_outcome(j, "FAILED", "InternalError", "the sandbox returned no valid scan result");
-		return;
+		return NULL;
+	}
+	for (const cJSON *v = violations->child; v; v = v->next, n++)
+		if (!violation_ok(v)) {
+			job_outcome(j, "FAILED", "InternalError", "the sandbox returned a malformed scan result");
+			return NULL;
+		}
+	r = calloc(1, sizeof(*r));
+	if (r && n)
+		r->v = calloc(n, sizeof(*r->v));
+	if (!r || (n && !r->v)) {
+		free(r);
+		job_outcome(j, "FAILED", "InternalError", "out of memory");
+		return NULL;
 	}
 	for (const cJSON *v = violations->child; v; v = v->next) {
-		if (!violation_ok(v)) {
-			job_outcome(j, "FAILED", "InternalError",
-			            "the sandbox returned a malformed scan result");
-			return;
+		struct tj_violation *t = &r->v[r->n++];
+		t->rule = dup_field(v, "rule");
+		t->severity = dup_field(v, "severity");
+		t->file = dup_field(v, "file");
+		t->message = dup_field(v, "message");
+		t->reason = dup_field(v, "reason");
+		t->line = (int)cJSON_GetObjectItemCaseSensitive(v, "line")->valuedouble;
+		if (!t->rule || !t->severity || !t->file || !t->message) {
+			tj_scan_result_free(r);
+			job_outcome(j, "FAILED", "InternalError", "out of memory");
+			return NULL;
 		}
-		if (strcmp(cJSON_GetObjectItemCaseSensitive(v, "severity")->valuestring, "error") == 0 &&
-		    !errors++)
-			first = v;
 	}
-	cJSON_DetachItemViaPointer(doc, violations);
-	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
-	if (first)
-		job_outcome(j, "FAILED", "PolicyViolation", "%s:%d: %s [%s]%s",
-		            cJSON_GetObjectItemCaseSensitive(first, "file")->valuestring,
-		            (int)cJSON_GetObjectItemCaseSensitive(first, "line")->valuedouble,
-		            cJSON_GetObjectItemCaseSensitive(first, "message")->valuestring,
-		            cJSON_GetObjectItemCaseSensitive(first, "rule")->valuestring,
-		            errors > 1 || cJSON_GetObjectItemCaseSensitive(doc, "truncated")
-		                ? " (and more violations, see the list)"
-		                : "");
+	return r;
 }

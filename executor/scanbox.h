@@ -8,7 +8,7 @@
  *                     if they do not fit).
  *   scanbox_result    on the host: checks those bytes (bounded; an object of
  *                     violations whose fields have the expected types, and
- *                     nothing else) and applies them to the job. */
+ *                     nothing else) and gives them back as a scan result. */
 #ifndef TFJAIL_EXECUTOR_SCANBOX_H
 #define TFJAIL_EXECUTOR_SCANBOX_H
 
@@ -17,11 +17,12 @@
 
 #include "common/error.h"
 #include "executor/jobstate.h"
+#include "policy/scan.h"
 
-/* ctx: the job's const struct tj_policy *. */
+/* ctx: the const struct job * (its policy and workdir). */
 ssize_t scanbox_inspect(const char *workspace, void *ctx, char *out, size_t max, struct tj_error *err);
-/* Sets the job's violations and, for an error-severity one, its outcome
- * (PolicyViolation); a malformed result is an InternalError. */
-void scanbox_result(struct job *j, const char *bytes, size_t len);
+/* The checked result (tj_scan_result_free), or NULL with the job's outcome
+ * set (InternalError: a malformed result). */
+struct tj_scan_result *scanbox_result(struct job *j, const char *bytes, size_t len);
 
 #endif

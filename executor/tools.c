@@ -27,13 +27,13 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Where one host path comes from, first match wins: the policy key, an
- * environment variable, then each directory of a search list. */
+/* Where one host path comes from, first match wins: the policy key, the
+ * host setting, then each directory of a search list. */
 struct tool_lookup {
 	const char *policy_value; /* e.g. p->mounts.terraform */
 	const char *policy_key;   /* "mounts.terraform" */
-	const char *env_value;    /* getenv(env_name) */
-	const char *env_name;     /* "TFJAIL_TERRAFORM" */
+	const char *host_value;   /* e.g. host->terraform */
+	const char *host_key;     /* "terraform" */
 	const char *search;       /* colon-separated absolute directories */
 	const char *leaf;         /* appended to each directory: "/terraform", or "" */
 	bool (*usable)(const char *path);
@@ -52,11 +52,11 @@ static int tool_find(const struct tool_lookup *l, char out[PATH_MAX], struct tj_
 			return tj_error_set(err, ENOENT, "%s%s%s (policy %s)", l->missing_pre,
 			                    l->policy_value, l->missing_post, l->policy_key);
 		snprintf(out, PATH_MAX, "%s", l->policy_value);
-	} else if (l->env_value && *l->env_value) {
-		if (!l->usable(l->env_value))
-			return tj_error_set(err, ENOENT, "%s%s%s ($%s)", l->missing_pre, l->env_value,
-			                    l->missing_post, l->env_name);
-		snprintf(out, PATH_MAX, "%s", l->env_value);
+	} else if (l->host_value && *l->host_value) {
+		if (!l->usable(l->host_value))
+			return tj_error_set(err, ENOENT, "%s%s%s (setting %s)", l->missing_pre, l->host_value,
+			                    l->missing_post, l->host_key);
+		snprintf(out, PATH_MAX, "%s", l->host_value);
 	} else {
 		while (*dirs && !out[0]) {
 			const char *end = strchr(dirs, ':');
@@ -77,14 +77,15 @@ static int tool_find(const struct tool_lookup *l, char out[PATH_MAX], struct tj_
 	return 0;
 }
 
-int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj_error *err)
+int job_tools_discover(const struct tj_policy *p, const struct job_host *host, struct job_tools *t,
+                       struct tj_error *err)
 {
 	const char *path = getenv("PATH");
 	struct tool_lookup terraform = {
 	    .policy_value = p ? p->mounts.terraform : NULL,
 	    .policy_key = "mounts.terraform",
-	    .env_value = getenv("TFJAIL_TERRAFORM"),
-	    .env_name = "TFJAIL_TERRAFORM",
+	    .host_value = host ? host->terraform : NULL,
+	    .host_key = "terraform",
 	    .search = path && *path ? path : "/usr/local/bin:/usr/bin:/bin",
 	    .leaf = "/terraform",
 	    .usable = is_executable_file,
@@ -96,8 +97,8 @@ int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj
 	struct tool_lookup mirror = {
 	    .policy_value = p ? p->mounts.plugin_dir : NULL,
 	    .policy_key = "mounts.plugin_dir",
-	    .env_value = getenv("TFJAIL_PLUGIN_DIR"),
-	    .env_name = "TFJAIL_PLUGIN_DIR",
+	    .host_value = host ? host->plugin_dir : NULL,
+	    .host_key = "plugin_dir",
 	    .search = "/usr/local/share/terraform/plugins:/usr/share/terraform/plugins:/opt/tf-plugins",
 	    .leaf = "",
 	    .usable = is_dir,
@@ -105,7 +106,7 @@ int job_tools_discover(const struct tj_policy *p, struct job_tools *t, struct tj
 	    .missing_post = " not found",
 	    .not_found = "no provider mirror found in /usr/local/share/terraform/plugins, "
 	                 "/usr/share/terraform/plugins or /opt/tf-plugins (set mounts.plugin_dir "
-	                 "in the policy or $TFJAIL_PLUGIN_DIR)",
+	                 "in the policy, or the plugin_dir setting)",
 	};
 
 	memset(t, 0, sizeof(*t));

@@ -1,11 +1,13 @@
 /* The runner-owned files of a job's sandbox: CLI config and variables. */
 #include "executor/varfiles.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/jsontext.h"
 #include "common/util.h"
 #include "executor/sandboxpaths.h"
 
@@ -63,6 +65,47 @@ int varfiles_add(struct varfiles *vf, const char *name, char *content, bool var_
 	return 0;
 }
 
+/* A variables object's keys, each a valid variable name (as terraform would
+ * also require). */
+static int check_names(struct job *j, const char *text, size_t len, const char *what)
+{
+	struct tj_jsontext_item it;
+	size_t pos = tj_jsontext_ws(text, len, 0);
+	int more;
+
+	while ((more = tj_jsontext_next(text, len, &pos, &it)) == 1) {
+		char name[256];
+		size_t n = it.key_end - it.key - 2;
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1),
+		         text + it.key + 1);
+		if (n >= sizeof(name) || memchr(text + it.key + 1, '\\', n) || !var_name_valid(name)) {
+			job_outcome(j, "FAILED", "InvalidUpload", "%s: '%s' is not a valid variable name",
+			            what, name);
+			return -1;
+		}
+	}
+	return more;
+}
+
+/* JSON variables text: a strict JSON object with valid names, or the job
+ * fails as InvalidUpload. */
+static int check_object(struct job *j, const char *text, size_t len, const char *what)
+{
+	struct tj_error err;
+	size_t i = tj_jsontext_ws(text, len, 0);
+
+	if (tj_jsontext_check(text, len, &err) < 0) {
+		job_outcome(j, "FAILED", "InvalidUpload", "%s: %s", what, err.msg);
+		return -1;
+	}
+	if (i >= len || text[i] != '{') {
+		job_outcome(j, "FAILED", "InvalidUpload", "%s: not a JSON object of NAME: value", what);
+		return -1;
+	}
+	return check_names(j, text, len, what);
+}
+
 int varfiles_from_request(struct job *j, struct varfiles *vf)
 {
 	const struct job_request *req = j->req;
@@ -73,10 +116,12 @@ int varfiles_from_request(struct job *j, struct varfiles *vf)
 		            MAX_VAR_FILES);
 		return -1;
 	}
+	/* copied byte for byte; JSON ones checked first, so that numbers and
+	 * strings reach terraform as written */
 	for (size_t i = 0; i < req->n_var_files; i++) {
 		const char *src = req->var_files[i];
 		bool json = tj_str_has_suffix(src, ".json");
-		char *data = NULL, name[64];
+		char *data = NULL, name[64], what[PATH_MAX + 32];
 		size_t len;
 
 		if (tj_read_file(src, MAX_VAR_FILE, &data, &len, &err) < 0) {
@@ -89,13 +134,18 @@ int varfiles_from_request(struct job *j, struct varfiles *vf)
 			            src);
 			return -1;
 		}
+		snprintf(what, sizeof(what), "variables file %s", src);
+		if (json && check_object(j, data, len, what) < 0) {
+			free(data);
+			return -1;
+		}
 		snprintf(name, sizeof(name), "vars-%zu.tfvars%s", i, json ? ".json" : "");
 		if (varfiles_add(vf, name, data, true) < 0)
 			return -1;
 	}
-	if (req->n_vars || req->variables) {
+	/* NAME=VALUE: strings */
+	if (req->n_vars) {
 		_cleanup_cjson_ cJSON *o = cJSON_CreateObject();
-		const cJSON *v;
 
 		if (!o)
 			return -1;
@@ -108,16 +158,15 @@ int varfiles_from_request(struct job *j, struct varfiles *vf)
 			cJSON_DeleteItemFromObjectCaseSensitive(o, req->vars[i].name);
 			cJSON_AddStringToObject(o, req->vars[i].name, req->vars[i].value);
 		}
-		cJSON_ArrayForEach (v, req->variables) {
-			if (!var_name_valid(v->string)) {
-				job_outcome(j, "FAILED", "InvalidUpload", "'%s' is not a valid variable name",
-				            v->string ? v->string : "");
-				return -1;
-			}
-			cJSON_DeleteItemFromObjectCaseSensitive(o, v->string);
-			cJSON_AddItemToObject(o, v->string, cJSON_Duplicate(v, true));
-		}
-		if (varfiles_add(vf, "tfjail.auto.tfvars.json", cJSON_PrintUnformatted(o), true) < 0)
+		if (varfiles_add(vf, VARFILES_VARS, cJSON_PrintUnformatted(o), true) < 0)
+			return -1;
+	}
+	/* the request's variables object: its own bytes, verbatim */
+	if (req->variables_json) {
+		if (check_object(j, req->variables_json, req->variables_json_len, "variables") < 0)
+			return -1;
+		if (varfiles_add(vf, VARFILES_VARIABLES,
+		                 strndup(req->variables_json, req->variables_json_len), true) < 0)
 			return -1;
 	}
 	return 0;

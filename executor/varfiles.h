@@ -9,6 +9,11 @@
 #include "executor/jobstate.h"
 #include "runtime/sandbox.h"
 
+/* The names under /run/tfjail of the NAME=VALUE variables and of the
+ * request's variables object (variables files are vars-N.tfvars[.json]). */
+#define VARFILES_VARS      "vars.tfvars.json"
+#define VARFILES_VARIABLES "variables.tfvars.json"
+
 struct varfiles {
 	struct sandbox_file *files; /* n, in order */
 	size_t n;
@@ -22,8 +27,9 @@ struct varfiles {
  * var_file: plan gets a -var-file argument for it. */
 int varfiles_add(struct varfiles *vf, const char *name, char *content, bool var_file);
 
-/* Adds the request's variables files, then its NAME=VALUE variables and its
- * variables object as one file.  -1 with the job's outcome set (the request
+/* Adds the request's variables files (JSON ones checked, all copied byte
+ * for byte), its NAME=VALUE variables as strings, then its variables
+ * object verbatim, in that order of precedence (later wins).  -1 with the job's outcome set (the request
  * is at fault) or not set (out of memory). */
 int varfiles_from_request(struct job *j, struct varfiles *vf);
 

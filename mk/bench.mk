@@ -24,3 +24,15 @@ bench-memory-floor: $(BIN)
 	TFJAIL_BIN=$(abspath $(BIN)) bench/memory-floor $(if $(RUNS),-n $(RUNS))
 
 bench: bench-pipeline
+
+.PHONY: bench-planjson
+BENCH_PLANJSON := $(BUILD)/bench/planjson-timer
+$(BENCH_PLANJSON): bench/planjson-timer.c $(BUILD)/libtfjail.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libtfjail.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
+# The plan normaliser on the aws fixture's plan JSON, against cJSON.
+bench-planjson: $(BIN) $(BENCH_PLANJSON)
+	TFJAIL_BIN=$(abspath $(BIN)) PLANJSON_TIMER=$(abspath $(BENCH_PLANJSON)) bench/planjson $(RUNS)
+
+bench: bench-planjson

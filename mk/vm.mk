@@ -1,6 +1,7 @@
 # The cgroup v2 tests in a qemu guest (tests/vm/, docs/vm-tests.md).
 # Everything is built on the host; the guest runs the host's binaries on a
-# read-only overlay of the host's root.  Exit status 125 from vm.sh means the
+# read-only overlay of the host's root, with the host's systemd as PID 1 (the
+# installed unit is tested there: tests/vm/guest-systemd.sh).  Exit status 125 from vm.sh means the
 # VM itself failed (no kernel, qemu error, timeout), not a test.
 
 VM_SH      := tests/vm/vm.sh
@@ -13,7 +14,7 @@ VM_ARGS    ?=
 
 test-vm: $(BIN) $(TESTBIN) $(PROBES)
 	@t0=$$(date +%s); \
-	$(VM_SH) run --timeout $(VM_TIMEOUT) \
+	$(VM_SH) run --systemd --timeout $(VM_TIMEOUT) \
 	  --env BUILD=$(BUILD) \
 	  --env TFJAIL_BIN=$(abspath $(BIN)) \
 	  --env TFJAIL_TESTBIN=$(abspath $(TESTBIN)) \

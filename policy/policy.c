@@ -49,6 +49,8 @@ static const struct tj_rule_info rule_table[TJ_RULE__COUNT] = {
 		"Device nodes, FIFOs and sockets have no place in a Terraform configuration and can block readers."},
 	[TJ_RULE_PARSE_ERROR] = {"parse-error", true,
 		"A file the scanner cannot parse cannot be checked, so it is refused rather than trusted."},
+	[TJ_RULE_NO_CONFIGURATION] = {"no-configuration", true,
+		"A directory without .tf or .tf.json files has nothing to check, and terraform refuses to plan it."},
 };
 
 const struct tj_rule_info *tj_rule_info(enum tj_rule r)
@@ -161,6 +163,7 @@ enum pf_kind {
 	PF_BINDS,    /* list of "SRC[:DST]", absolute paths */
 	PF_SYSCALLS, /* list of syscall names */
 	PF_GLOBS,    /* list of fnmatch globs */
+	PF_CHOICE,   /* one string of choices, stored as its index (an enum) */
 };
 
 enum pf_base { B_POLICY, B_RULES };
@@ -175,6 +178,24 @@ struct pfield {
 	const char *dflt;      /* JSON text; NULL = required */
 };
 
+/* The strings of each PF_CHOICE field, in its enum's order. */
+static const char *const lock_file_choices[] = {[TJ_LOCK_FILE_HONOR] = "honor", [TJ_LOCK_FILE_IGNORE] = "ignore",
+						NULL};
+static const struct {
+	const char *path;
+	const char *const *choices;
+} choice_table[] = {
+	{"providers.lock_file", lock_file_choices},
+};
+
+static const char *const *choices_of(const struct pfield *f)
+{
+	for (size_t i = 0; i < sizeof(choice_table) / sizeof(choice_table[0]); i++)
+		if (strcmp(choice_table[i].path, f->path) == 0)
+			return choice_table[i].choices;
+	return NULL;
+}
+
 #define P(f) B_POLICY, offsetof(struct tj_policy, f)
 #define R(f) B_RULES, offsetof(struct tj_policy_rules, f)
 #define KiB (1ull << 10)
@@ -188,6 +209,7 @@ static const struct pfield fields[] = {
 
 	{"providers.allowed", PF_PROVIDERS, R(providers), offsetof(struct tj_policy_rules, n_providers), 0, MAX_LIST,
 	 "[\"registry.terraform.io/hashicorp/aws\", \"terraform.io/builtin/terraform\"]"},
+	{"providers.lock_file", PF_CHOICE, P(providers.lock_file), 0, 0, 0, "\"honor\""},
 	{"data_sources.denied", PF_LIST, R(denied_data_sources),
 	 offsetof(struct tj_policy_rules, n_denied_data_sources), 0, MAX_LIST,
 	 "[\"external\", \"http\", \"terraform_remote_state\"]"},
@@ -412,6 +434,15 @@ static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v
 			return bad(err, label, path, "must be true or false, not %s", json_type(v));
 		*(bool *)field_ptr(p, f, f->off) = cJSON_IsTrue(v);
 		return 0;
+	case PF_CHOICE: {
+		const char *const *c = choices_of(f);
+		for (size_t i = 0; cJSON_IsString(v) && c[i]; i++)
+			if (strcmp(v->valuestring, c[i]) == 0) {
+				*(int *)field_ptr(p, f, f->off) = (int)i;
+				return 0;
+			}
+		return bad(err, label, path, "must be \"%s\" or \"%s\"", c[0], c[1]);
+	}
 	case PF_NAME:
 	case PF_STR:
 	case PF_PATH: {
@@ -780,6 +811,7 @@ static cJSON *field_json(const struct tj_policy *p, const struct pfield *f)
 	case PF_U64: return cJSON_CreateNumber((double)*(const uint64_t *)ptr);
 	case PF_CPUS: return cJSON_CreateNumber(*(const double *)ptr);
 	case PF_BOOL: return cJSON_CreateBool(*(const bool *)ptr);
+	case PF_CHOICE: return cJSON_CreateString(choices_of(f)[*(const int *)ptr]);
 	case PF_NAME:
 	case PF_STR:
 	case PF_PATH: {

@@ -36,6 +36,18 @@ struct tj_policy_upload {
 	uint64_t max_depth;        /* upload.max_depth: directory levels below the upload */
 };
 
+/* What a job does with the upload's .terraform.lock.hcl (policy path
+ * "providers.lock_file"). */
+enum tj_lock_file {
+	TJ_LOCK_FILE_HONOR,  /* "honor": kept; init -lockfile=readonly verifies the mirror against it */
+	TJ_LOCK_FILE_IGNORE, /* "ignore": left out of the workspace; the mirror decides */
+};
+
+/* Provider settings besides the allowed list (policy path "providers"). */
+struct tj_policy_providers {
+	enum tj_lock_file lock_file;
+};
+
 /* Host paths (policy path "mounts"). */
 struct tj_policy_mounts {
 	char *terraform;       /* terraform binary; "" = discover on PATH */
@@ -59,6 +71,7 @@ struct tj_policy {
 	int version;
 	struct tj_policy_limits limits;
 	struct tj_policy_upload upload;
+	struct tj_policy_providers providers;
 	struct tj_policy_mounts mounts;
 	struct tj_policy_seccomp seccomp;
 	struct tj_policy_rules *rules;

@@ -796,6 +796,10 @@ static void scan_module(struct scan *s, const struct pending *pm)
 	}
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
+	else if (s->queue_head == 0)
+		/* the directory terraform runs in: nothing to check, nothing to plan */
+		violation(s, TJ_RULE_NO_CONFIGURATION, pm->dir, 0,
+			  "no Terraform configuration files (.tf or .tf.json) in %s", *pm->dir ? pm->dir : "the upload's root");
 	for (size_t i = 0; i < n && !s->oom; i++)
 		scan_file(s, &m, dirfd, names[i], pm->dir, pm->depth);
 	resolve_providers(s, &m);
@@ -884,8 +888,8 @@ cJSON *tj_scan_result_to_json(const struct tj_scan_result *r)
 	return o;
 }
 
-static int scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out, cJSON *facts,
-		    struct tj_error *err)
+static int scan_dir(const struct tj_policy *p, const char *dir, const char *start, struct tj_scan_result **out,
+		    cJSON *facts, struct tj_error *err)
 {
 	struct scan s = {.p = p, .r = p ? p->rules : NULL, .rootfd = -1, .facts = facts};
 	struct tj_scan_result *res;
@@ -905,7 +909,8 @@ static int scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_r
 	s.queue = calloc(1, sizeof(*s.queue));
 	if (s.queue)
 		s.n_queue = 1;
-	if (!s.queue || !(s.queue[0].dir = strdup("")) || !(s.queue[0].call_file = strdup(""))) {
+	if (!s.queue || !(s.queue[0].dir = strdup(start && *start ? start : "")) ||
+	    !(s.queue[0].call_file = strdup(""))) {
 		s.oom = true;
 	} else {
 		for (s.queue_head = 0; s.queue_head < s.n_queue && !s.oom; s.queue_head++) {
@@ -949,7 +954,13 @@ out:
 
 int tj_scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out, struct tj_error *err)
 {
-	return scan_dir(p, dir, out, NULL, err);
+	return scan_dir(p, dir, NULL, out, NULL, err);
+}
+
+int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *workdir, struct tj_scan_result **out,
+		   struct tj_error *err)
+{
+	return scan_dir(p, dir, workdir, out, NULL, err);
 }
 
 int tj_scan_dir_facts(const struct tj_policy *p, const char *dir, cJSON **facts, struct tj_error *err)
@@ -961,7 +972,7 @@ int tj_scan_dir_facts(const struct tj_policy *p, const char *dir, cJSON **facts,
 		cJSON_Delete(f);
 		return tj_error_set(err, ENOMEM, "scan %s: out of memory", dir);
 	}
-	if (scan_dir(p, dir, &res, f, err) < 0) {
+	if (scan_dir(p, dir, NULL, &res, f, err) < 0) {
 		cJSON_Delete(f);
 		return -1;
 	}

@@ -36,6 +36,10 @@ struct tj_scan_result {
 /* 0 = scanned (violations may exist), -1 = could not scan (err). */
 int tj_scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out,
 		struct tj_error *err);
+/* The same, with the root module at workdir (relative to dir, beneath it;
+ * NULL or "" = dir itself): the directory terraform runs in. */
+int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *workdir, struct tj_scan_result **out,
+		   struct tj_error *err);
 /* Any violation of severity "error" (suppressions already applied). */
 bool tj_scan_has_errors(const struct tj_scan_result *r);
 /* CONTRACT's Violation object. */

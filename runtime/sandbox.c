@@ -27,10 +27,8 @@
 #include "runtime/seccomp.h"
 #include "runtime/uidslot.h"
 
-#define DEFAULT_UID_BASE  1500000000u
-#define DEFAULT_UID_SLOTS 4096u
-#define DEFAULT_LOCK_DIR  "/run/tfjail/slots"
-#define SETUP_TIMEOUT_MS  30000
+#define DEFAULT_LOCK_DIR "/run/tfjail/slots"
+#define SETUP_TIMEOUT_MS 30000
 /* After the command exits, how long its output pipes may stay open (held by
  * a process that left its process group). */
 #define DRAIN_GRACE_MS 1000
@@ -109,30 +107,8 @@ int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sand
 	rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return tj_error_set(err, ENOMEM, "out of memory");
-	rt->uid_base = opts && opts->uid_base ? opts->uid_base : DEFAULT_UID_BASE;
-	rt->uid_slots = opts && opts->uid_slots ? opts->uid_slots : DEFAULT_UID_SLOTS;
-	/* operators move the range with TFJAIL_UID_RANGE=BASE:SLOTS (two uids a slot) */
-	const char *range = opts && opts->uid_base ? NULL : getenv("TFJAIL_UID_RANGE");
-	if (range) {
-		const char *v = range;
-		char *end;
-		unsigned long long base = strtoull(v, &end, 10), slots;
-		if (*end != ':' || base < 65536) {
-			tj_error_set(err, EINVAL, "TFJAIL_UID_RANGE=%s: want BASE:SLOTS with BASE >= 65536",
-			             v);
-			free(rt);
-			return -1;
-		}
-		slots = strtoull(end + 1, &end, 10);
-		if (*end || slots == 0 || base + 2 * slots > 4294967294ull) {
-			tj_error_set(err, EINVAL, "TFJAIL_UID_RANGE=%s: want BASE:SLOTS within 32-bit uids",
-			             v);
-			free(rt);
-			return -1;
-		}
-		rt->uid_base = (uid_t)base;
-		rt->uid_slots = (uint32_t)slots;
-	}
+	rt->uid_base = opts && opts->uid_base ? opts->uid_base : SANDBOX_DEFAULT_UID_BASE;
+	rt->uid_slots = opts && opts->uid_slots ? opts->uid_slots : SANDBOX_DEFAULT_UID_SLOTS;
 	snprintf(rt->lock_dir, sizeof(rt->lock_dir), "%s",
 	         opts && opts->lock_dir ? opts->lock_dir : DEFAULT_LOCK_DIR);
 	/* The range must belong to nobody else: a sandbox running as a local

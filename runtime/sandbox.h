@@ -28,6 +28,9 @@
  * seccomp program, the host uid range. */
 struct sandbox_runtime;
 
+#define SANDBOX_DEFAULT_UID_BASE  1500000000u
+#define SANDBOX_DEFAULT_UID_SLOTS 4096u
+
 struct sandbox_runtime_options {
 	struct cgroup_host_options cgroup;
 	uid_t uid_base;                  /* first host uid of the range; default 1500000000 */

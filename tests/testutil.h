@@ -23,4 +23,19 @@ const char *tj_test_src(const char *rel);
 /* Runs argv (no shell), captures stdout and stderr (NUL-terminated, caller
  * frees); returns the wait status. */
 int tj_test_spawn(char *const argv[], char **out, char **err);
+
+/* The bytes of member key of a JSON object's text, as they are (malloc'd),
+ * or NULL. */
+char *tj_test_member_bytes(const char *json, const char *key);
+
+/* terraform init, plan (with plan_args) and show -json run bare, outside
+ * any sandbox, on a copy of a fixture directory with an environment of
+ * nothing, providers from the same mirror; the show output normalised as
+ * tfjail does (malloc'd).  Only for fixtures that read nothing of the host. */
+char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args);
+
+/* The dependency lock file an operator makes for a fixture against the
+ * provider mirror (`terraform providers lock -fs-mirror=MIRROR
+ * -platform=...`, run bare), as text (malloc'd). */
+char *tj_test_lock_file(const char *fixture_dir);
 #endif

@@ -280,7 +280,7 @@ START_TEST(rule_ids_are_stable)
 	static const char *const ids[] = {"provisioner-blocked", "backend-blocked", "cloud-blocked",
 		"provider-not-allowed", "data-source-blocked", "module-source-not-allowed",
 		"override-terraform-block", "source-not-literal", "upload-limit", "upload-symlink",
-		"upload-special-file", "parse-error"};
+		"upload-special-file", "parse-error", "no-configuration"};
 
 	ck_assert_int_eq(sizeof(ids) / sizeof(ids[0]), TJ_RULE__COUNT);
 	for (int i = 0; i < TJ_RULE__COUNT; i++) {

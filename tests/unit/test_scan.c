@@ -237,6 +237,7 @@ START_TEST(upload_limits)
 	ck_assert_int_eq(mkdir(tmp, 0700), 0);
 	/* the file count stops the walk */
 	p = policy_text("{\"version\": 1, \"name\": \"few\", \"upload\": {\"max_files\": 5}}");
+	tj_test_write(tmp, "main.tf", ""); /* a configuration, so that only the limit is reported */
 	for (int i = 0; i < 12; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "f%d.txt", i);

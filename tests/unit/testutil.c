@@ -2,6 +2,7 @@
 #include "tests/testutil.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -12,7 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/jsontext.h"
 #include "common/util.h"
+#include "executor/job.h"
+#include "executor/planjson.h"
+#include "executor/sandboxpaths.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -112,4 +117,125 @@ int tj_test_spawn(char *const argv[], char **out, char **err)
 	*err = slurp_fd(pe[0]);
 	waitpid(pid, &status, 0);
 	return status;
+}
+
+char *tj_test_member_bytes(const char *json, const char *key)
+{
+	struct tj_jsontext_item it;
+	size_t len = json ? strlen(json) : 0, pos = tj_jsontext_ws(json, len, 0);
+
+	if (!json || tj_jsontext_check(json, len, NULL) < 0)
+		return NULL;
+	while (tj_jsontext_next(json, len, &pos, &it) == 1)
+		if (tj_jsontext_key_is(json, &it, key))
+			return strndup(json + it.value, it.value_end - it.value);
+	return NULL;
+}
+
+/* Runs terraform with an environment of nothing but these. */
+static int bare_terraform(const char *terraform, const char *home, char *const args[], char **out, char **err)
+{
+	char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin", e_cp[] = "CHECKPOINT_DISABLE=1",
+	     e_cli[] = "TF_CLI_CONFIG_FILE=/dev/null", e_in[] = "TF_IN_AUTOMATION=1";
+	char e_home[PATH_MAX + 8], e_data[PATH_MAX + 32];
+	char *argv[40] = {"/usr/bin/env", "-i", e_path, e_home, e_data, e_cp, e_cli, e_in, (char *)terraform};
+	size_t n = 9;
+
+	snprintf(e_home, sizeof(e_home), "HOME=%s", home);
+	snprintf(e_data, sizeof(e_data), "TF_DATA_DIR=%s/.tfdata", home);
+	for (size_t i = 0; args[i] && n < 39; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return tj_test_spawn(argv, out, err);
+}
+
+/* home (a fresh temporary directory) / work: a copy of a flat fixture. */
+static void bare_copy(const char *fixture_dir, char *home, char *work, size_t len)
+{
+	DIR *d;
+	struct dirent *de;
+	struct tj_error e = {0};
+
+	snprintf(home, len, "/tmp/tfjail-bare-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(home));
+	snprintf(work, len, "%s/work", home);
+	ck_assert_int_eq(mkdir(work, 0755), 0);
+	ck_assert_ptr_nonnull(d = opendir(fixture_dir));
+	while ((de = readdir(d))) {
+		char from[PATH_MAX], *data = NULL;
+		if (de->d_type != DT_REG)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", fixture_dir, de->d_name);
+		ck_assert_int_eq(tj_read_file(from, 1 << 20, &data, NULL, &e), 0);
+		tj_test_write(work, de->d_name, data);
+		free(data);
+	}
+	closedir(d);
+}
+
+char *tj_test_lock_file(const char *fixture_dir)
+{
+	struct job_tools tools;
+	struct tj_error e = {0};
+	char home[PATH_MAX], work[PATH_MAX], chdir_arg[PATH_MAX + 16], mirror[PATH_MAX + 16], path[PATH_MAX + 32];
+	char *out = NULL, *err = NULL, *lock = NULL;
+	char *args[] = {chdir_arg, "providers", "lock", "-no-color", mirror, "-platform=" MIRROR_PLATFORM, NULL};
+	int st;
+
+	ck_assert_msg(job_tools_discover(NULL, NULL, &tools, &e) == 0, "%s", e.msg);
+	bare_copy(fixture_dir, home, work, PATH_MAX);
+	snprintf(chdir_arg, sizeof(chdir_arg), "-chdir=%s", work);
+	snprintf(mirror, sizeof(mirror), "-fs-mirror=%s", tools.plugin_dir);
+	st = bare_terraform(tools.terraform, home, args, &out, &err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "terraform providers lock: %s", err);
+	snprintf(path, sizeof(path), "%s/.terraform.lock.hcl", work);
+	ck_assert_int_eq(tj_read_file(path, 1 << 20, &lock, NULL, &e), 0);
+	free(out);
+	free(err);
+	tj_test_rm_rf(home);
+	return lock;
+}
+
+char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args)
+{
+	struct job_tools tools;
+	struct tj_error e = {0};
+	char home[PATH_MAX], work[PATH_MAX], chdir_arg[PATH_MAX + 16], plugin[PATH_MAX + 16];
+	char planfile[PATH_MAX + 8], *out = NULL, *err = NULL, *canonical = NULL, sha[65];
+	size_t len;
+
+	ck_assert_msg(job_tools_discover(NULL, NULL, &tools, &e) == 0, "%s", e.msg);
+	bare_copy(fixture_dir, home, work, PATH_MAX);
+	snprintf(chdir_arg, sizeof(chdir_arg), "-chdir=%s", work);
+	snprintf(plugin, sizeof(plugin), "-plugin-dir=%s", tools.plugin_dir);
+	snprintf(planfile, sizeof(planfile), "-out=%s/plan", home);
+	{
+		char *init[] = {chdir_arg, "init", "-input=false", "-no-color", "-backend=false", plugin, NULL};
+		int st = bare_terraform(tools.terraform, home, init, &out, &err);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bare terraform init: %s", err);
+		free(out);
+		free(err);
+	}
+	{
+		char *plan[40] = {chdir_arg, "plan", "-input=false", "-no-color", "-lock=false", planfile};
+		size_t n = 6;
+		int st;
+		for (size_t i = 0; plan_args && plan_args[i] && n < 39; i++)
+			plan[n++] = (char *)plan_args[i];
+		plan[n] = NULL;
+		st = bare_terraform(tools.terraform, home, plan, &out, &err);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bare terraform plan: %s", err);
+		free(out);
+		free(err);
+	}
+	{
+		char *show[] = {chdir_arg, "show", "-json", "-no-color", planfile + 5, NULL};
+		int st = bare_terraform(tools.terraform, home, show, &out, &err);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bare terraform show: %s", err);
+		ck_assert_msg(planjson_normalize(out, strlen(out), &canonical, &len, sha, &e) == 0, "%s", e.msg);
+		free(out);
+		free(err);
+	}
+	tj_test_rm_rf(home);
+	return canonical;
 }

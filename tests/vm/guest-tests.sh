@@ -12,7 +12,17 @@ SUITES=${TFJAIL_VM_SUITES:-cgroup_real,sandbox_cgroup}
 # child cannot then enable controllers there (no internal processes), a
 # situation the service itself never meets, as it is alone in its cgroup.
 SUITE_ENV=${TFJAIL_VM_SUITE_ENV:-CK_FORK=no}
-PLAN_FIXTURE=${TFJAIL_VM_PLAN_FIXTURE:-tests/fixtures/plan/aws-small}
+# Booted with systemd as PID 1 (vm.sh run --systemd), the guest also runs the
+# installed systemd unit with a job of the aws fixture (tests/vm/guest-systemd.sh);
+# that job is the aws provider's plan on cgroup v2, so the `tfjail plan` part
+# then takes the provider-less fixture: the aws plan costs minutes under TCG.
+if [ -d /run/systemd/system ]; then
+    SYSTEMD_FIXTURE=${TFJAIL_VM_SYSTEMD_FIXTURE:-tests/fixtures/plan/aws-small}
+    PLAN_FIXTURE=${TFJAIL_VM_PLAN_FIXTURE:-tests/fixtures/plan/tfdata-only}
+else
+    SYSTEMD_FIXTURE=
+    PLAN_FIXTURE=${TFJAIL_VM_PLAN_FIXTURE:-tests/fixtures/plan/aws-small}
+fi
 # TCG is 5-20x slower than native: the plan gets a generous time budget.
 PLAN_ARGS=${TFJAIL_VM_PLAN_ARGS:---timeout 1200}
 PROBE=${TFJAIL_VM_PROBE:-probe}
@@ -147,6 +157,13 @@ else
     else
         verdict FAIL "tfjail plan $PLAN_FIXTURE" "status $PART_RC; $(grep -aoE '"(error_type|error_message)"[[:space:]]*:[[:space:]]*("[^"]*"|null)' "$OUT/plan" | tr '\n' ' ')"
     fi
+fi
+
+# --- the installed systemd unit under systemd (docs/install.md)
+if [ -n "$SYSTEMD_FIXTURE" ]; then
+    part systemd tests/vm/guest-systemd.sh "$SYSTEMD_FIXTURE"
+    while read -r v check; do verdict "$v" "systemd: $check"; done < <(grep -aE '^(PASS|FAIL) ' "$OUT/systemd")
+    [ "$PART_RC" = 0 ] || grep -aq '^FAIL ' "$OUT/systemd" || verdict FAIL "systemd" "status $PART_RC"
 fi
 
 echo "# cgroup layout at the end:"

@@ -11,8 +11,10 @@
 #
 #   vm.sh fetch                       download and unpack the kernel into the cache
 #   vm.sh build                       build the base initramfs (fetches if needed)
-#   vm.sh run [--timeout S] [--env K=V]... [--cgroup PATH] -- CMD [ARG...]
-#                                     boot, run CMD in $PWD, exit with its status
+#   vm.sh run [--timeout S] [--env K=V]... [--cgroup PATH] [--systemd] -- CMD [ARG...]
+#                                     boot, run CMD in $PWD, exit with its status;
+#                                     --systemd: the host's systemd is PID 1 and
+#                                     CMD runs as the service tfjail-vm.service
 #   vm.sh selftest                    boot and check cgroup v2, OOM, user namespaces
 #   vm.sh clean                       remove the cache
 #
@@ -239,6 +241,8 @@ boot() {
         echo "VM_WORKDIR=$(shq "$workdir")"
         echo "VM_CMD=$(shq "$cmd")"
         echo "VM_CGROUP=$(shq "${TFJAIL_VM_CGROUP-/system.slice/tfjail-vm.service}")"
+        echo "VM_SYSTEMD=$SYSTEMD"
+        echo "VM_SYSTEMD_MASK=$(shq "$SYSTEMD_MASK")"
         # the guest gets the host's user-namespace settings; a kernel without
         # the Debian sysctl (like a newer upstream host) allows them outright
         echo "VM_USERNS_CLONE=$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)"
@@ -252,7 +256,7 @@ boot() {
 
     local qargs=(-nodefaults -no-user-config -display none -no-reboot -monitor none
         -m "$MEM" -smp "$SMP" -kernel "$kimg" -initrd "$RUNDIR/initrd"
-        -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
+        -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init$APPEND"
         -chardev "stdio,id=con,signal=off" -serial chardev:con
         # readonly=on: the host refuses writes itself, whatever the guest does
         -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
@@ -305,6 +309,12 @@ boot() {
 
 # ---------------------------------------------------------------- commands
 ENVS=()
+SYSTEMD=0
+APPEND=
+# Units the host may have enabled that a test guest does not need (they only
+# slow the boot down under TCG).
+SYSTEMD_MASK="systemd-timesyncd.service systemd-pstore.service podman.socket e2scrub_reap.service
+  systemd-journal-flush.service systemd-update-utmp.service systemd-random-seed.service"
 cmd_run() {
     local cmd a
     while [ $# -gt 0 ]; do
@@ -314,6 +324,11 @@ cmd_run() {
             [[ $# -ge 2 && $2 == [A-Za-z_]*=* ]] || infra "run: --env needs NAME=VALUE"
             ENVS+=("$2"); shift 2 ;;
         --cgroup) [ $# -ge 2 ] || infra "run: --cgroup needs a path"; TFJAIL_VM_CGROUP=$2; shift 2 ;;
+        --systemd)
+            [ -x /lib/systemd/systemd ] || infra "run --systemd: no /lib/systemd/systemd on the host"
+            # pure cgroup v2: no v1 hierarchy may be mounted, by systemd or anyone
+            SYSTEMD=1 APPEND=" systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all"
+            shift ;;
         --) shift; break ;;
         -*) infra "run: unknown option $1" ;;
         *) break ;;
