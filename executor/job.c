@@ -57,10 +57,8 @@ static void check_readable(struct job *j)
 /* 2b. The static scan ran inside the sandbox, on the copy (scanbox.h): its
  * checked result, applied.  What the policy forbids never reaches
  * terraform, and the host never parses the upload. */
-static void take_scan(struct job *j, const struct sandbox *sb)
+static void take_scan(struct job *j, const char *bytes, size_t len)
 {
-	size_t len;
-	const char *bytes = sandbox_inspect_result(sb, &len);
 	struct tj_scan_result *scan = scanbox_result(j, bytes, len);
 	cJSON *violations;
 
@@ -99,8 +97,20 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 
 	job_sandbox_limits(p, &cfg);
 	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0) {
-		take_scan(j, sb);
+		size_t len;
+		const char *bytes = sandbox_inspect_result(sb, &len);
+		take_scan(j, bytes, len);
 		return sb;
+	}
+	if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID) {
+		/* the upload could not be copied: the scan of the read-only
+		 * upload, in the sandbox, says why in the policy's terms */
+		size_t len;
+		const char *bytes = sandbox_runtime_failed_inspect(rt, &len);
+		if (bytes)
+			take_scan(j, bytes, len);
+		if (j->done)
+			return NULL;
 	}
 	if (fail_step == SANDBOX_SETUP_WORKSPACE && (fail.errnum == EACCES || fail.errnum == EPERM))
 		/* what job_upload_unreadable did not see (an ACL, a race): the

@@ -98,7 +98,8 @@ struct tj_scan_result *scanbox_result(struct job *j, const char *bytes, size_t l
 	}
 	for (const cJSON *v = violations->child; v; v = v->next, n++)
 		if (!violation_ok(v)) {
-			job_outcome(j, "FAILED", "InternalError", "the sandbox returned a malformed scan result");
+			job_outcome(j, "FAILED", "InternalError",
+			            "the sandbox returned a malformed scan result");
 			return NULL;
 		}
 	r = calloc(1, sizeof(*r));

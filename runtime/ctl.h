@@ -29,6 +29,7 @@ struct msg_setup_err {
 	uint32_t type;
 	uint32_t step; /* enum sandbox_setup_step */
 	int32_t errnum;
+	uint32_t extra_len; /* followed by extra_len bytes: a failed upload's inspection */
 	char msg[TJ_ERROR_MSG_MAX];
 };
 

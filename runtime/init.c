@@ -38,14 +38,30 @@
 #define OLDROOT    "/oldroot"
 #define UPLOAD_DIR "/.upload"
 
+/* The report of a failed step; extra (at most SANDBOX_INSPECT_MAX bytes)
+ * follows it: the inspection of an upload that could not be copied. */
+static __attribute__((noreturn)) void child_fail_with(int ctl, enum sandbox_setup_step step,
+                                                      const struct tj_error *e, const char *extra,
+                                                      size_t extra_len)
+{
+	static char buf[sizeof(struct msg_setup_err) + SANDBOX_INSPECT_MAX];
+	struct msg_setup_err *m = (struct msg_setup_err *)buf;
+
+	if (extra_len > SANDBOX_INSPECT_MAX)
+		extra_len = 0;
+	*m = (struct msg_setup_err){
+	    .type = MSG_SETUP_ERR, .step = step, .errnum = e->errnum, .extra_len = (uint32_t)extra_len};
+	snprintf(m->msg, sizeof(m->msg), "%s", e->msg);
+	if (extra_len)
+		memcpy(buf + sizeof(*m), extra, extra_len);
+	ctl_send(ctl, buf, sizeof(*m) + extra_len, NULL, 0);
+	_exit(1);
+}
+
 static __attribute__((noreturn)) void child_fail(int ctl, enum sandbox_setup_step step,
                                                  const struct tj_error *e)
 {
-	struct msg_setup_err m = {.type = MSG_SETUP_ERR, .step = step, .errnum = e->errnum};
-
-	snprintf(m.msg, sizeof(m.msg), "%s", e->msg);
-	ctl_send(ctl, &m, sizeof(m), NULL, 0);
-	_exit(1);
+	child_fail_with(ctl, step, e, NULL, 0);
 }
 
 /* The host's environment and tfjail's argv live in PID 1's memory (it is a
@@ -136,6 +152,15 @@ static __attribute__((noreturn)) void workspace_worker(const struct init_ctx *c,
 		r.step = kind == WORKSPACE_NOSPACE   ? SANDBOX_SETUP_WORKSPACE_FULL
 		         : kind == WORKSPACE_INVALID ? SANDBOX_SETUP_WORKSPACE_INVALID
 		                                     : SANDBOX_SETUP_WORKSPACE;
+		/* nothing will run: the inspection may explain, from the
+		 * read-only upload, with the same credentials */
+		if (kind == WORKSPACE_INVALID && cfg->workspace_inspect) {
+			struct tj_error ierr = {0};
+			n = cfg->workspace_inspect(UPLOAD_DIR, cfg->workspace_inspect_ctx, out, sizeof(out),
+			                           &ierr);
+			if (n > 0 && (size_t)n <= sizeof(out))
+				r.out_len = (uint32_t)n;
+		}
 		goto report;
 	}
 	if (cfg->workspace_inspect) {
@@ -180,7 +205,7 @@ static int setup_workspace(struct init_ctx *c, enum sandbox_setup_step *step, st
 	close(p[1]);
 	memset(&r, 0, sizeof(r));
 	n = tj_read_all(p[0], &r, sizeof(r));
-	if (n == (ssize_t)sizeof(r) && r.step == SANDBOX_SETUP_INIT && r.out_len <= SANDBOX_INSPECT_MAX) {
+	if (n == (ssize_t)sizeof(r) && r.out_len <= SANDBOX_INSPECT_MAX) {
 		c->inspect = malloc(r.out_len + 1);
 		if (!c->inspect || tj_read_all(p[0], c->inspect, r.out_len) != (ssize_t)r.out_len)
 			n = -1;
@@ -362,7 +387,7 @@ static void child_setup(struct init_ctx *c)
 	/* The host's tree is gone: only now is the upload read, and as the
 	 * commands' uid. */
 	if (c->upload >= 0 && setup_workspace(c, &step, &err) < 0)
-		child_fail(c->ctl, step, &err);
+		child_fail_with(c->ctl, step, &err, c->inspect, c->inspect_len);
 
 	step = SANDBOX_SETUP_PIVOT_ROOT;
 	if (mount_set_readonly("/", false, &err) < 0)

@@ -40,6 +40,8 @@ struct sandbox_runtime {
 	uint32_t uid_slots;
 	char lock_dir[PATH_MAX];
 	unsigned long counter;
+	char *failed_inspect; /* of the last sandbox_create() that failed at the workspace */
+	size_t failed_inspect_len;
 };
 
 struct sandbox {
@@ -153,6 +155,7 @@ void sandbox_runtime_free(struct sandbox_runtime *rt)
 		cgroup_host_free(rt->cg);
 	if (rt->seccomp)
 		seccomp_program_free(rt->seccomp);
+	free(rt->failed_inspect);
 	free(rt);
 }
 
@@ -270,6 +273,9 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 
 	if (step_out)
 		*step_out = SANDBOX_SETUP_INIT;
+	free(rt->failed_inspect);
+	rt->failed_inspect = NULL;
+	rt->failed_inspect_len = 0;
 	sb = calloc(1, sizeof(*sb));
 	if (!sb)
 		return tj_error_set(err_out, ENOMEM, "out of memory");
@@ -373,7 +379,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	{
 		struct pollfd p = {.fd = sb->ctl, .events = POLLIN};
 		struct msg_setup_err m;
-		_cleanup_free_ char *msg = malloc(sizeof(struct msg_ready) + SANDBOX_INSPECT_MAX);
+		_cleanup_free_ char *msg = malloc(sizeof(struct msg_setup_err) + SANDBOX_INSPECT_MAX);
 		const struct msg_ready *ready = (const struct msg_ready *)msg;
 		ssize_t n;
 		int pr;
@@ -398,7 +404,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 			goto fail;
 		}
 		memset(&m, 0, sizeof(m));
-		n = ctl_recv(sb->ctl, msg, sizeof(struct msg_ready) + SANDBOX_INSPECT_MAX, NULL);
+		n = ctl_recv(sb->ctl, msg, sizeof(struct msg_setup_err) + SANDBOX_INSPECT_MAX, NULL);
 		if (n >= (ssize_t)sizeof(*ready) && ready->type == MSG_READY && !early_fail &&
 		    ready->len <= SANDBOX_INSPECT_MAX && (size_t)n == sizeof(*ready) + ready->len) {
 			if (ready->len) {
@@ -414,10 +420,16 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 			*out = sb;
 			return 0;
 		}
-		if (n == (ssize_t)sizeof(m))
+		if (n >= (ssize_t)sizeof(m))
 			memcpy(&m, msg, sizeof(m));
-		if (n == (ssize_t)sizeof(m) && m.type == MSG_SETUP_ERR) {
+		if (n >= (ssize_t)sizeof(m) && m.type == MSG_SETUP_ERR &&
+		    m.extra_len <= SANDBOX_INSPECT_MAX && (size_t)n == sizeof(m) + m.extra_len) {
 			m.msg[sizeof(m.msg) - 1] = '\0';
+			if (m.extra_len && (rt->failed_inspect = malloc(m.extra_len + 1))) {
+				memcpy(rt->failed_inspect, msg + sizeof(m), m.extra_len);
+				rt->failed_inspect[m.extra_len] = '\0';
+				rt->failed_inspect_len = m.extra_len;
+			}
 			step = m.step <= SANDBOX_SETUP_CANCELED ? (enum sandbox_setup_step)m.step
 			                                        : SANDBOX_SETUP_TIMEOUT;
 			err.errnum = m.errnum;
@@ -444,6 +456,12 @@ fail:
 pid_t sandbox_pid(const struct sandbox *sb)
 {
 	return sb->pid;
+}
+
+const char *sandbox_runtime_failed_inspect(const struct sandbox_runtime *rt, size_t *len)
+{
+	*len = rt->failed_inspect_len;
+	return rt->failed_inspect;
 }
 
 const char *sandbox_inspect_result(const struct sandbox *sb, size_t *len)

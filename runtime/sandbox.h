@@ -143,6 +143,11 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 
 /* Host pid of the sandbox's PID 1. */
 pid_t sandbox_pid(const struct sandbox *sb);
+/* When sandbox_create() failed at SANDBOX_SETUP_WORKSPACE_INVALID, what
+ * workspace_inspect wrote about the read-only upload that could not be
+ * copied (in the sandbox, with the same credentials): the upload's own
+ * explanation.  NULL, 0 otherwise; until the next sandbox_create(). */
+const char *sandbox_runtime_failed_inspect(const struct sandbox_runtime *rt, size_t *len);
 /* The bytes workspace_inspect wrote (NULL, 0 without one); until destroy. */
 const char *sandbox_inspect_result(const struct sandbox *sb, size_t *len);
 /* Host uid the sandboxed commands run as. */
