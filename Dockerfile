@@ -28,6 +28,7 @@ RUN rm -rf container/dist bin build \
  && strip --strip-debug bin/tfjail
 
 FROM ${BASE} AS runtime
+LABEL org.tfjail.stage=runtime
 COPY container/runtime.packages /usr/share/tfjail/runtime.packages
 RUN set -e; missing=""; \
     for p in $(grep -v '^#' /usr/share/tfjail/runtime.packages); do \
@@ -47,7 +48,7 @@ COPY policy/default.json /etc/tfjail/policy.json
 # The provider mirror (terraform's filesystem-mirror layout), read-only:
 #   -v /opt/tf-plugins:/usr/local/share/terraform/plugins:ro
 # The uploads, read-only: <upload_id>/ directories of .tf files:
-#   -v /srv/uploads:/var/lib/tfjail/uploads:ro
+#   -v /srv/tfjail/uploads:/var/lib/tfjail/uploads:ro
 RUN mkdir -p /usr/local/share/terraform/plugins /var/lib/tfjail/uploads /run/tfjail
 EXPOSE 8001
 # /health without curl: 200 when terraform, the mirror, cgroups, the uploads

@@ -4,12 +4,13 @@ CC       ?= gcc
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 BUILD    ?= build
 PREFIX   ?= /usr/local
-PKGS     := libnl-3.0 libnl-route-3.0 libseccomp mount libcjson libmicrohttpd nettle
+PKGS     := libnl-3.0 libnl-route-3.0 libseccomp mount libcjson libmicrohttpd nettle hiredis
 DEB_PKGS := gcc make pkg-config libc6-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
-            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev check \
-            systemd man-db
-# (check, systemd and man-db for make test: the Check suites, systemd-analyze
-# verify of the unit, man -l of the man pages)
+            libmount-dev libcjson-dev libmicrohttpd-dev nettle-dev libhiredis-dev check \
+            systemd man-db redis-server
+# (check, systemd, man-db and redis-server for make test: the Check suites,
+# systemd-analyze verify of the unit, man -l of the man pages, the Redis job
+# store's suites, which start redis-server themselves)
 
 # pkg-config is asked when make reads this file: `make test` and `make run`
 # install what is missing first (make deps) and then run make again, so that
@@ -49,7 +50,7 @@ BIN      := $(BUILD)/bin/tfjail
 endif
 TESTBIN  := $(BUILD)/tests/tfjail-tests
 
-.PHONY: all deps test test-unit asan run clean fmt lint help probes test-vm bench fuzz
+.PHONY: sarif-validator docs all deps test test-unit asan run clean fmt lint help probes test-vm bench fuzz
 
 all: $(BIN)
 
@@ -62,6 +63,14 @@ help:
 	@echo "make run      build and start the service"
 	@echo "make bench    run the benchmarks under bench/"
 	@echo "make fmt / lint   clang-format / clang-tidy + cppcheck"
+	@echo "make docs     regenerate the rule table of docs/policy.md"
+	@echo "make sarif-validator   npm: the SARIF 2.1.0 schema and ajv for the SARIF test"
+
+# The SARIF schema and validator the tests use (npm; tests/sarif/validate.js).
+SARIF_NPM := ajv@6.12.6 @microsoft/jest-sarif@1.0.0-beta.0
+sarif-validator:
+	@test -f $(BUILD)/npm/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json || \
+	  npm install --no-audit --no-fund --ignore-scripts --no-save --prefix $(BUILD)/npm $(SARIF_NPM)
 
 # ---- Packages
 # The Debian packages of DEB_PKGS (and EXTRA_DEB) that are not installed.
@@ -70,6 +79,12 @@ MISSING_DEBS = for p in $(DEB_PKGS) $(EXTRA_DEB); do \
 	done
 # apt-get waits for a dpkg lock another apt-get holds instead of failing.
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
+
+# docs/policy.md's rule table is `tfjail rules --output markdown` (tests/integration/test_docs.c).
+docs: $(BIN)
+	$(Q)$(BIN) rules --output markdown > $(BUILD)/rules.md
+	$(Q)awk -v f=$(BUILD)/rules.md '/<!-- rules:begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next } \
+	  /<!-- rules:end -->/ { skip = 0 } !skip' docs/policy.md > $(BUILD)/policy.md && mv $(BUILD)/policy.md docs/policy.md
 
 deps:
 	@missing="$$($(MISSING_DEBS))"; \

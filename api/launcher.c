@@ -1,6 +1,7 @@
 #include "api/launcher.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,41 +21,67 @@
 #include <unistd.h>
 
 #include "api/ipc.h"
+#include "api/msg.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS     256
 #define REAP_TIMEOUT_MS 5000
-/* A worker's answer: 'R' and the response JSON, or 'E' and a message. */
+/* A worker's answer: one RESULT or CRASHED frame. */
 #define WORKER_OUT_MAX (256u << 20)
 
 struct queued {
 	uint64_t id;
-	char *payload;
+	char *payload; /* the RUN message */
+	size_t len;
+	int upload_fd;
 	struct queued *next;
 };
 
 struct worker {
 	pid_t pid;
 	uint64_t id;
-	int fd;              /* read end of the worker's pipe; -1 at EOF */
+	int fd; /* read end of the worker's pipe; -1 at EOF */
 	struct tj_buf out;
 	bool exited;
 	int wstatus;
-	bool killed;         /* killed at the end of the shutdown grace */
+	bool killed;    /* killed at the end of the shutdown grace */
+	bool cancelled; /* killed because its client has gone */
 };
 
 struct launcher {
 	const struct api_launcher_config *c;
-	int sock;            /* -1 once the server has gone */
+	int sock; /* -1 once the server has gone */
 	int sigfd;
 	struct queued *head, *tail;
 	struct worker workers[MAX_WORKERS];
 	unsigned n_workers;
 	bool stopping;
-	uint64_t deadline_ms;  /* when running workers are killed; 0 = none */
-	bool sweep;            /* a worker was killed: its job cgroup may be left */
+	uint64_t deadline_ms; /* when running workers are killed; 0 = none */
+	bool sweep;           /* a worker was killed: its job cgroup may be left */
+	uint64_t sweep_at[2]; /* when to sweep such cgroups while serving; 0 = not */
 };
+
+/* Removes the job cgroups of killed workers: opening a runtime sweeps those
+ * of processes that are gone. */
+static void sweep(const struct api_launcher_config *c)
+{
+	struct sandbox_runtime *rt = NULL;
+
+	if (job_runtime_open(c->policy, c->host, &rt, NULL) == 0)
+		sandbox_runtime_free(rt);
+}
+
+/* A killed worker's sandbox dies after it (PDEATHSIG): its cgroup can go
+ * once the sandbox is reaped; look soon, and once more a little later. */
+static void sweep_soon(struct launcher *l)
+{
+	uint64_t now = tj_now_ms();
+
+	l->sweep = true;
+	l->sweep_at[0] = now + 200;
+	l->sweep_at[1] = now + 1500;
+}
 
 static void send_frame(struct launcher *l, uint32_t type, uint64_t id, const char *payload, size_t len)
 {
@@ -58,65 +89,196 @@ static void send_frame(struct launcher *l, uint32_t type, uint64_t id, const cha
 
 	if (l->sock < 0)
 		return;
-	if (api_frame_write(l->sock, type, id, payload, len, &err) < 0) {
+	if (api_frame_write(l->sock, type, id, payload, len, -1, &err) < 0) {
 		fprintf(stderr, "tfjail: launcher: %s\n", err.msg);
 		close(l->sock);
 		l->sock = -1;
 	}
 }
 
-static void send_text(struct launcher *l, uint32_t type, uint64_t id, const char *text)
+/* CRASHED, ABORTED, CANCELLED: one sentence. */
+static void send_reason(struct launcher *l, uint32_t type, uint64_t id, const char *why)
 {
-	send_frame(l, type, id, text, strlen(text));
+	struct tj_buf b = {0};
+
+	if (api_msg_reason_encode(&(struct api_msg_reason){why}, &b) == 0)
+		send_frame(l, type, id, b.data, b.len);
+	tj_buf_free(&b);
+}
+
+static void free_queued(struct queued *q)
+{
+	if (q->upload_fd >= 0)
+		close(q->upload_fd);
+	free(q->payload);
+	free(q);
 }
 
 /* ------------------------------------------------------------ the worker */
 
-static void worker_answer(int fd, char kind, const char *text)
+static void __attribute__((noreturn)) worker_failed(int fd, const char *why)
 {
-	tj_write_all(fd, &kind, 1);
-	tj_write_all(fd, text, strlen(text));
+	struct tj_buf b = {0};
+
+	if (api_msg_reason_encode(&(struct api_msg_reason){why}, &b) == 0)
+		api_frame_write(fd, API_MSG_CRASHED, 0, b.data, b.len, -1, NULL);
+	_exit(1);
 }
 
-/* Runs in the forked worker: one job, the answer on fd, then _exit. */
-static void __attribute__((noreturn)) worker_main(const struct api_launcher_config *c, const char *payload,
-						   int fd)
+static const char *json_str(const cJSON *o, const char *key)
 {
-	cJSON *in = cJSON_Parse(payload), *resp = NULL;
-	_cleanup_free_ char *variables = NULL;
-	struct sandbox_runtime *rt = NULL;
-	struct tj_error err = {0};
-	char *text;
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
 
-	if (!in) {
-		worker_answer(fd, 'E', "the job request could not be read");
-		_exit(1);
+/* Where a worker mounts its job's upload, in its own mount namespace: an
+ * empty directory on the host, removed by the launcher when the worker has
+ * ended, however it ended. */
+#define UPLOAD_MOUNT_DIR "/run/tfjail"
+
+static void upload_mount_point(pid_t worker, char *path, size_t len)
+{
+	snprintf(path, len, UPLOAD_MOUNT_DIR "/upload.%d", (int)worker);
+}
+
+/* Mount points of workers that are gone (a launcher that died could not
+ * remove them): they are empty directories. */
+static void sweep_mount_points(void)
+{
+	DIR *d = opendir(UPLOAD_MOUNT_DIR);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char path[128];
+		int pid;
+		if (sscanf(de->d_name, "upload.%d", &pid) != 1 || pid <= 0 ||
+		    (kill(pid, 0) < 0 && errno != ESRCH))
+			continue;
+		if (kill(pid, 0) == 0)
+			continue;
+		upload_mount_point(pid, path, sizeof(path));
+		rmdir(path);
 	}
-	if (job_runtime_open(c->policy, c->host, &rt, &err) < 0) {
-		worker_answer(fd, 'E', err.msg);
-		_exit(1);
+	if (d)
+		closedir(d);
+}
+
+/* The upload's tree, opened at admission, where this worker (and the
+ * sandbox it clones) can name it: a clone of that tree (never a lookup by
+ * the original path) mounted on a fresh directory in the worker's own
+ * mount namespace.  The scan and the workspace copy read the same tree. */
+static int worker_upload(int upload_fd, char *path, size_t len, struct tj_error *err)
+{
+	int tree;
+
+	/* cloned while still in the namespace where it was opened */
+	tree =
+	    (int)syscall(SYS_open_tree, upload_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return tj_error_sys(err, "clone the upload's tree");
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		close(tree);
+		return tj_error_sys(err, "a mount namespace for the job");
 	}
-	if (cJSON_GetObjectItemCaseSensitive(in, "variables"))
-		variables = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(in, "variables"));
+	upload_mount_point(getpid(), path, len);
+	if (tj_mkdir_p(UPLOAD_MOUNT_DIR, 0755, err) < 0 || (rmdir(path) < 0 && errno != ENOENT) ||
+	    mkdir(path, 0700) < 0) {
+		close(tree);
+		return tj_error_sys(err, "a mount point for the upload");
+	}
+	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		tj_error_sys(err, "mount the upload");
+		close(tree);
+		rmdir(path);
+		return -1;
+	}
+	close(tree);
+	close(upload_fd);
+	return 0;
+}
+
+/* The clone's mount point is the worker's own business: where an error
+ * message names it, it says "the upload" instead. */
+static void scrub_upload_path(cJSON *resp, const char *upload)
+{
+	const char *msg = json_str(resp, "error_message");
+	struct tj_buf b = {0};
+	size_t n = strlen(upload);
+
+	if (!msg || !strstr(msg, upload))
+		return;
+	for (const char *p = msg, *hit; *p; p = hit + n) {
+		hit = strstr(p, upload);
+		if (!hit) {
+			tj_buf_append(&b, p, strlen(p));
+			break;
+		}
+		tj_buf_append(&b, p, (size_t)(hit - p));
+		tj_buf_printf(&b, "%s", hit[n] == '/' ? "" : "the upload");
+		if (hit[n] == '/')
+			hit++;
+	}
+	tj_buf_append(&b, "", 1);
+	cJSON_ReplaceItemInObjectCaseSensitive(resp, "error_message", cJSON_CreateString(b.data));
+	tj_buf_free(&b);
+}
+
+/* Runs in the forked worker: one job, its answer on fd, then _exit.  The
+ * policy is the one in force when the job was admitted; the upload is the
+ * descriptor opened at admission, never its path. */
+static void __attribute__((noreturn))
+worker_main(const struct api_launcher_config *c, const struct queued *q, int fd)
+{
+	struct api_msg_run run;
+	cJSON *resp = NULL;
+	struct sandbox_runtime *rt = NULL;
+	struct tj_policy *policy = NULL;
+	struct job_tools tools;
+	struct tj_error err = {0};
+	struct tj_buf b = {0};
+	char upload[64];
+	char *text;
+	int rc;
+
+	if (api_msg_run_decode(q->payload, q->len, &run) < 0 || q->upload_fd < 0)
+		worker_failed(fd, "the job request could not be read");
+	if (run.policy_text) {
+		if (tj_policy_load_text(run.policy_text, run.policy_len, "policy", &policy, &err) < 0 ||
+		    job_tools_discover(policy, c->host, &tools, &err) < 0)
+			worker_failed(fd, err.msg);
+	}
+	if (job_runtime_open(policy ? policy : c->policy, c->host, &rt, &err) < 0)
+		worker_failed(fd, err.msg);
+	if (worker_upload(q->upload_fd, upload, sizeof(upload), &err) < 0)
+		worker_failed(fd, err.msg);
 	{
 		struct job_request req = {
-			.job_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "job_id")),
-			.upload_dir = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "upload_dir")),
-			.policy = c->policy,
-			.variables_json = variables,
-			.variables_json_len = variables ? strlen(variables) : 0,
+		    .job_id = run.job_id,
+		    .upload_dir = upload,
+		    .workdir = run.working_dir,
+		    .policy = policy ? policy : c->policy,
+		    /* the request's own bytes: exact numbers, \u0000 kept */
+		    .variables_json = run.variables_json,
+		    .variables_json_len = run.variables_json_len,
 		};
-		if (job_run(rt, c->tools, &req, &resp, &err) < 0) {
-			worker_answer(fd, 'E', err.msg);
-			_exit(1);
-		}
+		rc = job_run(rt, policy ? &tools : c->tools, &req, &resp, &err);
+		/* the launcher removes the mount point */
+		umount2(upload, MNT_DETACH);
+		if (rc < 0)
+			worker_failed(fd, err.msg);
 	}
+	scrub_upload_path(resp, upload);
+	if (run.request_id)
+		cJSON_AddStringToObject(resp, "request_id", run.request_id);
 	text = cJSON_PrintUnformatted(resp);
-	if (!text) {
-		worker_answer(fd, 'E', "out of memory printing the response");
-		_exit(1);
-	}
-	worker_answer(fd, 'R', text);
+	if (!text)
+		worker_failed(fd, "out of memory printing the response");
+	if (api_msg_result_encode(&(struct api_msg_result){.status = json_str(resp, "status"),
+	                                                   .error_type = json_str(resp, "error_type"),
+	                                                   .response = text,
+	                                                   .response_len = strlen(text)},
+	                          &b) < 0)
+		worker_failed(fd, "out of memory encoding the response");
+	api_frame_write(fd, API_MSG_RESULT, 0, b.data, b.len, -1, NULL);
 	sandbox_runtime_free(rt);
 	_exit(0);
 }
@@ -124,19 +286,20 @@ static void __attribute__((noreturn)) worker_main(const struct api_launcher_conf
 static void start_worker(struct launcher *l, struct queued *q)
 {
 	struct worker *w = &l->workers[l->n_workers];
+	struct tj_buf b = {0};
 	int p[2];
 	pid_t pid, parent = getpid();
-	char buf[32];
+	char buf[64];
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(buf, sizeof(buf), "pipe: %s", strerror(errno));
-		send_text(l, API_FRAME_CRASHED, q->id, buf);
+		send_reason(l, API_MSG_CRASHED, q->id, buf);
 		return;
 	}
 	pid = fork();
 	if (pid < 0) {
 		snprintf(buf, sizeof(buf), "fork: %s", strerror(errno));
-		send_text(l, API_FRAME_CRASHED, q->id, buf);
+		send_reason(l, API_MSG_CRASHED, q->id, buf);
 		close(p[0]);
 		close(p[1]);
 		return;
@@ -161,14 +324,18 @@ static void start_worker(struct launcher *l, struct queued *q)
 		for (unsigned i = 0; i < l->n_workers; i++)
 			if (l->workers[i].fd >= 0)
 				close(l->workers[i].fd);
-		worker_main(l->c, q->payload, p[1]);
+		for (struct queued *o = l->head; o; o = o->next)
+			if (o->upload_fd >= 0)
+				close(o->upload_fd);
+		worker_main(l->c, q, p[1]);
 	}
 	close(p[1]);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	*w = (struct worker){.pid = pid, .id = q->id, .fd = p[0]};
 	l->n_workers++;
-	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	send_text(l, API_FRAME_STARTED, q->id, buf);
+	if (api_msg_started_encode(&(struct api_msg_started){pid}, &b) == 0)
+		send_frame(l, API_MSG_STARTED, q->id, b.data, b.len);
+	tj_buf_free(&b);
 }
 
 static void start_queued(struct launcher *l)
@@ -179,35 +346,55 @@ static void start_queued(struct launcher *l)
 		if (!l->head)
 			l->tail = NULL;
 		start_worker(l, q);
-		free(q->payload);
-		free(q);
+		free_queued(q);
 	}
+}
+
+/* The worker's frame, if its output is exactly one RESULT or CRASHED. */
+static bool worker_frame(const struct worker *w, struct api_frame_header *h, const char **payload)
+{
+	if (w->out.len < sizeof(*h))
+		return false;
+	memcpy(h, w->out.data, sizeof(*h));
+	*payload = w->out.data + sizeof(*h);
+	return (h->type == API_MSG_RESULT || h->type == API_MSG_CRASHED) && h->len == w->out.len - sizeof(*h);
 }
 
 /* The worker's pipe is at EOF and the process reaped: report and forget. */
 static void finish_worker(struct launcher *l, unsigned i)
 {
 	struct worker *w = &l->workers[i];
-	const char *out = w->out.data;
+	struct api_frame_header h;
+	const char *payload;
 	char msg[128];
+	bool framed = worker_frame(w, &h, &payload);
 
-	if (w->killed) {
-		send_text(l, API_FRAME_ABORTED, w->id, "the service stopped before the job finished");
+	if (w->cancelled) {
+		send_reason(l, API_MSG_CANCELLED, w->id, "the client disconnected; the job was killed");
+		sweep_soon(l);
+	} else if (w->killed) {
+		send_reason(l, API_MSG_ABORTED, w->id, "the service stopped before the job finished");
 		l->sweep = true;
-	} else if (WIFEXITED(w->wstatus) && WEXITSTATUS(w->wstatus) == 0 && w->out.len > 1 && out[0] == 'R') {
-		send_frame(l, API_FRAME_RESULT, w->id, out + 1, w->out.len - 1);
+	} else if (framed && h.type == API_MSG_RESULT && WIFEXITED(w->wstatus) &&
+	           WEXITSTATUS(w->wstatus) == 0) {
+		send_frame(l, API_MSG_RESULT, w->id, payload, h.len);
+	} else if (framed && h.type == API_MSG_CRASHED) {
+		fprintf(stderr, "tfjail: launcher: worker %d failed\n", (int)w->pid);
+		send_frame(l, API_MSG_CRASHED, w->id, payload, h.len);
 	} else {
-		if (w->out.len > 1 && out[0] == 'E')
-			snprintf(msg, sizeof(msg), "the job process failed: %.100s", out + 1);
-		else if (WIFSIGNALED(w->wstatus))
-			snprintf(msg, sizeof(msg), "the job process was killed by signal %d", WTERMSIG(w->wstatus));
+		if (WIFSIGNALED(w->wstatus))
+			snprintf(msg, sizeof(msg), "the job process was killed by signal %d",
+			         WTERMSIG(w->wstatus));
 		else
 			snprintf(msg, sizeof(msg), "the job process exited with status %d without a result",
-				 WEXITSTATUS(w->wstatus));
+			         WEXITSTATUS(w->wstatus));
 		fprintf(stderr, "tfjail: launcher: worker %d: %s\n", (int)w->pid, msg);
-		send_text(l, API_FRAME_CRASHED, w->id, msg);
-		l->sweep = l->sweep || WIFSIGNALED(w->wstatus);
+		send_reason(l, API_MSG_CRASHED, w->id, msg);
+		if (WIFSIGNALED(w->wstatus))
+			sweep_soon(l);
 	}
+	upload_mount_point(w->pid, msg, sizeof(msg));
+	rmdir(msg);
 	tj_buf_free(&w->out);
 	l->workers[i] = l->workers[--l->n_workers];
 }
@@ -222,7 +409,8 @@ static void read_worker(struct worker *w)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return;
-		if (n <= 0 || w->out.len + (size_t)n > WORKER_OUT_MAX || tj_buf_append(&w->out, buf, (size_t)n) < 0) {
+		if (n <= 0 || w->out.len + (size_t)n > WORKER_OUT_MAX ||
+		    tj_buf_append(&w->out, buf, (size_t)n) < 0) {
 			close(w->fd);
 			w->fd = -1;
 			return;
@@ -257,19 +445,40 @@ static void begin_stop(struct launcher *l, uint64_t grace_ms)
 	while (l->head) {
 		struct queued *q = l->head;
 		l->head = q->next;
-		send_text(l, API_FRAME_ABORTED, q->id, "the service is shutting down");
-		free(q->payload);
-		free(q);
+		send_reason(l, API_MSG_ABORTED, q->id, "the service is shutting down");
+		free_queued(q);
 	}
 	l->tail = NULL;
+}
+
+/* CANCEL: a queued job leaves the queue, a running one is killed. */
+static void cancel(struct launcher *l, uint64_t id)
+{
+	for (struct queued **qq = &l->head, *prev = NULL; *qq; prev = *qq, qq = &(*qq)->next) {
+		struct queued *q = *qq;
+		if (q->id != id)
+			continue;
+		*qq = q->next;
+		if (l->tail == q)
+			l->tail = prev;
+		send_reason(l, API_MSG_CANCELLED, id, "the client disconnected before the job started");
+		free_queued(q);
+		return;
+	}
+	for (unsigned i = 0; i < l->n_workers; i++)
+		if (l->workers[i].id == id && !l->workers[i].cancelled) {
+			kill(l->workers[i].pid, SIGKILL);
+			l->workers[i].cancelled = true;
+		}
 }
 
 static void server_frame(struct launcher *l)
 {
 	struct api_frame_header h;
 	char *payload;
+	int fd;
 	struct tj_error err;
-	int rc = api_frame_read(l->sock, &h, &payload, &err);
+	int rc = api_frame_read(l->sock, &h, &payload, &fd, &err);
 
 	if (rc != 0) {
 		/* the server has gone: stop now */
@@ -278,33 +487,32 @@ static void server_frame(struct launcher *l)
 		begin_stop(l, 0);
 		return;
 	}
-	if (h.type == API_FRAME_SHUTDOWN) {
-		uint64_t grace = 0;
-		tj_parse_u64(payload, UINT32_MAX, &grace);
-		free(payload);
-		begin_stop(l, grace);
-		return;
-	}
-	if (h.type != API_FRAME_RUN || l->stopping) {
-		send_text(l, API_FRAME_ABORTED, h.id, "the service is shutting down");
-		free(payload);
-		return;
-	}
-	{
+	if (h.type == API_MSG_SHUTDOWN) {
+		struct api_msg_shutdown m = {0};
+		api_msg_shutdown_decode(payload, h.len, &m);
+		begin_stop(l, m.grace_ms);
+	} else if (h.type == API_MSG_CANCEL) {
+		cancel(l, h.id);
+	} else if (h.type != API_MSG_RUN || l->stopping) {
+		send_reason(l, API_MSG_ABORTED, h.id, "the service is shutting down");
+	} else {
 		struct queued *q = calloc(1, sizeof(*q));
 		if (!q) {
-			send_text(l, API_FRAME_CRASHED, h.id, "out of memory");
-			free(payload);
-			return;
+			send_reason(l, API_MSG_CRASHED, h.id, "out of memory");
+		} else {
+			*q = (struct queued){.id = h.id, .payload = payload, .len = h.len, .upload_fd = fd};
+			payload = NULL;
+			fd = -1;
+			if (l->tail)
+				l->tail->next = q;
+			else
+				l->head = q;
+			l->tail = q;
 		}
-		q->id = h.id;
-		q->payload = payload;
-		if (l->tail)
-			l->tail->next = q;
-		else
-			l->head = q;
-		l->tail = q;
 	}
+	if (fd >= 0)
+		close(fd);
+	free(payload);
 }
 
 /* Waits for every child, workers' orphaned sandboxes included. */
@@ -355,6 +563,17 @@ static void loop(struct launcher *l)
 				timeout = (int)(l->deadline_ms - now);
 			}
 		}
+		for (int k = 0; k < 2; k++) {
+			uint64_t now = tj_now_ms();
+			if (!l->sweep_at[k])
+				continue;
+			if (now >= l->sweep_at[k]) {
+				l->sweep_at[k] = 0;
+				sweep(l->c);
+			} else if (timeout < 0 || (int)(l->sweep_at[k] - now) < timeout) {
+				timeout = (int)(l->sweep_at[k] - now);
+			}
+		}
 		pfd[n++] = (struct pollfd){.fd = l->sigfd, .events = POLLIN};
 		if (l->sock >= 0)
 			pfd[n++] = (struct pollfd){.fd = l->sock, .events = POLLIN};
@@ -382,51 +601,30 @@ static void loop(struct launcher *l)
 
 /* ------------------------------------------------------------ start-up */
 
-static void send_hello(struct launcher *l, cJSON *o)
+static void send_hello(struct launcher *l, const struct api_msg_hello *m)
 {
-	char *text = cJSON_PrintUnformatted(o);
+	struct tj_buf b = {0};
 
-	cJSON_Delete(o);
-	send_text(l, API_FRAME_HELLO, 0, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
-	free(text);
-}
-
-static void hello_failed(struct launcher *l, const char *why)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddBoolToObject(o, "ok", false);
-	cJSON_AddStringToObject(o, "error", why);
-	send_hello(l, o);
+	if (api_msg_hello_encode(m, &b) == 0)
+		send_frame(l, API_MSG_HELLO, 0, b.data, b.len);
+	tj_buf_free(&b);
 }
 
 static void hello(struct launcher *l, struct sandbox_runtime *rt)
 {
-	cJSON *o = cJSON_CreateObject();
 	char version[64] = "";
 	struct tj_error err = {0};
+	struct api_msg_hello m = {.ok = true,
+	                          .cgroup_mode = cgroup_mode_name(sandbox_runtime_cgroup_mode(rt))};
 
-	cJSON_AddBoolToObject(o, "ok", true);
-	cJSON_AddStringToObject(o, "cgroup_mode", cgroup_mode_name(sandbox_runtime_cgroup_mode(rt)));
 	/* inside a sandbox: terraform is never run unsandboxed */
 	if (job_terraform_version(rt, l->c->tools, version, sizeof(version), &err) < 0) {
 		fprintf(stderr, "tfjail: launcher: %s\n", err.msg);
-		cJSON_AddStringToObject(o, "terraform_error", err.msg);
-		cJSON_AddNullToObject(o, "terraform_version");
+		m.terraform_error = err.msg;
 	} else {
-		cJSON_AddStringToObject(o, "terraform_version", version);
+		m.terraform_version = version;
 	}
-	send_hello(l, o);
-}
-
-/* Removes the job cgroups of killed workers: opening a runtime sweeps those
- * of processes that are gone. */
-static void sweep(const struct api_launcher_config *c)
-{
-	struct sandbox_runtime *rt = NULL;
-
-	if (job_runtime_open(c->policy, c->host, &rt, NULL) == 0)
-		sandbox_runtime_free(rt);
+	send_hello(l, &m);
 }
 
 static int launcher_main(const struct api_launcher_config *c, int sock)
@@ -442,21 +640,24 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 	 * Subreaper: the sandboxes of killed workers are reaped here. */
 	setpgid(0, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	l.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (l.sigfd < 0) {
 		snprintf(err.msg, sizeof(err.msg), "signalfd: %s", strerror(errno));
-		hello_failed(&l, err.msg);
+		send_hello(&l, &(struct api_msg_hello){.error = err.msg});
 		return 2;
 	}
 	if (job_runtime_open(c->policy, c->host, &rt, &err) < 0) {
-		hello_failed(&l, err.msg);
+		send_hello(&l, &(struct api_msg_hello){.error = err.msg});
 		return 2;
 	}
+	sweep_mount_points();
 	hello(&l, rt);
 	loop(&l);
 	reap_all();
@@ -469,7 +670,54 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 	return 0;
 }
 
-int api_launcher_start(const struct api_launcher_config *c, pid_t *pid, int *fd, struct tj_error *err)
+/* ------------------------------------------------------------ the spawner */
+
+/* The spawner: forked before the server has threads, it forks each
+ * launcher (the first, and a new one whenever one has died) and hands the
+ * server its socket.  One byte in asks for a launcher; the answer is the
+ * launcher's pid as a STARTED frame with the socket beside it. */
+static int spawner_main(const struct api_launcher_config *c, int sock)
+{
+	sigset_t mask;
+	char req;
+
+	/* launchers that end are reaped at once */
+	signal(SIGCHLD, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	while (read(sock, &req, 1) == 1) {
+		struct tj_buf b = {0};
+		int sv[2];
+		pid_t pid;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return 1;
+		pid = fork();
+		if (pid == 0) {
+			close(sock);
+			close(sv[0]);
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			_exit(launcher_main(c, sv[1]));
+		}
+		close(sv[1]);
+		if (pid > 0 && api_msg_started_encode(&(struct api_msg_started){pid}, &b) == 0)
+			api_frame_write(sock, API_MSG_STARTED, 0, b.data, b.len, sv[0], NULL);
+		else
+			api_frame_write(sock, API_MSG_CRASHED, 0, NULL, 0, -1, NULL);
+		tj_buf_free(&b);
+		close(sv[0]);
+	}
+	/* the server has gone: the spawner ends after its launchers (with
+	 * SIGCHLD ignored, wait returns once none is left) */
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	return 0;
+}
+
+int api_spawner_start(const struct api_launcher_config *c, pid_t *pid, int *fd, struct tj_error *err)
 {
 	int sv[2];
 
@@ -479,13 +727,35 @@ int api_launcher_start(const struct api_launcher_config *c, pid_t *pid, int *fd,
 	if (*pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return tj_error_sys(err, "fork the job launcher");
+		return tj_error_sys(err, "fork the launcher spawner");
 	}
 	if (*pid == 0) {
 		close(sv[0]);
-		_exit(launcher_main(c, sv[1]));
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		_exit(spawner_main(c, sv[1]));
 	}
 	close(sv[1]);
 	*fd = sv[0];
+	return 0;
+}
+
+int api_launcher_spawn(int spawner, pid_t *pid, int *fd, struct tj_error *err)
+{
+	struct api_frame_header h;
+	_cleanup_free_ char *payload = NULL;
+	struct api_msg_started m;
+	int rc;
+
+	if (tj_write_all(spawner, "L", 1) != 1)
+		return tj_error_sys(err, "ask the spawner for a job launcher");
+	rc = api_frame_read(spawner, &h, &payload, fd, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : tj_error_set(err, EPIPE, "the launcher spawner has gone");
+	if (h.type != API_MSG_STARTED || *fd < 0 || api_msg_started_decode(payload, h.len, &m) < 0) {
+		if (*fd >= 0)
+			close(*fd);
+		return tj_error_set(err, EAGAIN, "the launcher spawner could not start a launcher");
+	}
+	*pid = m.worker;
 	return 0;
 }

@@ -1,11 +1,14 @@
 #include "api/request.h"
 
+#include <cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "api/strictjson.h"
 #include "executor/job.h"
+#include "rootfs/rootfs.h"
 
 static int bad(char *msg, size_t msglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(char *msg, size_t msglen, const char *fmt, ...)
@@ -15,69 +18,98 @@ static int bad(char *msg, size_t msglen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, msglen, fmt, ap);
 	va_end(ap);
+	/* never cut a character in half */
+	msg[api_utf8_cut(msg, strlen(msg), msglen - 1)] = '\0';
 	return -1;
 }
 
-/* job_id and upload_id: required strings that are valid IDs. */
-static int read_id(const cJSON *root, const char *key, char out[API_ID_MAX + 1], char *msg, size_t msglen)
+static const struct api_json_member *member(const struct api_json_doc *d, const char *key)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->m[i].key_truncated && strcmp(d->m[i].key, key) == 0)
+			return &d->m[i];
+	return NULL;
+}
+
+/* A string member, already validated (no NUL): copied to out. */
+static int read_string(const cJSON *root, const char *key, char *out, size_t outlen, char *msg, size_t msglen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
 
-	if (!v)
-		return bad(msg, msglen, "%s is missing", key);
 	if (!cJSON_IsString(v))
 		return bad(msg, msglen, "%s must be a string", key);
-	if (!job_id_valid(v->valuestring))
-		return bad(msg, msglen, "%s must be 1-128 characters of [A-Za-z0-9._-] and not '.' or '..'", key);
-	snprintf(out, API_ID_MAX + 1, "%s", v->valuestring);
+	if (strlen(v->valuestring) >= outlen)
+		return bad(msg, msglen, "%s is longer than %zu bytes", key, outlen - 1);
+	snprintf(out, outlen, "%s", v->valuestring);
 	return 0;
 }
 
-int api_request_parse(const char *body, size_t len, struct api_exec_request *out, char *msg, size_t msglen)
+int api_request_parse(const char *body, size_t len, const struct api_request_limits *lim,
+                      struct api_exec_request *out, char *msg, size_t msglen)
 {
-	cJSON *root, *item, *vars;
+	static const char *const known[] = {"job_id", "upload_id", "variables", "working_dir"};
+	struct api_json_doc doc;
+	const struct api_json_member *vars, *wd;
+	cJSON *root;
+	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
 		return bad(msg, msglen, "the request body is empty (want an ExecutionRequest JSON object)");
-	if (memchr(body, '\0', len))
-		return bad(msg, msglen, "the request body contains a NUL byte");
+	/* strictly first: what cJSON would accept leniently never gets there */
+	if (api_json_validate(body, len, lim->max_depth + 1, "variables", &doc, msg, msglen) < 0)
+		return -1;
+	if (doc.type != API_JSON_OBJECT)
+		return bad(msg, msglen, "the request body must be a JSON object");
+	for (size_t i = 0; i < doc.n; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			ok = ok || (!doc.m[i].key_truncated && strcmp(doc.m[i].key, known[k]) == 0);
+		if (!ok)
+			return bad(msg, msglen,
+			           "unknown key '%s%s' (want job_id, upload_id, variables, working_dir)",
+			           doc.m[i].key, doc.m[i].key_truncated ? "..." : "");
+	}
+	if (!member(&doc, "job_id"))
+		return bad(msg, msglen, "job_id is missing");
+	if (!member(&doc, "upload_id"))
+		return bad(msg, msglen, "upload_id is missing");
+	vars = member(&doc, "variables");
+	if (vars && vars->type != API_JSON_NULL) {
+		if (vars->type != API_JSON_OBJECT)
+			return bad(msg, msglen, "variables must be an object of NAME: value");
+		if (vars->n_members > lim->max_variables)
+			return bad(msg, msglen, "variables has %zu names; at most %u are accepted",
+			           vars->n_members, lim->max_variables);
+		out->variables_json = body + vars->start;
+		out->variables_json_len = vars->end - vars->start;
+		out->n_variables = vars->n_members;
+	}
 	root = cJSON_ParseWithLength(body, len);
 	if (!root)
-		return bad(msg, msglen, "the request body is not valid JSON");
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return bad(msg, msglen, "the request body must be a JSON object");
-	}
-	cJSON_ArrayForEach(item, root) {
-		if (strcmp(item->string, "job_id") != 0 && strcmp(item->string, "upload_id") != 0 &&
-		    strcmp(item->string, "variables") != 0) {
-			bad(msg, msglen, "unknown key '%.64s' (want job_id, upload_id, variables)", item->string);
-			cJSON_Delete(root);
-			return -1;
+		return bad(msg, msglen, "the request body could not be read");
+	if (read_string(root, "job_id", out->job_id, sizeof(out->job_id), msg, msglen) < 0 ||
+	    read_string(root, "upload_id", out->upload_id, sizeof(out->upload_id), msg, msglen) < 0) {
+		rc = -1;
+	} else if (!job_id_valid(out->job_id) || !job_id_valid(out->upload_id)) {
+		rc = bad(msg, msglen, "%s must be 1-128 characters of [A-Za-z0-9._-] and not '.' or '..'",
+		         job_id_valid(out->job_id) ? "upload_id" : "job_id");
+	} else if ((wd = member(&doc, "working_dir")) && wd->type != API_JSON_NULL) {
+		char abs[API_WORKDIR_MAX + 2];
+		if (read_string(root, "working_dir", out->working_dir, sizeof(out->working_dir), msg,
+		                msglen) < 0) {
+			rc = -1;
+		} else {
+			snprintf(abs, sizeof(abs), "/%s", out->working_dir);
+			if (!*out->working_dir || !rootfs_path_is_clean(abs))
+				rc = bad(msg, msglen,
+				         "working_dir must be a relative path inside the upload without '.', "
+				         "'..' or "
+				         "empty parts");
 		}
-	}
-	if (read_id(root, "job_id", out->job_id, msg, msglen) < 0 ||
-	    read_id(root, "upload_id", out->upload_id, msg, msglen) < 0) {
-		cJSON_Delete(root);
-		return -1;
-	}
-	vars = cJSON_GetObjectItemCaseSensitive(root, "variables");
-	if (vars && !cJSON_IsNull(vars)) {
-		if (!cJSON_IsObject(vars)) {
-			cJSON_Delete(root);
-			return bad(msg, msglen, "variables must be an object of NAME: value");
-		}
-		out->variables = cJSON_DetachItemViaPointer(root, vars);
 	}
 	cJSON_Delete(root);
-	return 0;
-}
-
-void api_request_free(struct api_exec_request *r)
-{
-	cJSON_Delete(r->variables);
-	r->variables = NULL;
+	return rc;
 }
 
 bool api_token_matches(const char *header, const char *want)
@@ -93,4 +125,19 @@ bool api_token_matches(const char *header, const char *want)
 	for (size_t i = 0; i < wlen; i++)
 		diff |= (unsigned char)want[i] ^ (unsigned char)(i < hlen ? header[i] : 0);
 	return diff == 0 && hlen == wlen;
+}
+
+bool api_request_id_valid(const char *id)
+{
+	size_t n = 0;
+
+	if (!id)
+		return false;
+	for (; id[n]; n++) {
+		char c = id[n];
+		if (n >= 128 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-'))
+			return false;
+	}
+	return n > 0;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "policy/report.h"
+#include "policy/scan.h"
 #include "runtime/sandbox.h"
 
 int cli_usage_error(const char *fmt, ...)
@@ -160,6 +162,103 @@ int cli_args_next(struct cli_args *a)
 			a->option = a->option_buf;
 			return c;
 		}
+	}
+}
+
+int cli_parse_format(const char *s, unsigned allowed, enum cli_format *out)
+{
+	static const struct {
+		const char *name;
+		enum cli_format f;
+	} names[] = {
+	    {"text", CLI_FORMAT_TEXT},
+	    {"json", CLI_FORMAT_JSON},
+	    {"sarif", CLI_FORMAT_SARIF},
+	    {"junit", CLI_FORMAT_JUNIT},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i].name) == 0 && (allowed & names[i].f)) {
+			*out = names[i].f;
+			return 0;
+		}
+	return -1;
+}
+
+static int print_json(cJSON *j)
+{
+	char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+	int rc = s ? 0 : -1;
+
+	if (s)
+		puts(s);
+	free(s);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int cli_print_report(const cJSON *violations, const cJSON *suppressed, const struct tj_policy *p,
+                     enum cli_format f, const char *suite)
+{
+	if (f == CLI_FORMAT_SARIF) {
+		cJSON *log = tj_report_sarif(violations, suppressed, p);
+		char *s = log ? cJSON_PrintUnformatted(log) : NULL;
+		cJSON_Delete(log);
+		if (!s)
+			return -1;
+		puts(s);
+		free(s);
+	} else {
+		char *x = tj_report_junit(violations, p, suite);
+		if (!x)
+			return -1;
+		fputs(x, stdout);
+		free(x);
+	}
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+static cJSON *violations_json(const struct tj_violation *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a && i < n; i++)
+		cJSON_AddItemToArray(a, tj_violation_to_json(&v[i]));
+	return a;
+}
+
+int cli_print_findings(const struct tj_scan_result *res, const struct tj_policy *p, enum cli_format f,
+                       const char *suite)
+{
+	cJSON *o, *v, *s;
+	int rc;
+
+	switch (f) {
+	case CLI_FORMAT_TEXT:
+		for (size_t i = 0; i < res->n; i++) {
+			const struct tj_violation *x = &res->v[i];
+			printf("%s:%d: %s [%s] %s\n", x->file, x->line, x->severity, x->rule, x->message);
+		}
+		for (size_t i = 0; i < res->n_suppressed; i++) {
+			const struct tj_violation *x = &res->suppressed[i];
+			printf("%s:%d: suppressed [%s] %s (policy: %s)\n", x->file, x->line, x->rule,
+			       x->message, x->reason);
+		}
+		return fflush(stdout) == 0 ? 0 : -1;
+	case CLI_FORMAT_JSON:
+		o = cJSON_CreateObject();
+		cJSON_AddItemToObject(o, "violations", violations_json(res->v, res->n));
+		if (res->n_suppressed)
+			cJSON_AddItemToObject(o, "suppressed",
+			                      violations_json(res->suppressed, res->n_suppressed));
+		return print_json(o) < 0 || fflush(stdout) != 0 ? -1 : 0;
+	default:
+		v = violations_json(res->v, res->n);
+		s = violations_json(res->suppressed, res->n_suppressed);
+		rc = v && s ? cli_print_report(v, s, p, f, suite) : -1;
+		cJSON_Delete(v);
+		cJSON_Delete(s);
+		return rc;
 	}
 }
 

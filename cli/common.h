@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cJSON.h>
 #include "executor/job.h"
 
 /* A subcommand as the option parser sees it.  Every subcommand is parsed by
@@ -73,6 +74,30 @@ int cli_bad_value(const struct cli_args *a, const char *wants);
 /* Reports "CMD: MSG (see tfjail CMD --help)" and gives TJ_EXIT_USAGE. */
 int cli_command_error(const struct cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* --output FORMAT of the commands that report findings. */
+enum cli_format {
+	CLI_FORMAT_TEXT = 1 << 0,
+	CLI_FORMAT_JSON = 1 << 1,
+	CLI_FORMAT_SARIF = 1 << 2,
+	CLI_FORMAT_JUNIT = 1 << 3,
+};
+
+/* The format named s if it is one of allowed (a mask), else -1. */
+int cli_parse_format(const char *s, unsigned allowed, enum cli_format *out);
+
+struct tj_scan_result;
+struct tj_policy;
+
+/* Prints findings on stdout: text (one line each, suppressed ones with the
+ * policy's reason), json ({"violations":[...]} and "suppressed" when any),
+ * sarif or junit (suite names the command).  -1 when stdout fails. */
+int cli_print_findings(const struct tj_scan_result *res, const struct tj_policy *p, enum cli_format f,
+                       const char *suite);
+
+/* Prints a cJSON Violation array as sarif or junit; -1 when stdout fails. */
+int cli_print_report(const cJSON *violations, const cJSON *suppressed, const struct tj_policy *p,
+                     enum cli_format f, const char *suite);
 
 /* "0.5", "2": CPUs between 0.01 and 1024. */
 int cli_parse_cpus(const char *s, double *out);

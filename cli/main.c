@@ -11,7 +11,8 @@ static const struct command {
     {"run", cmd_run, "run a command inside a fresh sandbox"},
     {"plan", cmd_plan, "run the Terraform job pipeline on a directory"},
     {"scan", cmd_scan, "static policy scan of a directory (no sandbox, no terraform)"},
-    {"policy", cmd_policy, "check or show a policy file"},
+    {"policy", cmd_policy, "check, show, test or diff policy files"},
+    {"rules", cmd_rules, "list every rule: stage, severity, rationale, example"},
     {"serve", cmd_serve, "serve the HTTP API"},
     {"version", cmd_version, "print tfjail's version and the terraform version found"},
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/common.h"
@@ -22,7 +23,8 @@ static const struct option plan_options[] = {
     {"policy", required_argument, NULL, 'P'},   {"var", required_argument, NULL, 'v'},
     {"var-file", required_argument, NULL, 'f'}, {"workdir", required_argument, NULL, 'w'},
     {"timeout", required_argument, NULL, 't'},  {"job-id", required_argument, NULL, 'j'},
-    {"output", required_argument, NULL, 'o'},   {NULL, 0, NULL, 0},
+    {"output", required_argument, NULL, 'o'},   {"quiet", no_argument, NULL, 'q'},
+    {"progress", no_argument, NULL, 'p'},       {NULL, 0, NULL, 0},
 };
 
 static const char *const plan_operands[] = {"DIR", NULL};
@@ -32,9 +34,11 @@ static const struct cli_command plan_command = {
     .options = plan_options,
     .operands = plan_operands,
     .min_operands = 1,
+    .shortopts = "q",
     .usage = "Usage: tfjail plan DIR [OPTIONS]\n\n"
              "Runs the job pipeline on the Terraform upload in DIR: the static policy scan, then\n"
-             "terraform init, plan and show -json inside one sandbox.  DIR is never written.\n\n"
+             "terraform init, plan and show -json inside one sandbox, then the policy's plan\n"
+             "rules on the plan.  DIR is never written.\n\n"
              "Options:\n"
              "  --policy FILE          policy file (default: the built-in policy/default.json)\n"
              "  --var NAME=VALUE       a string variable; repeatable\n"
@@ -42,12 +46,37 @@ static const struct cli_command plan_command = {
              "  --workdir SUBDIR       run terraform in DIR/SUBDIR (the whole of DIR is copied)\n"
              "  --timeout SECONDS      job time limit (default: the policy's limits.job_timeout)\n"
              "  --job-id ID            job id in the result (default: generated)\n"
-             "  --output text|json     json prints exactly one ExecutionResponse object\n\n"
+             "  --output FORMAT        text (default: status, violations, the resource addresses by\n"
+             "                         action), json (exactly one ExecutionResponse object), sarif\n"
+             "                         (SARIF 2.1.0 of the violations) or junit\n"
+             "  --progress             show each step on stderr as it starts and ends (the default\n"
+             "                         when stderr is a terminal)\n"
+             "  -q, --quiet            no progress on stderr\n\n"
              "Variables given here override the upload's terraform.tfvars and *.auto.tfvars:\n"
              "--var-file files in the order given, then --var values.\n\n"
              "Exit status: 0 SUCCESS (warnings included), 1 FAILED or TIMEOUT, 2 usage, policy or\n"
              "prerequisite error.\n",
 };
+
+/* The resource addresses of the plan, by action, in the plan's order. */
+static void print_addresses(const cJSON *plan)
+{
+	static const struct {
+		const char *action, *mark;
+	} order[] = {{"create", "+"}, {"update", "~"}, {"replace", "-/+"}, {"delete", "-"}, {"read", "<="}};
+	const cJSON *rc;
+
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		cJSON_ArrayForEach (rc, cJSON_GetObjectItemCaseSensitive(plan, "resource_changes")) {
+			const cJSON *acts = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(rc, "change"), "actions");
+			const char *a0 = cJSON_GetStringValue(cJSON_GetArrayItem(acts, 0));
+			const char *action = cJSON_GetArraySize(acts) == 2 ? "replace" : a0 ? a0 : "";
+			if (strcmp(action, order[k].action) == 0)
+				printf("  %-3s %-7s %s\n", order[k].mark, action,
+				       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rc, "address")));
+		}
+}
 
 static void print_text(const cJSON *r)
 {
@@ -68,17 +97,35 @@ static void print_text(const cJSON *r)
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "message")),
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "rule")),
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "severity")));
-	if (cJSON_IsObject(sum))
+	if (cJSON_IsObject(sum)) {
 		printf("Plan: %d to create, %d to update, %d to replace, %d to delete, %d to read, %d "
-		       "unchanged.\n"
-		       "plan sha256: %s\n",
+		       "unchanged.\n",
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "create")),
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "update")),
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "replace")),
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "delete")),
 		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "read")),
-		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "no_op")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "no_op")));
+		const cJSON *pj = cJSON_GetObjectItemCaseSensitive(r, "plan_json");
+		/* the response carries terraform's bytes as a raw item */
+		cJSON *parsed = cJSON_IsRaw(pj) ? cJSON_Parse(pj->valuestring) : NULL;
+		print_addresses(parsed ? parsed : pj);
+		cJSON_Delete(parsed);
+		printf("plan sha256: %s\n",
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "plan_sha256")));
+	}
+}
+
+/* Progress on stderr: "tfjail: plan: init ..." as a step starts,
+ * "tfjail: plan: init done in 3.1 s" (or "failed") as it ends. */
+static void show_step(void *ctx, const char *step, bool done, int exit_code, uint64_t ms)
+{
+	(void)ctx;
+	if (!done)
+		fprintf(stderr, "tfjail: plan: %s ...\n", step);
+	else
+		fprintf(stderr, "tfjail: plan: %s %s in %.1f s\n", step, exit_code == 0 ? "done" : "failed",
+		        (double)ms / 1000.0);
 }
 
 int cmd_plan(int argc, char **argv)
@@ -88,7 +135,8 @@ int cmd_plan(int argc, char **argv)
 	struct job_var vars[MAX_VARS];
 	size_t n_vars = 0, n_var_files = 0;
 	uint64_t timeout_s = 0;
-	bool json = false;
+	enum cli_format format = CLI_FORMAT_TEXT;
+	int progress = -1; /* -1: when stderr is a terminal */
 	struct tj_policy *policy = NULL;
 	struct sandbox_runtime *rt = NULL;
 	struct job_tools tools;
@@ -131,11 +179,14 @@ int cmd_plan(int argc, char **argv)
 			job_id = a.value;
 			break;
 		case 'o':
-			if (strcmp(a.value, "json") == 0)
-				json = true;
-			else if (strcmp(a.value, "text") != 0)
-				return cli_bad_value(&a, "text or json");
+			if (cli_parse_format(a.value,
+			                     CLI_FORMAT_TEXT | CLI_FORMAT_JSON | CLI_FORMAT_SARIF |
+			                         CLI_FORMAT_JUNIT,
+			                     &format) < 0)
+				return cli_bad_value(&a, "text, json, sarif or junit");
 			break;
+		case 'q': progress = 0; break;
+		case 'p': progress = 1; break;
 		}
 	}
 	dir = a.operand[0];
@@ -174,6 +225,7 @@ int cmd_plan(int argc, char **argv)
 		    .vars = vars,
 		    .n_vars = n_vars,
 		    .timeout_s = timeout_s,
+		    .on_step = (progress < 0 ? isatty(2) : progress) ? show_step : NULL,
 		};
 		const char *status;
 		cli_cancel_on_signals();
@@ -181,7 +233,7 @@ int cmd_plan(int argc, char **argv)
 			rc = cli_usage_error("%s", err.msg);
 			goto out;
 		}
-		if (json) {
+		if (format == CLI_FORMAT_JSON) {
 			char *text = cJSON_PrintUnformatted(resp);
 			if (!text) {
 				rc = cli_usage_error("out of memory printing the result");
@@ -189,8 +241,12 @@ int cmd_plan(int argc, char **argv)
 			}
 			puts(text);
 			free(text);
-		} else {
+		} else if (format == CLI_FORMAT_TEXT) {
 			print_text(resp);
+		} else if (cli_print_report(cJSON_GetObjectItemCaseSensitive(resp, "violations"), NULL,
+		                            policy, format, "plan") < 0) {
+			rc = cli_usage_error("plan: cannot write the result");
+			goto out;
 		}
 		status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp, "status"));
 		rc = status && strcmp(status, "SUCCESS") == 0 ? TJ_EXIT_OK : TJ_EXIT_FAIL;

@@ -183,7 +183,7 @@ int cmd_run(int argc, char **argv)
 				rc = 128 + sandbox_cancel_signal();
 			} else {
 				rc = cli_usage_error("sandbox setup failed at %s: %s",
-						     sandbox_setup_step_name(fail_step), fail.msg);
+				                     sandbox_setup_step_name(fail_step), fail.msg);
 			}
 			goto out;
 		}

@@ -1,4 +1,4 @@
-/* tfjail scan DIR [--policy FILE] [--output text|json] */
+/* tfjail scan DIR [--policy FILE] [--output text|json|sarif|junit] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 static const struct option scan_options[] = {
     {"policy", required_argument, NULL, 'P'},
     {"output", required_argument, NULL, 'o'},
+    {"workdir", required_argument, NULL, 'w'},
     {NULL, 0, NULL, 0},
 };
 
@@ -23,20 +24,24 @@ static const struct cli_command scan_command = {
     .options = scan_options,
     .operands = scan_operands,
     .min_operands = 1,
-    .usage = "Usage: tfjail scan DIR [--policy FILE] [--output text|json]\n\n"
+    .usage = "Usage: tfjail scan DIR [--policy FILE] [--workdir SUBDIR] [--output text|json|sarif|junit]\n\n"
              "Static policy scan of a Terraform upload: no sandbox, no terraform.\n"
              "Reads the files terraform would load (*.tf, *.tf.json, override files) and the\n"
              "local modules they call, and reports every policy violation with its file and line.\n\n"
              "Options:\n"
              "  --policy FILE          policy to apply (default: the built-in default policy)\n"
-             "  --output text|json     json: {\"violations\":[...],\"files_scanned\":N}\n\n"
+             "  --workdir SUBDIR       the root module is DIR/SUBDIR (as plan --workdir); the upload\n"
+             "                         limits still cover the whole of DIR\n"
+             "  --output FORMAT        text (default), json ({\"violations\":[...],\"files_scanned\":N}),\n"
+             "                         sarif (SARIF 2.1.0) or junit (JUnit XML, one test case per rule)\n\n"
              "Exit status: 0 no error-severity violation (warnings are listed, exit 0), 1 violations\n"
              "of severity error, 2 usage or policy error.\n",
 };
 
 int cmd_scan(int argc, char **argv)
 {
-	const char *dir, *policy_path = NULL, *output = "text";
+	const char *dir, *policy_path = NULL, *workdir = NULL;
+	enum cli_format format = CLI_FORMAT_TEXT;
 	struct tj_policy *p = NULL;
 	struct tj_scan_result *res = NULL;
 	struct tj_error err = {0};
@@ -48,37 +53,31 @@ int cmd_scan(int argc, char **argv)
 		switch (opt) {
 		case CLI_EXIT: return a.exit_code;
 		case 'P': policy_path = a.value; break;
+		case 'w': workdir = a.value; break;
 		case 'o':
-			if (strcmp(a.value, "text") != 0 && strcmp(a.value, "json") != 0)
-				return cli_bad_value(&a, "text or json");
-			output = a.value;
+			if (cli_parse_format(a.value,
+			                     CLI_FORMAT_TEXT | CLI_FORMAT_JSON | CLI_FORMAT_SARIF |
+			                         CLI_FORMAT_JUNIT,
+			                     &format) < 0)
+				return cli_bad_value(&a, "text, json, sarif or junit");
 			break;
 		}
 	}
 	dir = a.operand[0];
 	if (tj_policy_load(policy_path, &p, &err) < 0)
 		return cli_usage_error("%s", err.msg);
-	if (tj_scan_dir(p, dir, &res, &err) < 0) {
+	if (tj_scan_dir_at(p, dir, workdir, &res, &err) < 0) {
 		tj_policy_free(p);
 		return cli_usage_error("%s", err.msg);
 	}
-	if (strcmp(output, "json") == 0) {
+	if (format == CLI_FORMAT_JSON) {
 		cJSON *j = tj_scan_result_to_json(res);
 		char *s = j ? cJSON_PrintUnformatted(j) : NULL;
 		if (s)
 			puts(s);
 		free(s);
 		cJSON_Delete(j);
-	} else {
-		for (size_t i = 0; i < res->n; i++) {
-			const struct tj_violation *v = &res->v[i];
-			printf("%s:%d: %s [%s] %s\n", v->file, v->line, v->severity, v->rule, v->message);
-		}
-		for (size_t i = 0; i < res->n_suppressed; i++) {
-			const struct tj_violation *v = &res->suppressed[i];
-			printf("%s:%d: suppressed [%s] %s (policy: %s)\n", v->file, v->line, v->rule,
-			       v->message, v->reason);
-		}
+	} else if (cli_print_findings(res, p, format, "scan") == 0 && format == CLI_FORMAT_TEXT) {
 		printf("%zu file%s scanned, %zu violation%s (policy %s)\n", res->files_scanned,
 		       res->files_scanned == 1 ? "" : "s", res->n, res->n == 1 ? "" : "s", p->name);
 	}

@@ -23,6 +23,7 @@ static const struct cli_command serve_command = {
         "Serves the HTTP API until SIGTERM or SIGINT:\n"
         "  POST /api/v1/execute   run a job (ExecutionRequest in, ExecutionResponse out)\n"
         "  GET  /health           health, terraform version, jobs running and queued\n"
+        "  GET  /ready            whether a job sent now would run\n"
         "  GET  /                 service name, version, links\n"
         "  GET  /openapi.json     OpenAPI 3 description\n"
         "  GET  /metrics          Prometheus metrics\n\n"
@@ -35,7 +36,8 @@ static const struct cli_command serve_command = {
         "A job's input is the directory <uploads_dir>/<upload_id>/ (default "
         "uploads_dir\n" API_DEFAULT_UPLOADS_DIR
         ").\nOn SIGTERM new requests are answered 503, running jobs may finish within the\n"
-        "shutdown grace period, then the service exits 0.\n\n"
+        "shutdown grace period, then the service exits 0.  SIGHUP reads the configuration\n"
+        "and the policy again (both or neither).\n\n"
         "Exit status: 0 after a clean shutdown, 2 usage, configuration or start-up error.\n",
 };
 

@@ -42,5 +42,8 @@ debstrap() {
 }
 debstrap || { rm -f "$tmp/base.tar"; debstrap; }
 podman import --quiet --change 'CMD ["/bin/bash"]' "$tmp/base.tar" "$image" >/dev/null
+# Bases of earlier package lists go, unless an image still uses them.
+podman images --format '{{.Repository}}:{{.Tag}}' --filter reference="$prefix" | grep -vxF "$image" |
+    xargs -r podman rmi >/dev/null 2>&1 || true
 echo "base: $image built in $(($(date +%s) - t0)) s" >&2
 echo "$image"

@@ -25,6 +25,6 @@ t0=$(date +%s)
 podman build --quiet --isolation chroot --runtime runc --format docker --pull=never \
     --build-arg BASE="$runtime_base" --build-arg BUILD_BASE="$build_base" \
     -t "$tag" . >/dev/null
-# The build stages of earlier builds (untagged) are not kept.
-podman image prune -f --filter label=org.tfjail.stage=build >/dev/null
+# Earlier builds (untagged build stages and images) are not kept.
+podman image prune -f --filter label=org.tfjail.stage >/dev/null
 echo "image: $tag built in $(($(date +%s) - t0)) s ($(podman image inspect --format '{{.Size}}' "$tag" | awk '{printf "%d MB", $1/1e6}'))" >&2

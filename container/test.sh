@@ -31,7 +31,7 @@ if [ -z "$plugins" ]; then
     done
 fi
 [ -d "$plugins" ] || fail "no provider mirror on the host (set TFJAIL_PLUGIN_DIR)"
-# the static probe of the sandbox suites (make probes), mounted for step 4
+# the static probe of the sandbox suites (make probes), mounted for step 3
 probes=${TFJAIL_PROBES:-$PWD/build/probes}
 [ -x "$probes/probe" ] || fail "no $probes/probe (make probes)"
 

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "executor/classify.h"
 #include "executor/jobstate.h"
+#include "executor/judge.h"
 #include "executor/lockfile.h"
 #include "executor/planjson.h"
 #include "executor/providers.h"
@@ -62,6 +63,7 @@ static void take_scan(struct job *j, const char *bytes, size_t len)
 	struct tj_scan_result *scan = scanbox_result(j, bytes, len);
 	cJSON *violations;
 
+	job_progress(j, "scan", true, !scan || tj_scan_has_errors(scan) ? 1 : 0, 0);
 	if (!scan)
 		return;
 	violations = cJSON_CreateArray();
@@ -70,7 +72,8 @@ static void take_scan(struct job *j, const char *bytes, size_t len)
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
 	if (tj_scan_has_errors(scan))
 		classify_scan(j, scan);
-	tj_scan_result_free(scan);
+	tj_scan_result_free(j->scan);
+	j->scan = scan; /* the plan rules locate blocks with it; freed by job_run */
 }
 
 /* 2. The sandbox, with the upload copied into its workspace and scanned
@@ -304,6 +307,8 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", raw);
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
+	/* 5. The policy's plan rules on what terraform would change. */
+	job_judge_plan(j, res.out, res.out_len);
 	job_outcome(j, "SUCCESS", NULL, NULL);
 out:
 	sandbox_result_free(&res);
@@ -374,6 +379,7 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 
+	tj_scan_result_free(j.scan);
 	cJSON_ReplaceItemInObjectCaseSensitive(j.resp, "diagnostics", j.diagnostics);
 	job_response_set_seconds(j.resp, round((double)(tj_now_ms() - j.t0) / 10.0) / 100.0);
 	*response = j.resp;

@@ -86,6 +86,11 @@ struct job_request {
 	const char *variables_json;
 	size_t variables_json_len;
 	uint64_t timeout_s;      /* 0 = policy limits.job_timeout */
+	/* Called as each part of the job starts (done false) and ends (done
+	 * true, with its exit code and duration): "scan", then terraform's
+	 * steps.  NULL = silent.  The CLI shows it on stderr. */
+	void (*on_step)(void *ctx, const char *step, bool done, int exit_code, uint64_t ms);
+	void *on_step_ctx;
 };
 
 /* Runs the job.  Fills *response with the ExecutionResponse (whatever the

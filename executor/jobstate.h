@@ -9,12 +9,15 @@
 
 #include "executor/job.h"
 
+struct tj_scan_result;
+
 struct job {
 	const struct job_request *req;
 	const struct tj_policy *policy;
 	cJSON *resp;
 	cJSON *steps;
 	cJSON *diagnostics;
+	struct tj_scan_result *scan; /* the static scan's result (block locations for the plan rules) */
 	uint64_t t0;
 	uint64_t deadline; /* ms, monotonic */
 	bool done;

@@ -16,7 +16,7 @@ ssize_t scanbox_inspect(const char *workspace, void *ctx, char *out, size_t max,
 	const struct job *j = ctx;
 	struct tj_scan_result *scan = NULL;
 	_cleanup_cjson_ cJSON *doc = NULL;
-	cJSON *v;
+	cJSON *v, *locs;
 	char *text = NULL;
 	size_t len;
 
@@ -26,6 +26,17 @@ ssize_t scanbox_inspect(const char *workspace, void *ctx, char *out, size_t max,
 	v = doc ? cJSON_AddArrayToObject(doc, "violations") : NULL;
 	for (size_t i = 0; v && i < scan->n; i++)
 		cJSON_AddItemToArray(v, tj_violation_to_json(&scan->v[i]));
+	/* where the blocks are, for the plan rules: [dir, address, file, line] */
+	locs = doc ? cJSON_AddArrayToObject(doc, "locs") : NULL;
+	for (size_t i = 0; locs && i < scan->n_locs; i++) {
+		const struct tj_block_loc *l = &scan->locs[i];
+		cJSON *e = cJSON_CreateArray();
+		cJSON_AddItemToArray(e, cJSON_CreateString(l->dir ? l->dir : ""));
+		cJSON_AddItemToArray(e, cJSON_CreateString(l->address ? l->address : ""));
+		cJSON_AddItemToArray(e, cJSON_CreateString(l->file ? l->file : ""));
+		cJSON_AddItemToArray(e, cJSON_CreateNumber(l->line));
+		cJSON_AddItemToArray(locs, e);
+	}
 	tj_scan_result_free(scan);
 	if (!v)
 		return tj_error_set(err, ENOMEM, "out of memory");
@@ -34,11 +45,15 @@ ssize_t scanbox_inspect(const char *workspace, void *ctx, char *out, size_t max,
 		if (!text)
 			return tj_error_set(err, ENOMEM, "out of memory");
 		len = strlen(text);
-		if (len <= max || cJSON_GetArraySize(v) == 0)
+		if (len <= max || (cJSON_GetArraySize(v) == 0 && cJSON_GetArraySize(locs) == 0))
 			break;
-		/* keep the first violations (sorted by file and line) */
+		/* the block locations go first, then the last violations (the
+		 * list is sorted by file and line) */
 		free(text);
-		cJSON_DeleteItemFromArray(v, cJSON_GetArraySize(v) - 1);
+		if (cJSON_GetArraySize(locs) > 0)
+			cJSON_DeleteItemFromArray(locs, cJSON_GetArraySize(locs) - 1);
+		else
+			cJSON_DeleteItemFromArray(v, cJSON_GetArraySize(v) - 1);
 		if (!cJSON_GetObjectItemCaseSensitive(doc, "truncated"))
 			cJSON_AddTrueToObject(doc, "truncated");
 	}
@@ -89,7 +104,7 @@ struct tj_scan_result *scanbox_result(struct job *j, const char *bytes, size_t l
 	struct tj_scan_result *r;
 	size_t n = 0;
 
-	if (bytes && len <= SANDBOX_INSPECT_MAX && tj_json_valid(bytes, len, 4))
+	if (bytes && len <= SANDBOX_INSPECT_MAX && tj_json_valid(bytes, len, 5))
 		doc = cJSON_ParseWithLength(bytes, len);
 	violations = cJSON_GetObjectItemCaseSensitive(doc, "violations");
 	if (!cJSON_IsArray(violations)) {
@@ -122,6 +137,27 @@ struct tj_scan_result *scanbox_result(struct job *j, const char *bytes, size_t l
 			tj_scan_result_free(r);
 			job_outcome(j, "FAILED", "InternalError", "out of memory");
 			return NULL;
+		}
+	}
+	{
+		const cJSON *locs = cJSON_GetObjectItemCaseSensitive(doc, "locs");
+		size_t nl = (size_t)cJSON_GetArraySize(locs);
+		if (cJSON_IsArray(locs) && nl > 0 && (r->locs = calloc(nl, sizeof(*r->locs)))) {
+			for (const cJSON *e = locs->child; e; e = e->next) {
+				const cJSON *line = cJSON_GetArrayItem(e, 3);
+				struct tj_block_loc *l;
+				if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 4 ||
+				    !cJSON_IsString(cJSON_GetArrayItem(e, 0)) ||
+				    !cJSON_IsString(cJSON_GetArrayItem(e, 1)) ||
+				    !cJSON_IsString(cJSON_GetArrayItem(e, 2)) || !cJSON_IsNumber(line) ||
+				    line->valuedouble < 0 || line->valuedouble > 1e9)
+					break; /* the rest is not trusted: the plan rules go without it */
+				l = &r->locs[r->n_locs++];
+				l->dir = strdup(cJSON_GetArrayItem(e, 0)->valuestring);
+				l->address = strdup(cJSON_GetArrayItem(e, 1)->valuestring);
+				l->file = strdup(cJSON_GetArrayItem(e, 2)->valuestring);
+				l->line = (int)line->valuedouble;
+			}
 		}
 	}
 	return r;

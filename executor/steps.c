@@ -76,6 +76,12 @@ void step_add_done(struct job *j, const char *name, uint64_t duration_ms)
 	cJSON_AddItemToArray(j->steps, s);
 }
 
+void job_progress(struct job *j, const char *name, bool done, int exit_code, uint64_t ms)
+{
+	if (j->req->on_step)
+		j->req->on_step(j->req->on_step_ctx, name, done, exit_code, ms);
+}
+
 bool step_run(struct job *j, struct sandbox *sb, const char *name, char *const argv[], char *const envp[],
               const char *cwd, struct sandbox_result *res)
 {
@@ -102,10 +108,12 @@ bool step_run(struct job *j, struct sandbox *sb, const char *name, char *const a
 		            sandbox_cancel_signal(), name);
 		return false;
 	}
+	job_progress(j, name, false, 0, 0);
 	if (sandbox_exec(sb, &cmd, res, &err) < 0) {
 		job_outcome(j, "FAILED", "InternalError", "could not run terraform %s: %s", name, err.msg);
 		return false;
 	}
+	job_progress(j, name, true, res->status == SANDBOX_EXITED ? res->exit_code : -1, tj_now_ms() - now);
 	add_step(j, name, res);
 	switch (res->status) {
 	case SANDBOX_EXITED:

@@ -24,6 +24,10 @@ void step_env_add(struct step_env *e, const char *fmt, ...) __attribute__((forma
 
 /* Runs one terraform command; false when the job must stop (the outcome is
  * then set: timeout, out of memory, killed). */
+/* Tells the request's on_step callback (if any) that a part of the job
+ * starts or ends. */
+void job_progress(struct job *j, const char *name, bool done, int exit_code, uint64_t ms);
+
 bool step_run(struct job *j, struct sandbox *sb, const char *name, char *const argv[], char *const envp[],
               const char *cwd, struct sandbox_result *res);
 

@@ -25,6 +25,19 @@ bench-memory-floor: $(BIN)
 
 bench: bench-pipeline
 
+.PHONY: bench-api
+API_LOAD := $(BUILD)/bench/api-load
+
+$(API_LOAD): bench/api-load.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $<
+
+# GET /health req/s and p99, idle and with 200 slow clients and two jobs.
+bench-api: $(BIN) $(API_LOAD)
+	TFJAIL_BIN=$(abspath $(BIN)) API_LOAD=$(abspath $(API_LOAD)) bench/api $(if $(RUNS),-n $(RUNS))
+
+bench: bench-api
+
 .PHONY: bench-planjson
 BENCH_PLANJSON := $(BUILD)/bench/planjson-timer
 $(BENCH_PLANJSON): bench/planjson-timer.c $(BUILD)/libtfjail.a

@@ -84,6 +84,26 @@ int tj_policy_load_text(const char *text, size_t len, const char *label, struct 
 			struct tj_error *err);
 void tj_policy_free(struct tj_policy *p);
 
+/* What `tfjail policy check` reports: every error of a policy file (each
+ * with its JSON path) and warnings about likely mistakes, in file order. */
+struct tj_policy_issue {
+	bool warning;
+	char *path;    /* "limits.memory", "(top level)" */
+	char *message; /* why */
+};
+
+struct tj_policy_issues {
+	struct tj_policy_issue *v;
+	size_t n;
+	size_t n_errors;
+};
+
+/* Validates a policy like tj_policy_load_text, but goes on after an error:
+ * 0 = checked (issues filled, maybe with errors), -1 = could not check (err). */
+int tj_policy_check_text(const char *text, size_t len, const char *label, struct tj_policy_issues *out,
+                         struct tj_error *err);
+void tj_policy_issues_free(struct tj_policy_issues *is);
+
 /* The text of policy/default.json, embedded at build time. */
 const char *tj_policy_default_text(void);
 

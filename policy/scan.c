@@ -68,11 +68,17 @@ struct module {
 	size_t n_uses;
 };
 
+struct loclist {
+	struct tj_block_loc *v;
+	size_t n, cap;
+};
+
 struct scan {
 	const struct tj_policy *p;
 	const struct tj_policy_rules *r;
 	int rootfd;
 	struct vlist out, supp;
+	struct loclist locs;
 	size_t files_scanned;
 	struct pending *queue;
 	size_t n_queue, queue_head;
@@ -180,6 +186,50 @@ static void violation(struct scan *s, enum tj_rule rule, const char *file, int l
 		vpush(s, &s->out, tj_rule_info(rule)->id, tj_severity_name(sev), file, line, msg, NULL);
 }
 
+/* ---- where blocks are (for the plan rules' file and line) ---- */
+
+static void block_loc(struct scan *s, const char *dir, const struct hcl_block *b, const char *file)
+{
+	struct tj_block_loc *l;
+	char address[600];
+
+	if (strcmp(b->type, "module") == 0 && b->n_labels == 1)
+		snprintf(address, sizeof(address), "module.%s", b->labels[0]);
+	else if (strcmp(b->type, "resource") == 0 && b->n_labels == 2)
+		snprintf(address, sizeof(address), "%s.%s", b->labels[0], b->labels[1]);
+	else if ((strcmp(b->type, "data") == 0 || strcmp(b->type, "ephemeral") == 0) && b->n_labels == 2)
+		snprintf(address, sizeof(address), "%s.%s.%s", b->type, b->labels[0], b->labels[1]);
+	else
+		return;
+	if (s->locs.n == s->locs.cap) {
+		size_t cap = s->locs.cap ? s->locs.cap * 2 : 32;
+		struct tj_block_loc *nv = reallocarray(s->locs.v, cap, sizeof(*nv));
+		if (!nv) {
+			s->oom = true;
+			return;
+		}
+		s->locs.v = nv;
+		s->locs.cap = cap;
+	}
+	l = &s->locs.v[s->locs.n++];
+	l->dir = strdup(dir);
+	l->address = strdup(address);
+	l->file = strdup(file);
+	l->line = b->line;
+	if (!l->dir || !l->address || !l->file)
+		s->oom = true;
+}
+
+static void free_locs(struct tj_block_loc *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].dir);
+		free(v[i].address);
+		free(v[i].file);
+	}
+	free(v);
+}
+
 /* ---- paths ---- */
 
 static void join(char *out, size_t n, const char *dir, const char *name)
@@ -189,7 +239,7 @@ static void join(char *out, size_t n, const char *dir, const char *name)
 
 /* Lexical join and clean of a local module path, as terraform's
  * filepath.Join: -1 when it climbs above the upload. */
-static int resolve_local(const char *dir, const char *src, char *out, size_t n)
+int tj_module_dir_resolve(const char *dir, const char *src, char *out, size_t n)
 {
 	char buf[2 * MAX_REL + 2];
 	char *parts[MAX_REL / 2];
@@ -485,7 +535,7 @@ static void check_module_call(struct scan *s, const struct hcl_block *blk, const
 				  "module \"%s\": local module sources are not allowed (\"%s\")", name, v);
 			return;
 		}
-		if (resolve_local(dir, v, target, sizeof(target)) < 0) {
+		if (tj_module_dir_resolve(dir, v, target, sizeof(target)) < 0) {
 			violation(s, TJ_RULE_MODULE_SOURCE_NOT_ALLOWED, file, src->line,
 				  "module \"%s\": source \"%s\" leaves the upload", name, v);
 			return;
@@ -596,6 +646,7 @@ static void analyze(struct scan *s, struct module *m, const struct hcl_file *f, 
 			if (prov)
 				provider_ref(s, m, &prov->value, "import block", file, prov->line);
 		}
+		block_loc(s, dir, b, file);
 		snprintf(what, sizeof(what), "%s%s%.200s%s", b->type, *l0 ? " \"" : "", l0, *l0 ? "\"" : "");
 		{
 			char address[600] = "";
@@ -833,6 +884,7 @@ static void free_violations(struct tj_violation *v, size_t n)
 		free(v[i].file);
 		free(v[i].message);
 		free(v[i].reason);
+		free(v[i].address);
 	}
 	free(v);
 }
@@ -843,7 +895,33 @@ void tj_scan_result_free(struct tj_scan_result *r)
 		return;
 	free_violations(r->v, r->n);
 	free_violations(r->suppressed, r->n_suppressed);
+	free_locs(r->locs, r->n_locs);
 	free(r);
+}
+
+int tj_scan_result_add(struct tj_scan_result *r, const struct tj_violation *v, bool suppressed)
+{
+	struct tj_violation **lp = suppressed ? &r->suppressed : &r->v;
+	size_t *np = suppressed ? &r->n_suppressed : &r->n;
+	struct tj_violation *nv = reallocarray(*lp, *np + 1, sizeof(*nv)), *c;
+
+	if (!nv)
+		return -1;
+	*lp = nv;
+	c = &nv[*np];
+	memset(c, 0, sizeof(*c));
+	c->rule = strdup(v->rule);
+	c->severity = strdup(v->severity);
+	c->file = strdup(v->file);
+	c->message = strdup(v->message);
+	c->reason = v->reason ? strdup(v->reason) : NULL;
+	c->address = v->address ? strdup(v->address) : NULL;
+	c->line = v->line;
+	(*np)++;
+	if (!c->rule || !c->severity || !c->file || !c->message || (v->reason && !c->reason) ||
+	    (v->address && !c->address))
+		return -1;
+	return 0;
 }
 
 bool tj_scan_has_errors(const struct tj_scan_result *r)
@@ -865,6 +943,8 @@ cJSON *tj_violation_to_json(const struct tj_violation *v)
 	cJSON_AddStringToObject(o, "file", v->file);
 	cJSON_AddNumberToObject(o, "line", v->line);
 	cJSON_AddStringToObject(o, "message", v->message);
+	if (v->address)
+		cJSON_AddStringToObject(o, "address", v->address);
 	if (v->reason)
 		cJSON_AddStringToObject(o, "reason", v->reason);
 	return o;
@@ -888,8 +968,8 @@ cJSON *tj_scan_result_to_json(const struct tj_scan_result *r)
 	return o;
 }
 
-static int scan_dir(const struct tj_policy *p, const char *dir, const char *start, struct tj_scan_result **out,
-		    cJSON *facts, struct tj_error *err)
+static int scan_dir(const struct tj_policy *p, const char *dir, const char *root, struct tj_scan_result **out,
+                    cJSON *facts, struct tj_error *err)
 {
 	struct scan s = {.p = p, .r = p ? p->rules : NULL, .rootfd = -1, .facts = facts};
 	struct tj_scan_result *res;
@@ -909,8 +989,7 @@ static int scan_dir(const struct tj_policy *p, const char *dir, const char *star
 	s.queue = calloc(1, sizeof(*s.queue));
 	if (s.queue)
 		s.n_queue = 1;
-	if (!s.queue || !(s.queue[0].dir = strdup(start && *start ? start : "")) ||
-	    !(s.queue[0].call_file = strdup(""))) {
+	if (!s.queue || !(s.queue[0].dir = strdup(root)) || !(s.queue[0].call_file = strdup(""))) {
 		s.oom = true;
 	} else {
 		for (s.queue_head = 0; s.queue_head < s.n_queue && !s.oom; s.queue_head++) {
@@ -936,12 +1015,16 @@ static int scan_dir(const struct tj_policy *p, const char *dir, const char *star
 	res->suppressed = TJ_STEAL_PTR(s.supp.v);
 	res->n_suppressed = s.supp.n;
 	res->files_scanned = s.files_scanned;
+	res->locs = TJ_STEAL_PTR(s.locs.v);
+	res->n_locs = s.locs.n;
 	*out = res;
 out:
 	if (s.out.v)
 		free_violations(s.out.v, s.out.n);
 	if (s.supp.v)
 		free_violations(s.supp.v, s.supp.n);
+	if (s.locs.v)
+		free_locs(s.locs.v, s.locs.n);
 	for (size_t i = 0; s.queue && i < s.n_queue; i++) {
 		free(s.queue[i].dir);
 		free(s.queue[i].call_file);
@@ -954,13 +1037,21 @@ out:
 
 int tj_scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out, struct tj_error *err)
 {
-	return scan_dir(p, dir, NULL, out, NULL, err);
+	return scan_dir(p, dir, "", out, NULL, err);
 }
 
-int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *workdir, struct tj_scan_result **out,
-		   struct tj_error *err)
+int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *root, struct tj_scan_result **out,
+                   struct tj_error *err)
 {
-	return scan_dir(p, dir, workdir, out, NULL, err);
+	char clean[MAX_REL];
+
+	if (!root || !*root)
+		root = "";
+	else if (tj_module_dir_resolve("", root, clean, sizeof(clean)) < 0)
+		return tj_error_set(err, EINVAL, "scan %s: the root module %s leaves the upload", dir, root);
+	else
+		root = clean;
+	return scan_dir(p, dir, root, out, NULL, err);
 }
 
 int tj_scan_dir_facts(const struct tj_policy *p, const char *dir, cJSON **facts, struct tj_error *err)
@@ -972,7 +1063,7 @@ int tj_scan_dir_facts(const struct tj_policy *p, const char *dir, cJSON **facts,
 		cJSON_Delete(f);
 		return tj_error_set(err, ENOMEM, "scan %s: out of memory", dir);
 	}
-	if (scan_dir(p, dir, NULL, &res, f, err) < 0) {
+	if (scan_dir(p, dir, "", &res, f, err) < 0) {
 		cJSON_Delete(f);
 		return -1;
 	}

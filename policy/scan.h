@@ -23,6 +23,16 @@ struct tj_violation {
 	int line;              /* 1-based; 0 when the violation has no line */
 	char *message;
 	char *reason;          /* suppressions only: the policy's reason */
+	char *address;         /* plan rules: the resource address, NULL otherwise */
+};
+
+/* Where a block of the configuration is: resource, data, ephemeral and
+ * module blocks of every module directory the scan read. */
+struct tj_block_loc {
+	char *dir;     /* module directory relative to the upload, "" = root */
+	char *address; /* "aws_instance.web", "data.aws_ami.x", "module.net" */
+	char *file;    /* relative to the upload */
+	int line;
 };
 
 struct tj_scan_result {
@@ -31,15 +41,18 @@ struct tj_scan_result {
 	size_t files_scanned;            /* configuration files parsed */
 	struct tj_violation *suppressed; /* matched a suppression of the policy */
 	size_t n_suppressed;
+	struct tj_block_loc *locs; /* in scan order */
+	size_t n_locs;
 };
 
 /* 0 = scanned (violations may exist), -1 = could not scan (err). */
 int tj_scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out,
 		struct tj_error *err);
-/* The same, with the root module at workdir (relative to dir, beneath it;
- * NULL or "" = dir itself): the directory terraform runs in. */
-int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *workdir, struct tj_scan_result **out,
-		   struct tj_error *err);
+/* The same with the root module in root, a directory relative to the upload
+ * (the job's working directory; "" or NULL = the upload itself): the upload
+ * walk covers the whole upload, the module walk starts at root. */
+int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *root, struct tj_scan_result **out,
+                   struct tj_error *err);
 /* Any violation of severity "error" (suppressions already applied). */
 bool tj_scan_has_errors(const struct tj_scan_result *r);
 /* CONTRACT's Violation object. */
@@ -47,6 +60,13 @@ cJSON *tj_violation_to_json(const struct tj_violation *v);
 /* {"violations":[...],"files_scanned":N} (+ "suppressed":[...] when any). */
 cJSON *tj_scan_result_to_json(const struct tj_scan_result *r);
 void tj_scan_result_free(struct tj_scan_result *r);
+/* The directory of a local module call: dir (relative to the upload) joined
+ * with the call's source and cleaned lexically as terraform does ("" +
+ * "./net" -> "net"); -1 when it climbs above the upload. */
+int tj_module_dir_resolve(const char *dir, const char *src, char *out, size_t n);
+
+/* Appends a copy of v to r's violations (or its suppressed list); -1 = out of memory. */
+int tj_scan_result_add(struct tj_scan_result *r, const struct tj_violation *v, bool suppressed);
 
 /* What the scan saw, for tests and diagnostics:
  * {"providers": [full source address...],

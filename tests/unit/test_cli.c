@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -68,8 +69,10 @@ static const struct {
     {ARGS("serve", "extra"), "tfjail: serve: unexpected argument 'extra' (see tfjail serve --help)\n"},
     {ARGS("policy", "show", "a", "b"),
      "tfjail: policy show: unexpected argument 'b' (see tfjail policy show --help)\n"},
-    {ARGS("plan", "DIR", "--output", "xml"), "tfjail: plan: --output wants text or json, not 'xml'\n"},
-    {ARGS("scan", "DIR", "--output=xml"), "tfjail: scan: --output wants text or json, not 'xml'\n"},
+    {ARGS("plan", "DIR", "--output", "xml"),
+     "tfjail: plan: --output wants text, json, sarif or junit, not 'xml'\n"},
+    {ARGS("scan", "DIR", "--output=xml"),
+     "tfjail: scan: --output wants text, json, sarif or junit, not 'xml'\n"},
     {ARGS("version", "--output", "xml"), "tfjail: version: --output wants text or json, not 'xml'\n"},
     {ARGS("plan", "DIR", "--timeout", "0"),
      "tfjail: plan: --timeout wants a number of seconds between 1 and 604800, not '0'\n"},
@@ -77,6 +80,12 @@ static const struct {
      "tfjail: run: --timeout wants a number of seconds between 1 and 604800, not '0'\n"},
     {ARGS("-x"), "tfjail: unknown option '-x' (see tfjail --help)\n"},
     {ARGS("frob"), "tfjail: unknown command 'frob' (see tfjail --help)\n"},
+    {ARGS("policy", "test", "p.json"),
+     "tfjail: policy test: missing PLAN.json (see tfjail policy test --help)\n"},
+    {ARGS("policy", "diff", "old.json"),
+     "tfjail: policy diff: missing NEW (see tfjail policy diff --help)\n"},
+    {ARGS("rules", "--output", "xml"), "tfjail: rules: --output wants text, json or markdown, not 'xml'\n"},
+    {ARGS("rules", "extra"), "tfjail: rules: unexpected argument 'extra' (see tfjail rules --help)\n"},
     {ARGS("policy", "frob"), "tfjail: policy: unknown subcommand 'frob' (see tfjail policy --help)\n"},
 };
 
@@ -187,6 +196,85 @@ START_TEST(run_command_line_untouched)
 }
 END_TEST
 
+/* every rule of the catalogue, static and plan, with all its fields */
+START_TEST(rules_catalogue_json)
+{
+	struct cli_run r;
+	cJSON *a, *e;
+	int n = 0, plan = 0;
+
+	cli(&r, ARGS("rules", "--output", "json"));
+	ck_assert_int_eq(r.status, 0);
+	a = cJSON_Parse(r.out);
+	ck_assert(cJSON_IsArray(a));
+	cJSON_ArrayForEach (e, a) {
+		static const char *const keys[] = {"id",    "stage",   "severity",
+		                                   "finds", "example", "rationale"};
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(e, keys[k])), "%s", keys[k]);
+		ck_assert(cJSON_IsBool(cJSON_GetObjectItem(e, "suppressible")));
+		plan += strcmp(cJSON_GetObjectItem(e, "stage")->valuestring, "plan") == 0;
+		n++;
+	}
+	ck_assert_int_eq(n, 19);
+	ck_assert_int_eq(plan, 6);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\t\"plan-action-denied\""));
+	cJSON_Delete(a);
+	cli_free(&r);
+}
+END_TEST
+
+static const char *write_tmp(const char *name, const char *text)
+{
+	static char path[4][256];
+	static int k;
+	FILE *f;
+
+	k = (k + 1) % 4;
+	snprintf(path[k], sizeof(path[k]), "/tmp/tfjail-cli-%d-%s", (int)getpid(), name);
+	f = fopen(path[k], "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return path[k];
+}
+
+START_TEST(policy_check_diff_exit_codes)
+{
+	const char *bad =
+	    write_tmp("bad.json", "{\"version\": 1, \"name\": \"x y\", \"limits\": {\"pids\": \"1\"},"
+	                          " \"rules\": {\"backend-blocked\": \"warn\"}}");
+	const char *warn = write_tmp(
+	    "warn.json", "{\"version\": 1, \"name\": \"w\", \"providers\": {\"allowed\": [\"aws\"]}}");
+	struct cli_run r;
+
+	cli(&r, ARGS("policy", "check", bad));
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, ": name: error: "));
+	ck_assert_ptr_nonnull(strstr(r.err, ": limits.pids: error: "));
+	ck_assert_ptr_nonnull(strstr(r.err, ": rules.backend-blocked: error: "));
+	ck_assert_ptr_nonnull(strstr(r.err, "invalid policy (3 errors)"));
+	cli_free(&r);
+	cli(&r, ARGS("policy", "check", warn));
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, ": providers.allowed: warning: "));
+	ck_assert_ptr_nonnull(strstr(r.out, "valid (policy w, sha256 "));
+	cli_free(&r);
+	/* the allowlist lost a provider: NEW forbids more, allows nothing new */
+	cli(&r, ARGS("policy", "diff", tj_test_src("policy/default.json"), warn));
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(
+	    strstr(r.out, "forbids  providers.allowed: provider \"terraform.io/builtin/terraform\" removed"));
+	cli_free(&r);
+	cli(&r, ARGS("policy", "diff", warn, tj_test_src("policy/default.json"), "--output", "json"));
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"effect\":\"allows\",\"path\":\"providers.allowed\""));
+	cli_free(&r);
+	unlink(bad);
+	unlink(warn);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -198,6 +286,8 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, top_level_help_has_exit_codes);
 	tcase_add_test(tc, version_forms);
 	tcase_add_test(tc, run_command_line_untouched);
+	tcase_add_test(tc, rules_catalogue_json);
+	tcase_add_test(tc, policy_check_diff_exit_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -280,7 +280,8 @@ START_TEST(rule_ids_are_stable)
 	static const char *const ids[] = {"provisioner-blocked", "backend-blocked", "cloud-blocked",
 		"provider-not-allowed", "data-source-blocked", "module-source-not-allowed",
 		"override-terraform-block", "source-not-literal", "upload-limit", "upload-symlink",
-		"upload-special-file", "parse-error", "no-configuration"};
+		"upload-special-file", "parse-error", "no-configuration", "plan-resource-type-denied", "plan-resource-type-not-allowed",
+		"plan-action-denied", "plan-tag-missing", "plan-change-limit", "plan-data-source-denied"};
 
 	ck_assert_int_eq(sizeof(ids) / sizeof(ids[0]), TJ_RULE__COUNT);
 	for (int i = 0; i < TJ_RULE__COUNT; i++) {
@@ -290,6 +291,8 @@ START_TEST(rule_ids_are_stable)
 		/* one sentence */
 		ck_assert(strlen(r->rationale) > 20);
 		ck_assert_int_eq(r->rationale[strlen(r->rationale) - 1], '.');
+		ck_assert(r->finds && *r->finds && r->example && *r->example);
+		ck_assert_int_eq(r->stage, strncmp(r->id, "plan-", 5) == 0 ? TJ_STAGE_PLAN : TJ_STAGE_STATIC);
 	}
 	ck_assert_int_eq(tj_rule_by_id("Provisioner-Blocked"), -1);
 }
