@@ -58,12 +58,12 @@ static void check_readable(struct job *j)
 /* 2b. The static scan ran inside the sandbox, on the copy (scanbox.h): its
  * checked result, applied.  What the policy forbids never reaches
  * terraform, and the host never parses the upload. */
-static void take_scan(struct job *j, const char *bytes, size_t len)
+static void take_scan(struct job *j, const char *bytes, size_t len, uint64_t t0)
 {
 	struct tj_scan_result *scan = scanbox_result(j, bytes, len);
 	cJSON *violations;
 
-	job_progress(j, "scan", true, !scan || tj_scan_has_errors(scan) ? 1 : 0, 0);
+	job_progress(j, "scan", true, !scan || tj_scan_has_errors(scan) ? 1 : 0, tj_now_ms() - t0);
 	if (!scan)
 		return;
 	violations = cJSON_CreateArray();
@@ -97,12 +97,15 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	struct tj_error fail;
 	enum sandbox_setup_step fail_step;
 	struct sandbox *sb = NULL;
+	uint64_t t0 = tj_now_ms();
 
 	job_sandbox_limits(p, &cfg);
+	/* the copy and the scan are part of the sandbox's setup */
+	job_progress(j, "scan", false, 0, 0);
 	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0) {
 		size_t len;
 		const char *bytes = sandbox_inspect_result(sb, &len);
-		take_scan(j, bytes, len);
+		take_scan(j, bytes, len, t0);
 		return sb;
 	}
 	if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID) {
@@ -111,7 +114,7 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 		size_t len;
 		const char *bytes = sandbox_runtime_failed_inspect(rt, &len);
 		if (bytes)
-			take_scan(j, bytes, len);
+			take_scan(j, bytes, len, t0);
 		if (j->done)
 			return NULL;
 	}
