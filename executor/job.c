@@ -66,9 +66,16 @@ static void prepare_modules(struct job *j, struct modules_stage *st)
 	}
 	oc = modules_resolve(j->policy, fd, j->req->workdir, &mp, &err);
 	close(fd);
+	if (oc == MODULES_INVALID) {
+		/* the scan in the sandbox may still refuse the upload for the
+		 * policy's reasons; those come first */
+		if (!(st->unresolved = strdup(err.msg)))
+			job_outcome(j, "FAILED", "InternalError", "out of memory");
+		modules_plan_free(mp);
+		return;
+	}
 	if (oc != MODULES_RESOLVED) {
-		job_outcome(j, "FAILED", oc == MODULES_INVALID ? "ValidationError" : "InternalError", "%s",
-		            err.msg);
+		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
 		return;
 	}
 	if (mp->n_pkg && modules_scan(j->policy, mp, &scan, &err) < 0)
@@ -381,6 +388,10 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 	}
 	if (!(sb = create_sandbox(j, rt, tools, &vf, mods)) || j->done)
 		goto out;
+	if (mods->unresolved) {
+		job_outcome(j, "FAILED", "ValidationError", "%s", mods->unresolved);
+		goto out;
+	}
 	build_env(j->policy, mods, &env);
 	snprintf(cwd, sizeof(cwd), SB_WORKSPACE "%s%s", req->workdir && *req->workdir ? "/" : "",
 	         req->workdir ? req->workdir : "");

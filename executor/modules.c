@@ -679,6 +679,7 @@ void modules_stage_remove(struct modules_stage *st)
 		free(st->strs[i]);
 	free(st->strs);
 	free(st->binds);
+	free(st->unresolved);
 	memset(st, 0, sizeof(*st));
 }
 

@@ -89,6 +89,8 @@ struct modules_stage {
 	struct sandbox_bind *binds; /* [0] the data dir, then one per package */
 	size_t n_binds;
 	char **strs; /* storage of the binds' paths (the stage outlives the plan) */
+	char *unresolved; /* a module call the mirror cannot serve: reported after
+	                   * the scan, so that a policy violation wins (malloc'd) */
 };
 
 int modules_stage_create(const struct modules_plan *mp, struct modules_stage *st, struct tj_error *err);
