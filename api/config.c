@@ -37,6 +37,8 @@ int api_config_defaults(struct api_config *c, struct tj_error *err)
 	c->http_threads = 2;
 	c->max_variables = 256;
 	c->max_json_depth = 32;
+	if (api_store_options_defaults(&c->store, err) < 0)
+		return -1;
 	if (set_str(&c->listen, API_DEFAULT_LISTEN, err) < 0 ||
 	    set_str(&c->uploads_dir, API_DEFAULT_UPLOADS_DIR, err) < 0) {
 		api_config_free(c);
@@ -55,6 +57,7 @@ void api_config_free(struct api_config *c)
 	free(c->plugin_dir);
 	free(c->cgroup_parent);
 	free(c->uid_range);
+	api_store_options_free(&c->store);
 	if (c->token) {
 		explicit_bzero(c->token, strlen(c->token));
 		free(c->token);
@@ -93,7 +96,16 @@ int api_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, 
 }
 
 /* One key of the file: its name, and how to read it into c. */
-enum key_kind { KEY_STRING, KEY_PATH_OR_NULL, KEY_UINT, KEY_SIZE, KEY_TOKEN_FILE, KEY_BOOL, KEY_LOG_FORMAT };
+enum key_kind {
+	KEY_STRING,
+	KEY_PATH_OR_NULL,
+	KEY_UINT,
+	KEY_SIZE,
+	KEY_TOKEN_FILE,
+	KEY_BOOL,
+	KEY_LOG_FORMAT,
+	KEY_STORE
+};
 
 static const struct key {
 	const char *name;
@@ -123,6 +135,7 @@ static const struct key {
     {"plugin_dir", KEY_PATH_OR_NULL, offsetof(struct api_config, plugin_dir), 0, 0},
     {"cgroup_parent", KEY_PATH_OR_NULL, offsetof(struct api_config, cgroup_parent), 0, 0},
     {"uid_range", KEY_PATH_OR_NULL, offsetof(struct api_config, uid_range), 0, 0},
+    {"store", KEY_STORE, offsetof(struct api_config, store), 0, 0},
 };
 
 /* The token is the file's first line; a missing or empty one is an error. */
@@ -148,6 +161,7 @@ static int read_key(const char *label, const struct key *k, const cJSON *v, stru
 	uint64_t n = 0;
 
 	switch (k->kind) {
+	case KEY_STORE: return api_store_options_load(v, label, (struct api_store_options *)field, err);
 	case KEY_BOOL:
 		if (!cJSON_IsBool(v))
 			return tj_error_set(err, EINVAL, "%s: %s: want true or false", label, k->name);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "api/store.h"
 #include "common/error.h"
 #include "executor/job.h"
 
@@ -40,6 +41,7 @@ struct api_config {
 	/* the effective host settings, filled by the caller from the above and
 	 * the environment overrides (cli/settings.c) */
 	struct job_host host;
+	struct api_store_options store; /* "store": the job store (api/store.h) */
 };
 
 /* Fills every key with its default. */

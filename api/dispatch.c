@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -29,10 +30,9 @@ struct api_dispatch {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	bool poked, stopping;
+	bool poked, stopping, exiting, renew_now;
 	bool store_down; /* the last store call failed: log the next success */
 	uint64_t next_handle;
-	uint64_t stop_deadline_ms;
 	struct slot *slots;
 	unsigned n_slots; /* used ones may be more than o.slots: ended, unpublished */
 	struct api_dispatch_stats st;
@@ -96,8 +96,8 @@ static unsigned publish(struct api_dispatch *d)
 			state = API_STORE_CANCELLED;
 			result = NULL;
 		} else if (!result) {
-			result = fallback = d->runner.error_result(d->runner.ctx, s->claim.id,
-			                                           "the job process gave no result");
+			result = fallback = d->runner.error_result(
+			    d->runner.ctx, s->claim.id, s->claim.request, "the job process gave no result");
 		}
 		rc = api_store_finish(d->store, &s->claim, state, result, &written, &err);
 		free(fallback);
@@ -108,6 +108,8 @@ static unsigned publish(struct api_dispatch *d)
 		}
 		store_ok(d);
 		d->st.published += written;
+		if (d->runner.published)
+			d->runner.published(d->runner.ctx, s->claim.id);
 		pthread_mutex_lock(&d->lock);
 		slot_free(s);
 		pthread_mutex_unlock(&d->lock);
@@ -207,7 +209,8 @@ static void claim(struct api_dispatch *d)
 		*s = (struct slot){.used = true, .claim = c, .handle = handle};
 		pthread_mutex_unlock(&d->lock);
 		if (d->runner.start(d->runner.ctx, handle, s->claim.id, s->claim.request, &err) < 0) {
-			char *text = d->runner.error_result(d->runner.ctx, s->claim.id, err.msg);
+			char *text =
+			    d->runner.error_result(d->runner.ctx, s->claim.id, s->claim.request, err.msg);
 			fprintf(stderr, "tfjail: dispatch: job %s did not start: %s\n", s->claim.id, err.msg);
 			/* an ended job with the runner's error response: published
 			 * by the next round */
@@ -226,28 +229,26 @@ static void *dispatch_main(void *arg)
 
 	for (;;) {
 		uint64_t now;
-		unsigned left;
-		bool stopping;
+		bool stopping, exiting, renew_now;
 
 		pthread_mutex_lock(&d->lock);
 		stopping = d->stopping;
+		exiting = d->exiting;
+		renew_now = d->renew_now;
+		d->renew_now = false;
 		pthread_mutex_unlock(&d->lock);
-		left = publish(d);
+		if (exiting)
+			return NULL;
+		publish(d);
 		now = tj_now_ms();
-		if (now - last_renew >= d->o.renew_ms) {
+		if (renew_now || now - last_renew >= d->o.renew_ms) {
 			renew(d);
 			last_renew = now;
 		}
-		if (stopping) {
-			if (running(d) == 0 && left == 0)
-				break;
-			if (now >= d->stop_deadline_ms)
-				break;
-		} else {
+		if (!stopping)
 			claim(d);
-		}
 		pthread_mutex_lock(&d->lock);
-		if (!d->poked) {
+		if (!d->poked && !d->exiting) {
 			struct timespec ts;
 			uint64_t wait_ms = d->o.poll_ms;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -262,7 +263,6 @@ static void *dispatch_main(void *arg)
 		d->poked = false;
 		pthread_mutex_unlock(&d->lock);
 	}
-	return NULL;
 }
 
 /* ------------------------------------------------------------ the face */
@@ -340,32 +340,49 @@ void api_dispatch_stats(struct api_dispatch *d, struct api_dispatch_stats *st)
 	pthread_mutex_unlock(&d->lock);
 }
 
-void api_dispatch_stop(struct api_dispatch *d, bool kill_running, uint64_t grace_ms)
+void api_dispatch_check_now(struct api_dispatch *d)
 {
-	uint64_t *handles = NULL;
-	unsigned n = 0;
-
-	if (!d)
-		return;
 	pthread_mutex_lock(&d->lock);
-	d->stopping = true;
-	d->stop_deadline_ms = tj_now_ms() + grace_ms;
-	if (kill_running && d->n_slots)
-		handles = calloc(d->n_slots, sizeof(*handles));
-	for (unsigned i = 0; handles && i < d->n_slots; i++) {
-		struct slot *s = &d->slots[i];
-		if (s->used && !s->ended && s->stop == RUN_ON) {
-			s->stop = STOP_SHUTDOWN;
-			handles[n++] = s->handle;
-		}
-	}
+	d->renew_now = true;
 	d->poked = true;
 	pthread_cond_signal(&d->wake);
 	pthread_mutex_unlock(&d->lock);
-	/* outside the lock: a runner may report the end from kill() itself */
-	for (unsigned i = 0; i < n; i++)
-		d->runner.kill(d->runner.ctx, handles[i]);
-	free(handles);
+}
+
+void api_dispatch_stop(struct api_dispatch *d, uint64_t grace_ms)
+{
+	uint64_t deadline = tj_now_ms() + grace_ms;
+	struct api_dispatch_stats st;
+
+	pthread_mutex_lock(&d->lock);
+	d->stopping = true;
+	d->poked = true;
+	pthread_cond_signal(&d->wake);
+	pthread_mutex_unlock(&d->lock);
+	for (;;) {
+		api_dispatch_stats(d, &st);
+		if ((st.running == 0 && st.unpublished == 0) || tj_now_ms() >= deadline)
+			break;
+		usleep(20000);
+	}
+	/* what still runs is killed by its runner, unpublished */
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < d->n_slots; i++) {
+		struct slot *s = &d->slots[i];
+		if (s->used && !s->ended && s->stop == RUN_ON)
+			s->stop = STOP_SHUTDOWN;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void api_dispatch_free(struct api_dispatch *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->exiting = true;
+	pthread_cond_signal(&d->wake);
+	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->thread, NULL);
 	for (unsigned i = 0; i < d->n_slots; i++)
 		if (d->slots[i].used)

@@ -31,7 +31,9 @@ struct api_dispatch_runner {
 	void (*kill)(void *ctx, uint64_t handle);
 	/* The final ExecutionResponse (malloc'd JSON) of a job that could not
 	 * start or ended without one: the runner's InternalError response. */
-	char *(*error_result)(void *ctx, const char *job_id, const char *why);
+	char *(*error_result)(void *ctx, const char *job_id, const char *request, const char *why);
+	/* A job's final state is in the store (optional: NULL). */
+	void (*published)(void *ctx, const char *job_id);
 };
 
 struct api_dispatch_options {
@@ -61,8 +63,15 @@ void api_dispatch_done(struct api_dispatch *d, uint64_t handle, const char *resu
 void api_dispatch_stats(struct api_dispatch *d, struct api_dispatch_stats *st);
 /* Wakes the thread now (a job was submitted here). */
 void api_dispatch_poke(struct api_dispatch *d);
-/* Stops claiming; running jobs are killed when kill_running, then waits up
- * to grace_ms for every result to be published; joins the thread. */
-void api_dispatch_stop(struct api_dispatch *d, bool kill_running, uint64_t grace_ms);
+/* Renews every lease now: a cancel reaches a job running here at once. */
+void api_dispatch_check_now(struct api_dispatch *d);
+/* Stops claiming, and waits up to grace_ms until every job running here
+ * has ended and its result is published.  Jobs still running then are left
+ * to their runner to kill: their end is not published (their lease runs
+ * out and another host runs them again).  The thread goes on publishing
+ * until api_dispatch_free. */
+void api_dispatch_stop(struct api_dispatch *d, uint64_t grace_ms);
+/* Joins the thread and frees; the runner must have ended every job. */
+void api_dispatch_free(struct api_dispatch *d);
 
 #endif

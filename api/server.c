@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/async.h"
 #include "api/jobs.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
@@ -36,6 +37,7 @@
 #include "policy/policy.h"
 
 #define EXECUTE_PATH      "/api/v1/execute"
+#define JOBS_PATH         "/api/v1/jobs"
 #define WATCH_INTERVAL_MS 100
 #define REQUEST_ID_MAX    128
 
@@ -70,6 +72,7 @@ struct server {
 	dev_t uploads_dev;
 	ino_t uploads_ino;
 	struct api_jobs *jobs;
+	struct api_async *async; /* the job store and this host's dispatcher */
 	struct api_metrics *metrics;
 	uint64_t start_ms;
 	uint64_t request_timeout_us;
@@ -90,6 +93,7 @@ struct answer {
 	char *body; /* malloc'ed; handed to MHD */
 	size_t len;
 	const char *allow; /* 405: the Allow header */
+	char *location;    /* 202: the Location header (malloc'ed) */
 };
 
 enum job_state { JOB_NONE, JOB_WAITING, JOB_DONE };
@@ -239,6 +243,9 @@ static enum MHD_Result send_answer(struct server *s, struct conn *k, struct answ
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
 	if (a->allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, a->allow);
+	if (a->location)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, a->location);
+	free(a->location);
 	ret = MHD_queue_response(k->c, a->code, r);
 	MHD_destroy_response(r);
 	api_metrics_http(s->metrics, a->code);
@@ -310,17 +317,23 @@ static bool uploads_readable(struct server *s)
 	return access(s->uploads, R_OK | X_OK) == 0;
 }
 
-/* Liveness, and what is wrong: "degraded" while a new job launcher starts. */
+/* Liveness, and what is wrong.  The status keeps the contract's two values;
+ * "degraded": true says that only the job launcher is missing (a new one is
+ * starting), so the service heals by itself. */
 static struct answer health(struct server *s, struct live *lv)
 {
 	struct api_jobs_stats st;
 	struct stat sb;
 	cJSON *o = cJSON_CreateObject();
 	bool ok, degraded = true;
-	struct check c[6];
+	struct check c[7];
+	struct api_async_stats as;
+	char store[256];
 	size_t n = 0;
 
 	api_jobs_stats(s->jobs, &st);
+	api_async_stats(s->async, &as);
+	api_async_describe(s->async, store, sizeof(store));
 	c[n++] = (struct check){"terraform", *st.terraform_version && access(lv->tools.terraform, X_OK) == 0,
 	                        "terraform was not found or its version is unknown"};
 	c[n++] =
@@ -330,26 +343,30 @@ static struct answer health(struct server *s, struct live *lv)
 	c[n++] = (struct check){"uploads_dir", uploads_readable(s), "the uploads directory is not readable"};
 	c[n++] = (struct check){"job_launcher", st.launcher_alive, "the job launcher is restarting"};
 	c[n++] = (struct check){"accepting_jobs", !atomic_load(&s->stopping), "the service is shutting down"};
+	c[n++] = (struct check){"job_store", as.store_up, "the job store is unreachable"};
 	cJSON_AddStringToObject(o, "status", "");
 	add_checks(o, c, n, &ok);
 	/* only the launcher missing: it is being started again */
 	for (size_t i = 0; i < n; i++)
 		degraded = degraded && (c[i].ok || strcmp(c[i].name, "job_launcher") == 0);
-	cJSON_ReplaceItemInObjectCaseSensitive(o, "status",
-	                                       cJSON_CreateString(ok         ? "healthy"
-	                                                          : degraded ? "degraded"
-	                                                                     : "unhealthy"));
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "status", cJSON_CreateString(ok ? "healthy" : "unhealthy"));
+	cJSON_AddBoolToObject(o, "degraded", !ok && degraded);
 	if (*st.terraform_version)
 		cJSON_AddStringToObject(o, "terraform_version", st.terraform_version);
 	else
 		cJSON_AddNullToObject(o, "terraform_version");
 	cJSON_AddStringToObject(o, "version", TFJAIL_VERSION);
 	cJSON_AddNumberToObject(o, "running_jobs", st.running);
-	cJSON_AddNumberToObject(o, "queued_jobs", st.queued);
+	/* waiting for a slot: in the launcher, and in the store (with Redis,
+	 * the whole fleet's queue) */
+	cJSON_AddNumberToObject(o, "queued_jobs", (double)(st.queued + as.store.queued));
 	cJSON_AddNumberToObject(o, "max_concurrent_jobs", (double)lv->cfg->max_concurrent_jobs);
 	cJSON_AddNumberToObject(o, "queue_size", (double)lv->cfg->queue_size);
 	cJSON_AddNumberToObject(o, "launcher_restarts", (double)st.launcher_restarts);
 	cJSON_AddStringToObject(o, "cgroup_mode", st.cgroup_mode);
+	cJSON_AddStringToObject(o, "job_store", store);
+	cJSON_AddNumberToObject(o, "store_queued_jobs", (double)as.store.queued);
+	cJSON_AddNumberToObject(o, "store_running_jobs", (double)as.store.running);
 	add_policy(o, lv->policy);
 	cJSON_AddNumberToObject(o, "uptime_seconds", (double)(tj_now_ms() - s->start_ms) / 1000.0);
 	return json_answer(ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
@@ -361,13 +378,16 @@ static struct answer ready(struct server *s)
 	struct api_jobs_stats st;
 	cJSON *o = cJSON_CreateObject();
 	bool ok;
-	struct check c[3];
+	struct check c[4];
+	struct api_async_stats as;
 
 	api_jobs_stats(s->jobs, &st);
+	api_async_stats(s->async, &as);
 	c[0] = (struct check){"job_launcher", st.launcher_alive, "the job launcher is restarting"};
 	c[1] = (struct check){"uploads_dir", uploads_readable(s), "the uploads directory is not readable"};
 	c[2] = (struct check){"accepting_jobs", !atomic_load(&s->stopping), "the service is shutting down"};
-	add_checks(o, c, 3, &ok);
+	c[3] = (struct check){"job_store", as.store_up, "the job store is unreachable"};
+	add_checks(o, c, 4, &ok);
 	cJSON_AddBoolToObject(o, "ready", ok);
 	return json_answer(ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
 }
@@ -382,6 +402,7 @@ static struct answer index_page(void)
 	    o, "description", "Runs untrusted Terraform in a micro-container and returns the plan as JSON.");
 	links = cJSON_AddObjectToObject(o, "links");
 	cJSON_AddStringToObject(links, "execute", EXECUTE_PATH);
+	cJSON_AddStringToObject(links, "jobs", JOBS_PATH);
 	cJSON_AddStringToObject(links, "health", "/health");
 	cJSON_AddStringToObject(links, "ready", "/ready");
 	cJSON_AddStringToObject(links, "openapi", "/openapi.json");
@@ -410,7 +431,7 @@ static struct answer metrics(struct server *s, struct live *lv)
 	    .policy_name = lv->policy->name,
 	    .policy_sha256 = lv->policy->sha256,
 	};
-	if (api_metrics_render(s->metrics, &g, &b) < 0) {
+	if (api_metrics_render(s->metrics, &g, &b) < 0 || (api_async_metrics(s->async, &b), b.data == NULL)) {
 		tj_buf_free(&b);
 		return error_answer(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
@@ -480,49 +501,68 @@ static void job_done(void *ctx, struct api_job_result *res)
 	MHD_resume_connection(k->c);
 }
 
-/* Parses, opens the upload and submits the job; true when the request now
- * waits for it (the connection suspended), else the answer is in *a. */
-static bool start_job(struct server *s, struct conn *k, struct answer *a)
+/* The request body as an ExecutionRequest whose upload is on the volume
+ * (*fdp: the upload, opened); false with the answer (400, 404) in *a
+ * otherwise. */
+static bool read_request(struct server *s, struct conn *k, struct api_exec_request *req, int *fdp,
+                         struct answer *a)
 {
 	struct live *lv = k->live;
 	struct api_request_limits lim = {(unsigned)lv->cfg->max_variables, (unsigned)lv->cfg->max_json_depth};
-	struct api_exec_request req;
 	char msg[256];
 	int fd;
-	uint64_t ticket = 0;
-	enum api_submit r;
 
-	if (api_request_parse(k->body.data ? k->body.data : "", k->body.len, &lim, &req, msg, sizeof(msg)) <
+	if (api_request_parse(k->body.data ? k->body.data : "", k->body.len, &lim, req, msg, sizeof(msg)) <
 	    0) {
 		*a = error_answer(MHD_HTTP_BAD_REQUEST, "%s", msg);
 		return false;
 	}
-	snprintf(k->job_id, sizeof(k->job_id), "%s", req.job_id);
-	snprintf(k->upload_id, sizeof(k->upload_id), "%s", req.upload_id);
-	fd = open_upload(s, req.upload_id);
+	snprintf(k->job_id, sizeof(k->job_id), "%s", req->job_id);
+	snprintf(k->upload_id, sizeof(k->upload_id), "%s", req->upload_id);
+	fd = open_upload(s, req->upload_id);
 	if (fd < 0) {
 		*a = error_answer(MHD_HTTP_NOT_FOUND,
-		                  "upload_id '%s' is not a directory in the uploads volume", req.upload_id);
+		                  "upload_id '%s' is not a directory in the uploads volume", req->upload_id);
 		return false;
 	}
+	*fdp = fd;
+	return true;
+}
+
+/* A job store answer other than ACCEPTED, as HTTP. */
+static struct answer store_answer(struct server *s, enum api_async_answer r, const char *msg)
+{
+	switch (r) {
+	case API_ASYNC_CONFLICT: return error_answer(MHD_HTTP_CONFLICT, "%s", msg);
+	case API_ASYNC_QUEUE_FULL:
+		api_metrics_rejected(s->metrics, "queue_full");
+		return error_answer(MHD_HTTP_TOO_MANY_REQUESTS, "%s", msg);
+	case API_ASYNC_UNAVAILABLE:
+		api_metrics_rejected(s->metrics, "store_unreachable");
+		return error_answer(MHD_HTTP_SERVICE_UNAVAILABLE, "%s", msg);
+	default: return error_answer(MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", msg);
+	}
+}
+
+/* Submits the job to the store and waits for it; true when the request now
+ * waits (the connection suspended), else the answer is in *a. */
+static bool start_job(struct server *s, struct conn *k, struct answer *a)
+{
+	struct api_exec_request req;
+	enum api_async_answer r;
+	uint64_t ticket = 0;
+	char msg[512];
+	int fd;
+
+	if (!read_request(s, k, &req, &fd, a))
+		return false;
 	atomic_store(&k->state, JOB_WAITING);
 	/* no idle timeout while the job runs, however long */
 	MHD_set_connection_option(k->c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	MHD_suspend_connection(k->c);
-	r = api_jobs_submit(s->jobs,
-	                    &(struct api_job_spec){
-	                        .job_id = req.job_id,
-	                        .upload_id = req.upload_id,
-	                        .working_dir = *req.working_dir ? req.working_dir : NULL,
-	                        .request_id = k->request_id,
-	                        .variables_json = req.variables_json,
-	                        .variables_json_len = req.variables_json_len,
-	                        .policy_text = lv->policy_text,
-	                        .policy_len = lv->policy_len,
-	                        .upload_fd = fd,
-	                    },
-	                    job_done, k, &ticket);
-	if (r == API_SUBMIT_OK) {
+	r = api_async_execute(s->async, &req, k->body.data, k->body.len, k->request_id, fd, job_done, k,
+	                      &ticket, msg, sizeof(msg));
+	if (r == API_ASYNC_ACCEPTED) {
 		atomic_store(&k->sk->ticket, ticket);
 		return true;
 	}
@@ -530,17 +570,51 @@ static bool start_job(struct server *s, struct conn *k, struct answer *a)
 	MHD_set_connection_option(k->c, MHD_CONNECTION_OPTION_TIMEOUT,
 	                          (unsigned)(s->request_timeout_us / 1000000));
 	MHD_resume_connection(k->c);
-	if (r == API_SUBMIT_QUEUE_FULL) {
-		api_metrics_rejected(s->metrics, "queue_full");
-		*a = error_answer(MHD_HTTP_TOO_MANY_REQUESTS,
-		                  "the job queue is full (%llu running, %llu queued); retry later",
-		                  (unsigned long long)lv->cfg->max_concurrent_jobs,
-		                  (unsigned long long)lv->cfg->queue_size);
-	} else {
-		api_metrics_rejected(s->metrics, "shutting_down");
-		*a = error_answer(MHD_HTTP_SERVICE_UNAVAILABLE, "the service is shutting down");
-	}
+	*a = store_answer(s, r, msg);
 	return false;
+}
+
+/* POST /api/v1/jobs: 202 with the job's document and its Location. */
+static struct answer submit_job(struct server *s, struct conn *k)
+{
+	struct api_exec_request req;
+	enum api_async_answer r;
+	struct answer a;
+	cJSON *doc = NULL;
+	char msg[512];
+	int fd;
+
+	/* the host that runs the job opens the upload again (the same volume) */
+	if (!read_request(s, k, &req, &fd, &a))
+		return a;
+	close(fd);
+	r = api_async_submit(s->async, &req, k->body.data, k->body.len, &doc, msg, sizeof(msg));
+	if (r != API_ASYNC_ACCEPTED)
+		return store_answer(s, r, msg);
+	a = json_answer(MHD_HTTP_ACCEPTED, doc);
+	if (asprintf(&a.location, JOBS_PATH "/%s", req.job_id) < 0)
+		a.location = NULL;
+	return a;
+}
+
+/* GET and DELETE /api/v1/jobs/{job_id}. */
+static struct answer job_route(struct server *s, const char *method, const char *id)
+{
+	enum api_async_answer r;
+	cJSON *doc = NULL;
+	char msg[512];
+
+	if (!job_id_valid(id))
+		return error_answer(MHD_HTTP_BAD_REQUEST, "a job_id is 1-128 characters of [A-Za-z0-9._-]");
+	if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+		r = api_async_cancel(s->async, id, &doc, msg, sizeof(msg));
+	else
+		r = api_async_get(s->async, id, &doc, msg, sizeof(msg));
+	if (r != API_ASYNC_ACCEPTED)
+		return store_answer(s, r, msg);
+	if (!doc)
+		return error_answer(MHD_HTTP_NOT_FOUND, "job '%s' is unknown, or its result has expired", id);
+	return json_answer(MHD_HTTP_OK, doc);
 }
 
 /* The answer for a job that has ended. */
@@ -556,7 +630,7 @@ static struct answer job_answer(struct server *s, struct conn *k)
 	k->worker = res->worker;
 	switch (res->outcome) {
 	case API_JOB_RESULT:
-		api_metrics_job(s->metrics, res->status, res->error_type, res->queue_wait_s, res->run_s);
+		/* counted where the job ran: hook_job_ended */
 		snprintf(k->outcome, sizeof(k->outcome), "%s", res->status);
 		snprintf(k->error_type, sizeof(k->error_type), "%s", res->error_type ? res->error_type : "");
 		a = (struct answer){.code = MHD_HTTP_OK,
@@ -568,7 +642,6 @@ static struct answer job_answer(struct server *s, struct conn *k)
 		break;
 	case API_JOB_CRASHED:
 		fprintf(stderr, "tfjail: job %s: %s\n", k->job_id, res->why);
-		api_metrics_crash(s->metrics, res->queue_wait_s, res->run_s);
 		snprintf(k->outcome, sizeof(k->outcome), "FAILED");
 		snprintf(k->error_type, sizeof(k->error_type), "InternalError");
 		a = json_answer(MHD_HTTP_OK,
@@ -577,7 +650,8 @@ static struct answer job_answer(struct server *s, struct conn *k)
 		break;
 	case API_JOB_CANCELLED:
 		fprintf(stderr, "tfjail: job %s cancelled: %s\n", k->job_id, res->why);
-		api_metrics_cancelled(s->metrics, res->started);
+		if (!res->started)
+			api_metrics_cancelled(s->metrics, false);
 		snprintf(k->outcome, sizeof(k->outcome), "CANCELLED");
 		a = error_answer(MHD_HTTP_SERVICE_UNAVAILABLE, "the job was cancelled: %s", res->why);
 		break;
@@ -620,7 +694,17 @@ static bool early_answer(struct server *s, struct conn *k, const char *url, cons
 	struct live *lv = k->live;
 	static const char *const gets[] = {"/", "/health", "/ready", "/openapi.json", "/metrics"};
 
-	if (strcmp(url, EXECUTE_PATH) != 0) {
+	if (strncmp(url, JOBS_PATH "/", strlen(JOBS_PATH "/")) == 0) {
+		if (!is_get(method) && strcmp(method, MHD_HTTP_METHOD_DELETE) != 0) {
+			*a = error_answer(MHD_HTTP_METHOD_NOT_ALLOWED, "%s takes GET or DELETE", url);
+			a->allow = "GET, HEAD, DELETE";
+		} else {
+			*a = authorized(k->c, lv) ? job_route(s, method, url + strlen(JOBS_PATH "/"))
+			                          : unauthorized();
+		}
+		return true;
+	}
+	if (strcmp(url, EXECUTE_PATH) != 0 && strcmp(url, JOBS_PATH) != 0) {
 		bool known = false;
 		for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++)
 			known = known || strcmp(url, gets[i]) == 0;
@@ -767,6 +851,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	} else if (atomic_load(&s->stopping)) {
 		api_metrics_rejected(s->metrics, "shutting_down");
 		a = error_answer(MHD_HTTP_SERVICE_UNAVAILABLE, "the service is shutting down");
+	} else if (strcmp(k->path, JOBS_PATH) == 0) {
+		a = submit_job(s, k);
 	} else if (start_job(s, k, &a)) {
 		return MHD_YES;
 	}
@@ -901,7 +987,7 @@ static void *watcher_main(void *arg)
 				continue;
 			who[i]->cancel_sent = true;
 			pthread_mutex_unlock(&s->socks_lock);
-			api_jobs_cancel(s->jobs, ticket);
+			api_async_abandon(s->async, ticket);
 			pthread_mutex_lock(&s->socks_lock);
 		}
 		pthread_mutex_unlock(&s->socks_lock);
@@ -1006,7 +1092,7 @@ static void reload(struct server *s)
 	static const char *const restart_only =
 	    "listen, uploads_dir, max_connections, max_connections_per_ip, "
 	    "http_threads, max_concurrent_jobs, queue_size, request_timeout, terraform, "
-	    "plugin_dir, cgroup_parent, uid_range";
+	    "plugin_dir, cgroup_parent, uid_range, store";
 
 	if (api_config_defaults(&next, &err) < 0 ||
 	    (old->cfg->path && api_config_load(old->cfg->path, &next, &err) < 0)) {
@@ -1028,6 +1114,7 @@ static void reload(struct server *s)
 		next.policy = old->cfg->policy ? strdup(old->cfg->policy) : NULL;
 		next.token = old->cfg->token ? strdup(old->cfg->token) : NULL;
 		next.path = NULL;
+		memset(&next.store, 0, sizeof(next.store));
 	}
 	/* these need a restart: keep what is in force */
 	free(next.listen);
@@ -1043,6 +1130,12 @@ static void reload(struct server *s)
 	/* the host settings too (the environment's overrides were applied at
 	 * start-up; the old configuration, kept until exit, owns the strings) */
 	next.host = old->cfg->host;
+	api_store_options_free(&next.store);
+	if (api_store_options_copy(&old->cfg->store, &next.store, &err) < 0) {
+		fprintf(stderr, "tfjail: SIGHUP: out of memory; the old configuration stays\n");
+		api_config_free(&next);
+		return;
+	}
 	lv = calloc(1, sizeof(*lv));
 	if (!lv || !next.listen || !next.uploads_dir) {
 		fprintf(stderr, "tfjail: SIGHUP: out of memory; the old configuration stays\n");
@@ -1077,6 +1170,38 @@ static void reload(struct server *s)
 	        "restart only)\n",
 	        lv->cfg->path ? " " : "", lv->cfg->path ? lv->cfg->path : "", lv->policy->name,
 	        lv->policy->sha256, restart_only);
+}
+
+/* ------------------------------------------------------------ the job store's hooks */
+
+static int hook_open_upload(void *ctx, const char *upload_id)
+{
+	return open_upload(ctx, upload_id);
+}
+
+static void hook_policy(void *ctx, const struct tj_policy **p, const char **text, size_t *len,
+                        struct api_request_limits *lim)
+{
+	struct live *lv = live_of(ctx);
+
+	*p = lv->policy;
+	*text = lv->policy_text;
+	*len = lv->policy_len;
+	*lim =
+	    (struct api_request_limits){(unsigned)lv->cfg->max_variables, (unsigned)lv->cfg->max_json_depth};
+}
+
+/* Every job that ran on this host, whoever submitted it, counts here. */
+static void hook_job_ended(void *ctx, const struct api_job_result *res)
+{
+	struct server *s = ctx;
+
+	if (res->outcome == API_JOB_RESULT)
+		api_metrics_job(s->metrics, res->status, res->error_type, res->queue_wait_s, res->run_s);
+	else if (res->outcome == API_JOB_CRASHED)
+		api_metrics_crash(s->metrics, res->queue_wait_s, res->run_s);
+	else if (res->outcome == API_JOB_CANCELLED)
+		api_metrics_cancelled(s->metrics, res->started);
 }
 
 static int wait_for_signal(void)
@@ -1164,8 +1289,25 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 		waitpid(spawner, NULL, 0);
 		goto out;
 	}
+	{
+		struct api_async_config ac = {
+		    .store = &cfg->store,
+		    .jobs = s.jobs,
+		    .slots = (unsigned)cfg->max_concurrent_jobs,
+		    .queue_size = (unsigned)cfg->queue_size,
+		    .hooks = {.ctx = &s,
+		              .open_upload = hook_open_upload,
+		              .policy = hook_policy,
+		              .job_ended = hook_job_ended},
+		};
+		if (api_async_start(&ac, &s.async, err) < 0) {
+			api_jobs_stop(s.jobs, 0);
+			goto out;
+		}
+	}
 	if (pthread_create(&s.watcher, NULL, watcher_main, &s) != 0) {
 		tj_error_set(err, EAGAIN, "start the connection watcher thread");
+		api_async_drain(s.async, 0);
 		api_jobs_stop(s.jobs, 0);
 		goto out;
 	}
@@ -1183,22 +1325,25 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 	if (!d) {
 		tj_error_set(err, EADDRINUSE, "cannot listen on %s (address in use or not available)",
 		             cfg->listen);
+		api_async_drain(s.async, 0);
 		api_jobs_stop(s.jobs, 0);
 		goto out;
 	}
 	{
 		const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 		struct api_jobs_stats st;
+		char store[256];
 		api_jobs_stats(s.jobs, &st);
+		api_async_describe(s.async, store, sizeof(store));
 		api_parse_listen(cfg->listen, host, sizeof(host), &port, NULL);
 		fprintf(
 		    stderr,
 		    "tfjail: serving on %s%s%s:%u (uploads %s, policy %s %.12s, terraform %s, cgroups %s, "
-		    "%llu jobs at once, queue %llu)\n",
+		    "%llu jobs at once, queue %llu, job store %s)\n",
 		    ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
 		    info ? info->port : port, s.uploads, lv->policy->name, lv->policy->sha256,
 		    *st.terraform_version ? st.terraform_version : "unknown", st.cgroup_mode,
-		    (unsigned long long)cfg->max_concurrent_jobs, (unsigned long long)cfg->queue_size);
+		    (unsigned long long)cfg->max_concurrent_jobs, (unsigned long long)cfg->queue_size, store);
 	}
 
 	while ((sig = wait_for_signal()) == SIGHUP)
@@ -1210,9 +1355,17 @@ int api_serve(const struct api_config *cfg, struct tj_error *err)
 		fprintf(stderr, "tfjail: %s: stopping (%u running, %u queued; grace %llu s)\n",
 		        strsignal(sig), js.running, js.queued, (unsigned long long)cfg->shutdown_grace_s);
 	}
-	/* every job ends (their connections resume) before the HTTP side stops */
-	api_jobs_stop(s.jobs, (unsigned)cfg->shutdown_grace_s);
-	usleep(200000);
+	/* every job ends (their connections resume) before the HTTP side stops:
+	 * running jobs may finish and publish within the grace period, then the
+	 * launcher kills what is left, and the waiting requests are answered */
+	api_async_drain(s.async, (unsigned)cfg->shutdown_grace_s);
+	api_jobs_stop(s.jobs, 0);
+	api_async_free(s.async);
+	s.async = NULL;
+	/* the last answers are on their way out: stopping the daemon closes
+	 * their connections, so wait for them (at most 5 s) */
+	for (int i = 0; i < 100 && atomic_load(&s.in_flight) > 0; i++)
+		usleep(50 * 1000);
 	MHD_stop_daemon(d);
 	fprintf(stderr, "tfjail: stopped\n");
 	ret = 0;
@@ -1221,6 +1374,7 @@ out:
 		atomic_store(&s.watcher_stop, true);
 		pthread_join(s.watcher, NULL);
 	}
+	api_async_free(s.async);
 	api_jobs_free(s.jobs);
 	api_metrics_free(s.metrics);
 	if (s.uploads_fd >= 0)

@@ -110,8 +110,8 @@ void api_store_options_free(struct api_store_options *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static int copy_options(const struct api_store_options *from, struct api_store_options *to,
-                        struct tj_error *err)
+int api_store_options_copy(const struct api_store_options *from, struct api_store_options *to,
+                           struct tj_error *err)
 {
 	*to = (struct api_store_options){
 	    .lease_ms = from->lease_ms,
@@ -219,6 +219,8 @@ int api_store_options_load(const cJSON *obj, const char *label, struct api_store
 
 static const struct api_store_ops *backend_for(const char *url)
 {
+	if (!url)
+		return NULL;
 	for (unsigned i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		size_t n = strlen(backends[i]->scheme);
 		if (strncmp(url, backends[i]->scheme, n) == 0 && (url[n] == '\0' || url[n] == ':'))
@@ -234,12 +236,12 @@ int api_store_open(const struct api_store_options *o, struct api_store **out, st
 
 	if (!s)
 		return tj_error_set(err, ENOMEM, "out of memory");
-	if (copy_options(o, &s->opt, err) < 0) {
+	if (api_store_options_copy(o, &s->opt, err) < 0) {
 		free(s);
 		return -1;
 	}
 	s->ops = backend_for(s->opt.url);
-	if (strncmp(s->opt.url, "rediss:", 7) == 0) {
+	if (s->opt.url && strncmp(s->opt.url, "rediss:", 7) == 0) {
 		/* hiredis speaks TLS from 1.0 on (hiredis_ssl); Debian 12 ships 0.14 */
 		tj_error_set(
 		    err, ENOTSUP,
@@ -252,7 +254,7 @@ int api_store_open(const struct api_store_options *o, struct api_store **out, st
 	if (!s->ops) {
 		/* The URL itself may hold a secret: name the scheme only. */
 		tj_error_set(err, EINVAL, "store.url: unknown scheme '%.*s' (want embedded or redis://)",
-		             (int)strcspn(s->opt.url, ":/@"), s->opt.url);
+		             (int)strcspn(s->opt.url ? s->opt.url : "", ":/@"), s->opt.url ? s->opt.url : "");
 		api_store_options_free(&s->opt);
 		free(s);
 		return -1;

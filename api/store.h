@@ -61,6 +61,9 @@ int api_store_options_defaults(struct api_store_options *o, struct tj_error *err
  * "password" or "password_file" (its first line).  label names the file. */
 int api_store_options_load(const cJSON *obj, const char *label, struct api_store_options *o,
                            struct tj_error *err);
+/* A deep copy (to is overwritten). */
+int api_store_options_copy(const struct api_store_options *from, struct api_store_options *to,
+                           struct tj_error *err);
 void api_store_options_free(struct api_store_options *o);
 
 /* One job as the store holds it.  Strings are owned (api_store_job_free). */

@@ -14,6 +14,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+int cmd_mirror(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

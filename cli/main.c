@@ -13,6 +13,7 @@ static const struct command {
     {"scan", cmd_scan, "static policy scan of a directory (no sandbox, no terraform)"},
     {"policy", cmd_policy, "check, show, test or diff policy files"},
     {"rules", cmd_rules, "list every rule: stage, severity, rationale, example"},
+    {"mirror", cmd_mirror, "add modules to the module mirror, list what it holds"},
     {"serve", cmd_serve, "serve the HTTP API"},
     {"version", cmd_version, "print tfjail's version and the terraform version found"},
 };

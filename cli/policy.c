@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "executor/mirror.h"
 #include "policy/plancheck.h"
 #include "policy/policydiff.h"
 #include "policy/policy.h"
@@ -57,7 +58,8 @@ static const struct cli_command show_command = {
     .min_operands = 0,
     .usage = "Usage: tfjail policy show [FILE]\n\n"
              "Prints the effective policy (defaults filled in, every rule with its severity and\n"
-             "rationale) as JSON; without FILE, the built-in default.\n\n"
+             "rationale) as JSON; without FILE, the built-in default.  With a module mirror\n"
+             "(modules.mirror), modules.mirror_contents lists what it holds.\n\n"
              "Exit status: 0, 2 usage error or invalid policy.\n",
 };
 
@@ -331,6 +333,15 @@ static int policy_show(int argc, char **argv)
 	if (tj_policy_load(a.operand[0], &p, &err) < 0)
 		return cli_usage_error("%s", err.msg);
 	j = tj_policy_to_json(p);
+	if (j && p->module_mirror && *p->module_mirror) {
+		/* what the mirror holds, for the reader (ignored when the policy is loaded) */
+		cJSON *l = NULL;
+		cJSON *mods = cJSON_GetObjectItemCaseSensitive(j, "modules");
+		if (mirror_list(p->module_mirror, &l, &err) < 0)
+			l = cJSON_CreateString(err.msg);
+		cJSON_DeleteItemFromObjectCaseSensitive(l, "mirror");
+		cJSON_AddItemToObject(mods, "mirror_contents", l);
+	}
 	s = j ? cJSON_Print(j) : NULL;
 	tj_policy_free(p);
 	cJSON_Delete(j);

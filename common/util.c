@@ -1,5 +1,6 @@
 #include "common/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -288,4 +289,22 @@ bool tj_str_has_suffix(const char *s, const char *suffix)
 	size_t a = strlen(s), b = strlen(suffix);
 
 	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+void tj_remove_tree_at(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (d) {
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				tj_remove_tree_at(dirfd(d), de->d_name);
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+		unlinkat(dfd, name, 0);
 }

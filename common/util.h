@@ -24,6 +24,9 @@ ssize_t tj_write_all(int fd, const void *buf, size_t len);
 ssize_t tj_read_all(int fd, void *buf, size_t len);
 
 int tj_mkdir_p(const char *path, mode_t mode, struct tj_error *err);
+/* Removes name (relative to dfd, or absolute) and everything below it,
+ * never following a symbolic link; best effort. */
+void tj_remove_tree_at(int dfd, const char *name);
 
 /* Monotonic clock in milliseconds / microseconds. */
 uint64_t tj_now_ms(void);

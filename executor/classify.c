@@ -6,8 +6,11 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/jsoncheck.h"
+#include "common/util.h"
 #include "executor/steps.h"
 #include "executor/wording.h"
+#include "runtime/helper.h"
 
 #define MAX_DIAGNOSTICS 50
 
@@ -19,16 +22,33 @@ static void add_words(const struct job *j, cJSON *o, const char *key, const char
 	cJSON_AddStringToObject(o, key, w ? w : text);
 }
 
-void classify_collect_diagnostics(struct job *j, const char *out, size_t len, bool lines)
+/* In the parsing helper (runtime/helper.h): terraform's JSON in, a flat
+ * array of at most `room` {severity, summary, detail, file, line[, column]}
+ * out. */
+struct diag_input {
+	const struct job *j;
+	const char *out;
+	size_t len;
+	bool lines;
+	int room;
+};
+
+static int extract_diagnostics(void *ctx, int fd)
 {
+	const struct diag_input *in = ctx;
+	const struct job *j = in->j;
+	const char *out = in->out;
+	size_t len = in->len;
+	bool lines = in->lines;
+	cJSON *result = cJSON_CreateArray();
+	char *text;
+	int rc;
 	cJSON *docs[1];
 	const char *p, *end;
 
-	if (!out)
-		return;
 	p = out;
 	end = out + len;
-	while (p < end && cJSON_GetArraySize(j->diagnostics) < MAX_DIAGNOSTICS) {
+	while (result && p < end && cJSON_GetArraySize(result) < in->room) {
 		const char *nl = lines ? memchr(p, '\n', (size_t)(end - p)) : end;
 		size_t n = (size_t)((nl ? nl : end) - p);
 		cJSON *doc = cJSON_ParseWithLength(p, n), *d;
@@ -73,7 +93,7 @@ void classify_collect_diagnostics(struct job *j, const char *out, size_t len, bo
 				cJSON_AddNullToObject(o, "line");
 			if (cJSON_IsNumber(column))
 				cJSON_AddNumberToObject(o, "column", column->valuedouble);
-			cJSON_AddItemToArray(j->diagnostics, o);
+			cJSON_AddItemToArray(result, o);
 		}
 		if (docs[0])
 			cJSON_Delete(list);
@@ -81,6 +101,54 @@ void classify_collect_diagnostics(struct job *j, const char *out, size_t len, bo
 		if (!lines)
 			break;
 	}
+	text = result ? cJSON_PrintUnformatted(result) : NULL;
+	rc = text && tj_write_all(fd, text, strlen(text)) >= 0 ? 0 : -1;
+	free(text);
+	cJSON_Delete(result);
+	return rc;
+}
+
+/* One diagnostic as extract_diagnostics writes it: these keys and types. */
+static bool diagnostic_ok(const cJSON *o)
+{
+	const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, "file");
+	const cJSON *line = cJSON_GetObjectItemCaseSensitive(o, "line");
+	const cJSON *column = cJSON_GetObjectItemCaseSensitive(o, "column");
+	int keys = 0;
+
+	if (!cJSON_IsObject(o))
+		return false;
+	for (const cJSON *c = o->child; c; c = c->next)
+		keys++;
+	return keys == 5 + (column ? 1 : 0) && (!column || cJSON_IsNumber(column)) &&
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "severity")) &&
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "summary")) &&
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "detail")) &&
+	       (cJSON_IsString(file) || cJSON_IsNull(file)) && (cJSON_IsNumber(line) || cJSON_IsNull(line));
+}
+
+#define DIAGNOSTICS_ANSWER_MAX (1u << 20)
+
+void classify_collect_diagnostics(struct job *j, struct sandbox *sb, const char *out, size_t len, bool lines)
+{
+	struct diag_input in = {j, out, len, lines, MAX_DIAGNOSTICS - cJSON_GetArraySize(j->diagnostics)};
+	_cleanup_free_ char *answer = NULL;
+	_cleanup_cjson_ cJSON *list = NULL;
+	struct tj_error err;
+	size_t alen;
+	cJSON *d;
+
+	if (!out || in.room <= 0 ||
+	    sandbox_helper_run(sb, extract_diagnostics, &in, DIAGNOSTICS_ANSWER_MAX, 30000, &answer, &alen, &err) < 0)
+		return; /* no diagnostics is better than trusting them */
+	/* bounded and flat: checked, then read */
+	if (!tj_json_valid(answer, alen, 3) || !(list = cJSON_ParseWithLength(answer, alen)) || !cJSON_IsArray(list))
+		return;
+	cJSON_ArrayForEach (d, list)
+		if (!diagnostic_ok(d))
+			return;
+	while (list->child && cJSON_GetArraySize(j->diagnostics) < MAX_DIAGNOSTICS)
+		cJSON_AddItemToArray(j->diagnostics, cJSON_DetachItemViaPointer(list, list->child));
 }
 
 /* Summaries terraform core gives to errors in the configuration or its
@@ -190,7 +258,7 @@ void classify_failure(struct job *j, struct sandbox *sb, const char *name,
 	if (step_run(j, sb, "validate", validate, envp, cwd, &vres)) {
 		cJSON *keep = j->diagnostics;
 		j->diagnostics = cJSON_CreateArray();
-		classify_collect_diagnostics(j, vres.out, vres.out_len, false);
+		classify_collect_diagnostics(j, sb, vres.out, vres.out_len, false);
 		first = first_error(j, &count, &config);
 		if (first) {
 			cJSON_Delete(keep);

@@ -12,8 +12,10 @@
 
 /* Appends error and warning diagnostics from terraform's JSON to the job's:
  * either one document with "diagnostics" (validate -json, lines false) or
- * JSON lines with {"type":"diagnostic","diagnostic":{...}} (plan -json). */
-void classify_collect_diagnostics(struct job *j, const char *out, size_t len, bool lines);
+ * JSON lines with {"type":"diagnostic","diagnostic":{...}} (plan -json).
+ * terraform's output is parsed in sb's parsing helper (runtime/helper.h),
+ * without host privilege; the host checks the flat list it returns. */
+void classify_collect_diagnostics(struct job *j, struct sandbox *sb, const char *out, size_t len, bool lines);
 
 /* init or plan failed: sets the outcome as the four-step flow would
  * (validate's errors first, then the failing step's own). */

@@ -1,27 +1,33 @@
-/* One job, top to bottom: the static scan, then one sandbox in which
- * terraform init, plan and show run; the plan JSON normalised into the
+/* One job, top to bottom: one sandbox in which the upload is copied and
+ * scanned, then terraform init, plan and show run; the plan JSON normalised into the
  * response.  Each part lives in its own file (tools, runtime, response,
  * steps, classify, varfiles, providers); this file only calls them. */
 #include "executor/job.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/jsoncheck.h"
 #include "common/util.h"
 #include "executor/classify.h"
 #include "executor/jobstate.h"
 #include "executor/judge.h"
 #include "executor/lockfile.h"
+#include "executor/modules.h"
 #include "executor/planjson.h"
 #include "executor/providers.h"
 #include "executor/response.h"
+#include "executor/scanbox.h"
 #include "executor/sandboxpaths.h"
 #include "executor/steps.h"
 #include "executor/varfiles.h"
+#include "runtime/helper.h"
 #include "policy/scan.h"
 
 static const char cli_config[] = "# written by tfjail: providers only from the read-only mirror\n"
@@ -32,28 +38,54 @@ static const char cli_config[] = "# written by tfjail: providers only from the r
                                  "  }\n"
                                  "}\n";
 
-/* 1. The static scan: what the policy forbids never reaches terraform. */
-static void scan_upload(struct job *j)
+/* A scan's violations into the response (after those already there). */
+static void report_scan(struct job *j, const struct tj_scan_result *scan)
 {
-	struct tj_scan_result *scan = NULL;
-	struct tj_error serr = {0};
-	cJSON *violations;
-	uint64_t t0 = tj_now_ms();
+	cJSON *violations = cJSON_GetObjectItemCaseSensitive(j->resp, "violations");
 
-	job_progress(j, "scan", false, 0, 0);
-	if (tj_scan_dir_at(j->policy, j->req->upload_dir, j->req->workdir, &scan, &serr) < 0) {
-		job_progress(j, "scan", true, 1, tj_now_ms() - t0);
-		job_outcome(j, "FAILED", "InvalidUpload", "%s", serr.msg);
-		return;
-	}
-	job_progress(j, "scan", true, tj_scan_has_errors(scan) ? 1 : 0, tj_now_ms() - t0);
-	violations = cJSON_CreateArray();
-	for (size_t i = 0; i < scan->n; i++)
+	for (size_t i = 0; violations && i < scan->n; i++)
 		cJSON_AddItemToArray(violations, tj_violation_to_json(&scan->v[i]));
-	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "violations", violations);
 	if (tj_scan_has_errors(scan))
 		classify_scan(j, scan);
-	j->scan = scan; /* the plan rules locate blocks with it; freed by job_run */
+}
+
+/* 1b. Registry and git modules from the module mirror: resolved as
+ * terraform's installer would, scanned like the upload, and staged as the
+ * read-only data directory the sandbox mounts (st->n_binds 0: none used). */
+static void prepare_modules(struct job *j, struct modules_stage *st)
+{
+	struct modules_plan *mp = NULL;
+	struct tj_scan_result *scan = NULL;
+	struct tj_error err = {0};
+	enum modules_outcome oc;
+	int fd = open(j->req->upload_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		job_outcome(j, "FAILED", "InvalidUpload", "the upload cannot be opened");
+		return;
+	}
+	oc = modules_resolve(j->policy, fd, j->req->workdir, &mp, &err);
+	close(fd);
+	if (oc == MODULES_INVALID) {
+		/* the scan in the sandbox may still refuse the upload for the
+		 * policy's reasons; those come first */
+		if (!(st->unresolved = strdup(err.msg)))
+			job_outcome(j, "FAILED", "InternalError", "out of memory");
+		modules_plan_free(mp);
+		return;
+	}
+	if (oc != MODULES_RESOLVED) {
+		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
+		return;
+	}
+	if (mp->n_pkg && modules_scan(j->policy, mp, &scan, &err) < 0)
+		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
+	if (scan)
+		report_scan(j, scan);
+	if (mp->n_pkg && !j->done && modules_stage_create(mp, st, &err) < 0)
+		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
+	tj_scan_result_free(scan);
+	modules_plan_free(mp);
 }
 
 #define UNREADABLE_FIX                                                                                       \
@@ -76,33 +108,73 @@ static void check_readable(struct job *j)
 		            rel, (unsigned)mode);
 }
 
-/* 2. The sandbox, with the upload copied into its workspace. */
+/* 2b. The static scan ran inside the sandbox, on the copy (scanbox.h): its
+ * checked result, applied.  What the policy forbids never reaches
+ * terraform, and the host never parses the upload. */
+static void take_scan(struct job *j, const char *bytes, size_t len, uint64_t t0)
+{
+	struct tj_scan_result *scan = scanbox_result(j, bytes, len);
+
+	job_progress(j, "scan", true, !scan || tj_scan_has_errors(scan) ? 1 : 0, tj_now_ms() - t0);
+	if (!scan)
+		return;
+	/* after the mirrored modules' findings (prepare_modules) */
+	report_scan(j, scan);
+	tj_scan_result_free(j->scan);
+	j->scan = scan; /* the plan rules locate blocks with it; freed by job_run */
+}
+
+/* 2. The sandbox, with the upload copied into its workspace and scanned
+ * there. */
 static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
-                                      const struct job_tools *tools, const struct varfiles *vf)
+                                      const struct job_tools *tools, const struct varfiles *vf,
+                                      const struct modules_stage *mods)
 {
 	const struct tj_policy *p = j->policy;
-	struct sandbox_bind binds[] = {{tools->terraform, SB_TERRAFORM}, {tools->plugin_dir, SB_PLUGINS}};
+	struct sandbox_bind binds[2 + MODULES_MAX_BINDS] = {{tools->terraform, SB_TERRAFORM},
+	                                                    {tools->plugin_dir, SB_PLUGINS}};
 	struct sandbox_config cfg = {
 	    .binds = binds,
 	    .n_binds = 2,
 	    .workspace_src = j->req->upload_dir,
 	    .workspace_exclude = job_upload_exclude_cb,
 	    .workspace_exclude_ctx = (void *)(uintptr_t)p,
+	    .workspace_inspect = scanbox_inspect,
+	    .workspace_inspect_ctx = (void *)(uintptr_t)j,
 	    .files = vf->files,
 	    .n_files = vf->n,
 	};
 	struct tj_error fail;
 	enum sandbox_setup_step fail_step;
 	struct sandbox *sb = NULL;
+	uint64_t t0 = tj_now_ms();
 
+	for (size_t i = 0; i < mods->n_binds && i < MODULES_MAX_BINDS; i++)
+		binds[cfg.n_binds++] = mods->binds[i];
 	job_sandbox_limits(p, &cfg);
-	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0)
+	/* the copy and the scan are part of the sandbox's setup */
+	job_progress(j, "scan", false, 0, 0);
+	if (sandbox_create(rt, &cfg, &sb, &fail_step, &fail) == 0) {
+		size_t len;
+		const char *bytes = sandbox_inspect_result(sb, &len);
+		take_scan(j, bytes, len, t0);
 		return sb;
+	}
+	if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID) {
+		/* the upload could not be copied: the scan of the read-only
+		 * upload, in the sandbox, says why in the policy's terms */
+		size_t len;
+		const char *bytes = sandbox_runtime_failed_inspect(rt, &len);
+		if (bytes)
+			take_scan(j, bytes, len, t0);
+		if (j->done)
+			return NULL;
+	}
 	if (fail_step == SANDBOX_SETUP_WORKSPACE && (fail.errnum == EACCES || fail.errnum == EPERM))
 		/* what job_upload_unreadable did not see (an ACL, a race): the
 		 * message names no path of the sandbox */
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", UNREADABLE_FIX);
-	else if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID)
+	else if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID || fail_step == SANDBOX_SETUP_INSPECT)
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
 	else if (fail_step == SANDBOX_SETUP_WORKSPACE_FULL)
 		job_outcome(j, "FAILED", "ResourceLimitExceeded", "%s (workspace limit %llu MiB)", fail.msg,
@@ -115,7 +187,7 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 
 /* The environment is built from nothing: no TF_*, AWS_* or anything else of
  * the host reaches terraform (THREATS 5, 6). */
-static void build_env(const struct tj_policy *p, struct step_env *env)
+static void build_env(const struct tj_policy *p, const struct modules_stage *mods, struct step_env *env)
 {
 	step_env_add(env, "PATH=/usr/local/bin");
 	step_env_add(env, "HOME=/tmp");
@@ -124,7 +196,7 @@ static void build_env(const struct tj_policy *p, struct step_env *env)
 	step_env_add(env, "TF_INPUT=0");
 	step_env_add(env, "CHECKPOINT_DISABLE=1");
 	step_env_add(env, "TF_CLI_CONFIG_FILE=" SB_CLI_CONFIG);
-	step_env_add(env, "TF_DATA_DIR=" SB_DATA_DIR);
+	step_env_add(env, "TF_DATA_DIR=%s", mods->n_binds ? MODULES_DATA_DIR : SB_DATA_DIR);
 	step_env_add(env, "GOMAXPROCS=%d", p->limits.cpus > 0 ? (int)ceil(p->limits.cpus) : 2);
 }
 
@@ -152,20 +224,20 @@ static void init_failed(struct job *j, struct sandbox *sb, const struct job_tool
  * lock file (policy "honor"), read-only: terraform verifies the mirror
  * against it and never changes it.  false: the job ended. */
 static bool run_init(struct job *j, struct sandbox *sb, const struct job_tools *tools, char *const envp[],
-                     const char *cwd)
+                     const char *cwd, bool mirrored_modules)
 {
 	bool lock_file = lockfile_in_use(j);
-	char *init[] = {"terraform",
-	                "init",
-	                "-input=false",
-	                "-no-color",
-	                "-backend=false",
-	                "-plugin-dir=" SB_PLUGINS,
-	                lock_file ? "-lockfile=readonly" : NULL,
-	                NULL};
+	char *init[8] = {"terraform", "init",           "-input=false",
+	                 "-no-color", "-backend=false", "-plugin-dir=" SB_PLUGINS};
+	size_t n = 6;
 	struct sandbox_result res;
 	bool ok;
 
+	if (lock_file)
+		init[n++] = "-lockfile=readonly";
+	if (mirrored_modules)
+		init[n++] = "-get=false"; /* the modules are in place already: init must not fetch any */
+	init[n] = NULL;
 	if (!step_run(j, sb, "init", init, envp, cwd, &res)) {
 		sandbox_result_free(&res);
 		return false;
@@ -200,7 +272,7 @@ static bool run_plan(struct job *j, struct sandbox *sb, char *const envp[], cons
 		sandbox_result_free(&res);
 		return false;
 	}
-	classify_collect_diagnostics(j, res.out, res.out_len, true); /* errors, or warnings */
+	classify_collect_diagnostics(j, sb, res.out, res.out_len, true); /* errors, or warnings */
 	ok = res.exit_code == 0;
 	if (!ok)
 		classify_failure(j, sb, "plan", &res, envp, cwd);
@@ -208,16 +280,47 @@ static bool run_plan(struct job *j, struct sandbox *sb, char *const envp[], cons
 	return ok;
 }
 
-/* 3c-4. terraform show -json, normalised and hashed into the response. */
+/* terraform's plan JSON (up to limits.output_bytes of it) is checked and
+ * normalised in a helper without host privilege (runtime/helper.h).  It
+ * answers "S create update delete replace read no_op\n" and the canonical
+ * bytes, or "E message". */
+struct show_input {
+	const char *text;
+	size_t len;
+};
+
+static int normalize_in_helper(void *ctx, int fd)
+{
+	const struct show_input *in = ctx;
+	struct tj_error err = {0};
+	struct plan_summary sum;
+	char *canonical = NULL, sha[65], head[128];
+	size_t canonical_len = 0;
+	int n;
+
+	if (planjson_normalize(in->text, in->len, &canonical, &canonical_len, sha, &err) < 0 ||
+	    planjson_summary(canonical, canonical_len, &sum, &err) < 0)
+		return tj_write_all(fd, "E ", 2) < 0 || tj_write_all(fd, err.msg, strlen(err.msg)) < 0 ? -1 : 0;
+	n = snprintf(head, sizeof(head), "S %u %u %u %u %u %u\n", sum.create, sum.update, sum.delete_,
+	             sum.replace, sum.read, sum.no_op);
+	return tj_write_all(fd, head, (size_t)n) < 0 || tj_write_all(fd, canonical, canonical_len) < 0 ? -1 : 0;
+}
+
+/* 3c-4. terraform show -json, normalised and hashed into the response.  The
+ * host only checks the helper's answer: a fixed header, then bytes that must
+ * be one JSON value (tj_json_valid), hashed here and embedded as they are. */
 static void run_show(struct job *j, struct sandbox *sb, char *const envp[], const char *cwd)
 {
 	char *show[] = {"terraform", "show", "-json", "-no-color", SB_PLANFILE, NULL};
 	struct sandbox_result res;
 	struct tj_error err = {0};
-	_cleanup_free_ char *plan = NULL;
-	size_t plan_len;
+	_cleanup_free_ char *answer = NULL;
+	size_t answer_len = 0;
+	struct show_input in;
 	char sha[65];
 	struct plan_summary sum;
+	int used = 0;
+	cJSON *raw;
 
 	if (!step_run(j, sb, "show", show, envp, cwd, &res))
 		goto out;
@@ -232,13 +335,31 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 		            (unsigned long long)j->policy->limits.output_bytes);
 		goto out;
 	}
-	if (planjson_normalize(res.out, res.out_len, &plan, &plan_len, sha, &err) < 0 ||
-	    planjson_summary(plan, plan_len, &sum, &err) < 0) {
-		job_outcome(j, "FAILED", "TerraformError", "%s", err.msg);
+	in = (struct show_input){res.out, res.out_len};
+	/* the canonical form is never longer than terraform's, plus the header */
+	if (sandbox_helper_run(sb, normalize_in_helper, &in, res.out_len + 256, 120000, &answer, &answer_len,
+	                       &err) < 0) {
+		job_outcome(j, "FAILED", "InternalError", "plan JSON: %s", err.msg);
 		goto out;
 	}
+	if (answer_len >= 2 && answer[0] == 'E' && answer[1] == ' ') {
+		job_outcome(j, "FAILED", "TerraformError", "%.500s", answer + 2);
+		goto out;
+	}
+	if (sscanf(answer, "S %u %u %u %u %u %u\n%n", &sum.create, &sum.update, &sum.delete_, &sum.replace,
+	           &sum.read, &sum.no_op, &used) != 6 ||
+	    used <= 0 || !tj_json_valid(answer + used, answer_len - (size_t)used, 1000)) {
+		job_outcome(j, "FAILED", "InternalError", "the plan JSON helper gave a malformed answer");
+		goto out;
+	}
+	tj_sha256_hex(answer + used, answer_len - (size_t)used, sha);
 	/* a raw item: the response carries the canonical bytes as they are */
-	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", cJSON_CreateRaw(plan));
+	raw = cJSON_CreateRaw(answer + used);
+	if (!raw) {
+		job_outcome(j, "FAILED", "InternalError", "out of memory");
+		goto out;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_json", raw);
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
 	/* 5. The policy's plan rules on what terraform would change. */
@@ -248,7 +369,8 @@ out:
 	sandbox_result_free(&res);
 }
 
-static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const struct job_tools *tools)
+static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const struct job_tools *tools,
+                           const struct modules_stage *mods)
 {
 	const struct job_request *req = j->req;
 	struct varfiles vf = {0};
@@ -264,13 +386,17 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 		job_outcome(j, "FAILED", "InternalError", "out of memory writing variables");
 		goto out;
 	}
-	if (!(sb = create_sandbox(j, rt, tools, &vf)))
+	if (!(sb = create_sandbox(j, rt, tools, &vf, mods)) || j->done)
 		goto out;
-	build_env(j->policy, &env);
+	if (mods->unresolved) {
+		job_outcome(j, "FAILED", "ValidationError", "%s", mods->unresolved);
+		goto out;
+	}
+	build_env(j->policy, mods, &env);
 	snprintf(cwd, sizeof(cwd), SB_WORKSPACE "%s%s", req->workdir && *req->workdir ? "/" : "",
 	         req->workdir ? req->workdir : "");
 
-	if (!run_init(j, sb, tools, env.envp, cwd))
+	if (!run_init(j, sb, tools, env.envp, cwd, mods->n_binds > 0))
 		goto out;
 	providers_start(j, sb, tools, env.envp, cwd, &pr);
 	if ((reattach_env = providers_env(&pr)) && env.n < sizeof(env.envp) / sizeof(env.envp[0]) - 1) {
@@ -291,6 +417,7 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
             cJSON **response, struct tj_error *err)
 {
 	struct job j = {.req = req, .policy = req->policy};
+	struct modules_stage mods = {0};
 	char idbuf[32];
 	const char *id = req->job_id;
 	uint64_t timeout_s = req->timeout_s ? req->timeout_s : req->policy->limits.job_timeout_s;
@@ -307,11 +434,12 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	j.steps = cJSON_GetObjectItemCaseSensitive(j.resp, "steps");
 	j.diagnostics = cJSON_CreateArray();
 
-	scan_upload(&j);
+	check_readable(&j);
 	if (!j.done)
-		check_readable(&j);
+		prepare_modules(&j, &mods);
 	if (!j.done)
-		run_in_sandbox(&j, rt, tools);
+		run_in_sandbox(&j, rt, tools, &mods);
+	modules_stage_remove(&mods);
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 

@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/jsoncheck.h"
 #include "common/util.h"
 #include "executor/sandboxpaths.h"
 #include "executor/steps.h"
+#include "runtime/helper.h"
 
 #define REATTACH_MARK "TF_REATTACH_PROVIDERS='"
 
@@ -74,12 +76,13 @@ static int find_provider_binary(const struct job_tools *tools, const char *addr,
 }
 
 /* Reads a provider's stdout until it prints its reattach configuration. */
-static cJSON *read_reattach_line(int fd, uint64_t deadline)
+/* Reads a provider's stdout until its reattach line; returns the JSON text
+ * between the quotes (in buf), unparsed, or NULL. */
+static const char *read_reattach_line(int fd, uint64_t deadline, char *buf, size_t size)
 {
-	char buf[8192];
 	size_t len = 0;
 
-	while (len < sizeof(buf) - 1) {
+	while (len < size - 1) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		uint64_t now = tj_now_ms();
 		char *mark, *end;
@@ -87,7 +90,7 @@ static cJSON *read_reattach_line(int fd, uint64_t deadline)
 
 		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1)
 			return NULL;
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		n = read(fd, buf + len, size - 1 - len);
 		if (n <= 0)
 			return NULL;
 		len += (size_t)n;
@@ -95,10 +98,44 @@ static cJSON *read_reattach_line(int fd, uint64_t deadline)
 		if ((mark = strstr(buf, REATTACH_MARK)) &&
 		    (end = strchr(mark + strlen(REATTACH_MARK), '\''))) {
 			*end = '\0';
-			return cJSON_Parse(mark + strlen(REATTACH_MARK));
+			return mark + strlen(REATTACH_MARK);
 		}
 	}
 	return NULL;
+}
+
+/* In the parsing helper (runtime/helper.h): the provider's handshake in,
+ * its own entry out ({"Protocol":...}), or nothing. */
+struct handshake {
+	const char *text;
+	const char *addr;
+};
+
+static int handshake_entry(void *ctx, int fd)
+{
+	const struct handshake *h = ctx;
+	_cleanup_cjson_ cJSON *conf = cJSON_Parse(h->text);
+	const cJSON *entry = cJSON_GetObjectItemCaseSensitive(conf, h->addr);
+	_cleanup_free_ char *text = cJSON_IsObject(entry) ? cJSON_PrintUnformatted(entry) : NULL;
+
+	return text && tj_write_all(fd, text, strlen(text)) >= 0 ? 0 : -1;
+}
+
+/* The entry, checked: one JSON object, at most 8 KiB; NULL otherwise. */
+static cJSON *handshake_check(const struct sandbox *sb, const char *text, const char *addr)
+{
+	struct handshake h = {text, addr};
+	_cleanup_free_ char *answer = NULL;
+	struct tj_error err;
+	size_t len;
+	const char *p;
+
+	if (sandbox_helper_run(sb, handshake_entry, &h, 8192, 10000, &answer, &len, &err) < 0 ||
+	    !tj_json_valid(answer, len, 16))
+		return NULL;
+	for (p = answer; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
+		;
+	return *p == '{' ? cJSON_CreateRaw(answer) : NULL;
 }
 
 /* Starts each provider init selected once, in the job's sandbox, in debug
@@ -133,7 +170,8 @@ void providers_start(struct job *j, struct sandbox *sb, const struct job_tools *
 		const char *a = item->string;
 		const char *ver = cJSON_GetStringValue(item);
 		int p[2];
-		_cleanup_cjson_ cJSON *conf = NULL;
+		char line[8192];
+		const char *conf;
 		cJSON *entry;
 		char *argv[] = {sb_path, "-debug", NULL};
 
@@ -156,11 +194,11 @@ void providers_start(struct job *j, struct sandbox *sb, const struct job_tools *
 		}
 		close(p[1]);
 		ra->fds[ra->n++] = p[0];
-		conf = read_reattach_line(p[0], tj_now_ms() + 60000 < limit ? tj_now_ms() + 60000 : limit);
-		entry = cJSON_GetObjectItemCaseSensitive(conf, addr);
-		if (!cJSON_IsObject(entry))
+		conf = read_reattach_line(p[0], tj_now_ms() + 60000 < limit ? tj_now_ms() + 60000 : limit,
+		                          line, sizeof(line));
+		if (!conf || !(entry = handshake_check(sb, conf, addr)))
 			goto fail;
-		cJSON_AddItemToObject(ra->config, addr, cJSON_DetachItemViaPointer(conf, entry));
+		cJSON_AddItemToObject(ra->config, addr, entry);
 	}
 	step_add_done(j, "providers", tj_now_ms() - t0);
 	return;

@@ -49,3 +49,10 @@ bench-planjson: $(BIN) $(BENCH_PLANJSON)
 	TFJAIL_BIN=$(abspath $(BIN)) PLANJSON_TIMER=$(abspath $(BENCH_PLANJSON)) bench/planjson $(RUNS)
 
 bench: bench-planjson
+
+.PHONY: bench-modules
+# A job with modules from the module mirror against the same modules vendored.
+bench-modules: $(BIN)
+	TFJAIL_BIN=$(abspath $(BIN)) bench/modules $(if $(RUNS),-n $(RUNS))
+
+bench: bench-modules

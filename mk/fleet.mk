@@ -7,8 +7,8 @@ $(STORE_TIMER): bench/store-timer.c $(BUILD)/libtfjail.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libtfjail.a $(PKG_LIBS)
 
 .PHONY: bench-fleet
-# JOBS=N overrides the number of jobs per measurement.
+# JOBS=N: store calls and submissions per measurement; PLANS=N: plans per throughput run.
 bench-fleet: $(BIN) $(STORE_TIMER)
-	TFJAIL_BIN=$(abspath $(BIN)) STORE_TIMER=$(abspath $(STORE_TIMER)) bench/fleet $(if $(JOBS),-n $(JOBS))
+	TFJAIL_BIN=$(abspath $(BIN)) STORE_TIMER=$(abspath $(STORE_TIMER)) bench/fleet $(if $(JOBS),-n $(JOBS)) $(if $(PLANS),-j $(PLANS))
 
 bench: bench-fleet

@@ -348,6 +348,7 @@ enum pf_kind {
 	PF_SYSCALLS, /* list of syscall names */
 	PF_GLOBS,    /* list of fnmatch globs */
 	PF_CHOICE,   /* one string of choices, stored as its index (an enum) */
+	PF_INFO,     /* informational, written by `policy show`, ignored on load */
 };
 
 enum pf_base { B_POLICY, B_RULES };
@@ -404,6 +405,8 @@ static const struct pfield fields[] = {
 	{"modules.allow_local", PF_BOOL, R(modules_allow_local), 0, 0, 1, "true"},
 	{"modules.allowed_sources", PF_GLOBS, R(module_sources), offsetof(struct tj_policy_rules, n_module_sources),
 	 0, MAX_LIST, "[]"},
+	{"modules.mirror", PF_PATH, P(module_mirror), 0, 0, 0, "\"\""},
+	{"modules.mirror_contents", PF_INFO, B_RULES, 0, 0, 0, 0, NULL},
 
 	{"upload.max_files", PF_U64, P(upload.max_files), 0, 1, 1000000, "1000"},
 	{"upload.max_total_size", PF_SIZE, P(upload.max_total_bytes), 0, 1, TiB, "\"64MiB\""},
@@ -678,6 +681,8 @@ static int set_field(struct tj_policy *p, const struct pfield *f, const cJSON *v
 			return policy_bad(pe, path, "%g is out of range [0.01, %" PRIu64 "]", v->valuedouble,
 			                  f->max);
 		*(double *)field_ptr(p, f, f->off) = v->valuedouble;
+		return 0;
+	case PF_INFO:
 		return 0;
 	case PF_BOOL:
 		if (!cJSON_IsBool(v))
@@ -1029,7 +1034,7 @@ static int load_json(struct tj_policy *p, const cJSON *root, struct policy_error
 			return -1;
 	}
 	for (size_t i = 0; i < N_FIELDS; i++)
-		if (!fields[i].dflt && !seen[i] && policy_bad(pe, fields[i].path, "missing (required)") < 0 &&
+		if (!fields[i].dflt && fields[i].kind != PF_INFO && !seen[i] && policy_bad(pe, fields[i].path, "missing (required)") < 0 &&
 		    !policy_go_on(pe))
 			return -1;
 	if (pe->fatal)
@@ -1151,6 +1156,7 @@ void tj_policy_free(struct tj_policy *p)
 		return;
 	free(p->path);
 	free(p->name);
+	free(p->module_mirror);
 	free(p->mounts.terraform);
 	free(p->mounts.plugin_dir);
 	free_list(p->mounts.ro_binds, p->mounts.n_ro_binds);
@@ -1232,6 +1238,8 @@ cJSON *tj_policy_to_json(const struct tj_policy *p)
 	for (size_t i = 0; i < N_FIELDS; i++) {
 		const char *dot = strchr(fields[i].path, '.');
 		cJSON *parent = root;
+		if (fields[i].kind == PF_INFO)
+			continue;
 		if (dot) {
 			char sec[64];
 			snprintf(sec, sizeof(sec), "%.*s", (int)(dot - fields[i].path), fields[i].path);

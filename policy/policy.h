@@ -74,6 +74,7 @@ struct tj_policy {
 	struct tj_policy_providers providers;
 	struct tj_policy_mounts mounts;
 	struct tj_policy_seccomp seccomp;
+	char *module_mirror; /* modules.mirror: the operator's module mirror; "" = none */
 	struct tj_policy_rules *rules;
 };
 

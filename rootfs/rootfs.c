@@ -103,9 +103,14 @@ int rootfs_etc_group(char *buf, size_t len, gid_t gid)
 int rootfs_plan_build(const struct rootfs_spec *spec, struct rootfs_plan *plan, struct tj_error *err)
 {
 	static const char *const devices[] = {"null", "zero", "full", "random", "urandom"};
-	static const char *const proc_ro[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"};
-	static const char *const proc_mask[] = {"/proc/kcore", "/proc/keys", "/proc/timer_list",
-						 "/proc/sched_debug"};
+	/* What OCI runtimes (runc, crun: Docker's default spec) make read-only
+	 * and mask, plus the host's kernel configuration and command line. */
+	static const char *const proc_ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					      "/proc/sysrq-trigger"};
+	static const char *const proc_mask[] = {
+		"/proc/acpi",      "/proc/asound",      "/proc/kcore",       "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+		"/proc/scsi",      "/proc/config.gz",   "/proc/cmdline"};
 	char opts[128], text[512];
 	const unsigned long tmpfs_flags = MS_NOSUID | MS_NODEV;
 

@@ -93,6 +93,7 @@ struct cgroup_job {
 	size_t ndirs;
 	char *paths[CG_NCONTROLLERS]; /* parallel to host->dirs */
 	int dirfd;                    /* v2 only */
+	int attach_fds[CG_NCONTROLLERS]; /* cgroup_job_attach_open(); -1 = closed */
 };
 
 struct cgroup_ops {
@@ -983,6 +984,7 @@ static void cg_job_free(struct cgroup_job *job)
 {
 	if (job->dirfd >= 0)
 		close(job->dirfd);
+	cgroup_job_attach_close(job);
 	for (size_t i = 0; i < job->ndirs; i++)
 		free(job->paths[i]);
 	free(job);
@@ -1046,6 +1048,8 @@ int cgroup_job_create(struct cgroup_host *host, const char *name, const struct c
 		return cg_oom(err);
 	job->host = host;
 	job->dirfd = -1;
+	for (size_t i = 0; i < CG_NCONTROLLERS; i++)
+		job->attach_fds[i] = -1;
 	for (size_t i = 0; i < host->ndirs; i++) {
 		_cleanup_free_ char *path = cg_join(host->dirs[i].parent, name);
 		if (!path) {
@@ -1119,14 +1123,54 @@ int cgroup_job_attach(struct cgroup_job *job, pid_t pid, struct tj_error *err)
 	return 0;
 }
 
-int cgroup_job_attach_self(struct cgroup_job *job, struct tj_error *err)
+int cgroup_job_attach_open(struct cgroup_job *job, struct tj_error *err)
 {
 	/* On v1 "tasks" moves one thread; the caller has only one. */
 	const char *file = job->host->mode == CGROUP_MODE_V2 ? "cgroup.procs" : "tasks";
 
-	for (size_t i = 0; i < job->ndirs; i++)
-		if (cg_write(job->paths[i], file, "0", err) < 0)
+	cgroup_job_attach_close(job);
+	for (size_t i = 0; i < job->ndirs; i++) {
+		_cleanup_free_ char *path = cg_join(job->paths[i], file);
+		if (!path)
+			return cg_oom(err);
+		job->attach_fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+		if (job->attach_fds[i] < 0) {
+			tj_error_sys(err, "open %s", path);
+			cgroup_job_attach_close(job);
 			return -1;
+		}
+	}
+	return 0;
+}
+
+void cgroup_job_attach_close(struct cgroup_job *job)
+{
+	for (size_t i = 0; i < CG_NCONTROLLERS; i++)
+		if (job->attach_fds[i] >= 0) {
+			close(job->attach_fds[i]);
+			job->attach_fds[i] = -1;
+		}
+}
+
+int cgroup_job_attach_self(struct cgroup_job *job, struct tj_error *err)
+{
+	const char *file = job->host->mode == CGROUP_MODE_V2 ? "cgroup.procs" : "tasks";
+
+	for (size_t i = 0; i < job->ndirs; i++) {
+		ssize_t n;
+		/* not opened beforehand: the caller's own credentials */
+		if (job->attach_fds[i] < 0) {
+			if (cg_write(job->paths[i], file, "0", err) < 0)
+				return -1;
+			continue;
+		}
+		do
+			n = write(job->attach_fds[i], "0", 1);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return tj_error_sys(err, "move into cgroup %s", job->paths[i]);
+	}
+	cgroup_job_attach_close(job);
 	return 0;
 }
 

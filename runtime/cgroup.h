@@ -86,9 +86,17 @@ int cgroup_job_dirfd(const struct cgroup_job *job);
 /* Moves pid into the job cgroup (v1, or v2 when clone3 is unavailable).
  * Refuses the calling process itself: a kill would take the service down. */
 int cgroup_job_attach(struct cgroup_job *job, pid_t pid, struct tj_error *err);
-/* Moves the calling process into the job cgroup.  The caller must be
- * single-threaded and must not be the service (the sandbox's PID 1, while it
- * still has the service's credentials).  v1 writes "0" to each tasks file: a
+/* Opens, with the caller's credentials (host root), the files through which
+ * cgroup_job_attach_self() moves a process: the kernel checks a write to them
+ * against the opener's credentials, and the sandbox's PID 1 has none on the
+ * host.  A fork inherits them; cgroup_job_attach_close() closes them. */
+int cgroup_job_attach_open(struct cgroup_job *job, struct tj_error *err);
+void cgroup_job_attach_close(struct cgroup_job *job);
+/* Moves the calling process into the job cgroup through the files that
+ * cgroup_job_attach_open() opened (or, where it was not called, files it
+ * opens now with its own credentials), then closes them.  The caller must be
+ * single-threaded and must not be the service (the sandbox's PID 1 before it
+ * runs anything of the sandbox's).  v1 writes "0" to each tasks file: a
  * thread that moves itself skips the global lock that a write to
  * cgroup.procs takes, and that lock's write side waits for an RCU grace
  * period (10-15 ms on a busy host).  v2 writes "0" to cgroup.procs. */

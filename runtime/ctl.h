@@ -20,10 +20,16 @@ enum msg_type {
 	MSG_RESULT,
 };
 
+struct msg_ready {
+	uint32_t type;
+	uint32_t len; /* followed by len bytes of the workspace inspection */
+};
+
 struct msg_setup_err {
 	uint32_t type;
 	uint32_t step; /* enum sandbox_setup_step */
 	int32_t errnum;
+	uint32_t extra_len; /* followed by extra_len bytes: a failed upload's inspection */
 	char msg[TJ_ERROR_MSG_MAX];
 };
 

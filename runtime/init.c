@@ -2,9 +2,11 @@
  * loop (child_loop).  See init.h. */
 #include "runtime/init.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -25,8 +27,10 @@
 #include "rootfs/workspace.h"
 #include "runtime/caps.h"
 #include "runtime/ctl.h"
+#include "runtime/limits.h"
 #include "runtime/mount.h"
 #include "runtime/net.h"
+#include "runtime/seccomp.h"
 
 /* Where PID 1 builds the new root before pivoting into it. */
 #define BASE_DIR   "/tmp"
@@ -34,14 +38,30 @@
 #define OLDROOT    "/oldroot"
 #define UPLOAD_DIR "/.upload"
 
+/* The report of a failed step; extra (at most SANDBOX_INSPECT_MAX bytes)
+ * follows it: the inspection of an upload that could not be copied. */
+static __attribute__((noreturn)) void child_fail_with(int ctl, enum sandbox_setup_step step,
+                                                      const struct tj_error *e, const char *extra,
+                                                      size_t extra_len)
+{
+	static char buf[sizeof(struct msg_setup_err) + SANDBOX_INSPECT_MAX];
+	struct msg_setup_err *m = (struct msg_setup_err *)buf;
+
+	if (extra_len > SANDBOX_INSPECT_MAX)
+		extra_len = 0;
+	*m = (struct msg_setup_err){
+	    .type = MSG_SETUP_ERR, .step = step, .errnum = e->errnum, .extra_len = (uint32_t)extra_len};
+	snprintf(m->msg, sizeof(m->msg), "%s", e->msg);
+	if (extra_len)
+		memcpy(buf + sizeof(*m), extra, extra_len);
+	ctl_send(ctl, buf, sizeof(*m) + extra_len, NULL, 0);
+	_exit(1);
+}
+
 static __attribute__((noreturn)) void child_fail(int ctl, enum sandbox_setup_step step,
                                                  const struct tj_error *e)
 {
-	struct msg_setup_err m = {.type = MSG_SETUP_ERR, .step = step, .errnum = e->errnum};
-
-	snprintf(m.msg, sizeof(m.msg), "%s", e->msg);
-	ctl_send(ctl, &m, sizeof(m), NULL, 0);
-	_exit(1);
+	child_fail_with(ctl, step, e, NULL, 0);
 }
 
 /* The host's environment and tfjail's argv live in PID 1's memory (it is a
@@ -90,11 +110,26 @@ static bool child_exclude(const char *rel, const struct stat *st, void *ctx)
 	return cfg->workspace_exclude ? cfg->workspace_exclude(rel, st, cfg->workspace_exclude_ctx) : false;
 }
 
-static int setup_workspace(const struct init_ctx *c, enum sandbox_setup_step *step, struct tj_error *err)
+/* What the workspace worker reports to PID 1, followed by out_len bytes of
+ * the inspection's result. */
+struct worker_report {
+	int32_t step; /* SANDBOX_SETUP_INIT: done */
+	int32_t errnum;
+	char msg[TJ_ERROR_MSG_MAX];
+	uint32_t out_len;
+};
+
+/* The workspace worker: a child of PID 1 with the commands' uid, no
+ * capabilities, no_new_privs and the commands' seccomp filter, in the final
+ * root (the host's tree is detached): copies the upload, then inspects the
+ * copy.  Whatever the upload holds is parsed here and nowhere else. */
+static __attribute__((noreturn)) void workspace_worker(const struct init_ctx *c, int report_fd)
 {
 	const struct sandbox_config *cfg = c->cfg;
-	char src[PATH_MAX];
-	enum workspace_failure kind;
+	static struct worker_report r;
+	static char out[SANDBOX_INSPECT_MAX];
+	struct tj_error err = {0};
+	enum workspace_failure kind = WORKSPACE_OK;
 	struct workspace_copy_opts o = {
 	    .exclude = child_exclude,
 	    .ctx = (void *)(uintptr_t)cfg,
@@ -102,26 +137,100 @@ static int setup_workspace(const struct init_ctx *c, enum sandbox_setup_step *st
 	    .max_total_bytes = cfg->copy_max_total_bytes,
 	    .max_file_bytes = cfg->copy_max_file_bytes,
 	    .max_depth = cfg->copy_max_depth,
-	    .uid = c->uid,
-	    .gid = c->gid,
+	    .uid = (uid_t)-1, /* the copies are ours: we are the commands' uid */
+	    .gid = (gid_t)-1,
 	};
+	ssize_t n = 0;
+
+	r.step = SANDBOX_SETUP_WORKSPACE;
+	if (caps_drop_all(c->uid, c->gid, &err) < 0 || seccomp_program_load(c->seccomp) < 0) {
+		if (!err.msg[0])
+			tj_error_sys(&err, "seccomp");
+		goto report;
+	}
+	if (workspace_copy(UPLOAD_DIR, "/workspace", &o, &kind, &err) < 0) {
+		r.step = kind == WORKSPACE_NOSPACE   ? SANDBOX_SETUP_WORKSPACE_FULL
+		         : kind == WORKSPACE_INVALID ? SANDBOX_SETUP_WORKSPACE_INVALID
+		                                     : SANDBOX_SETUP_WORKSPACE;
+		/* nothing will run: the inspection may explain, from the
+		 * read-only upload, with the same credentials */
+		if (kind == WORKSPACE_INVALID && cfg->workspace_inspect) {
+			struct tj_error ierr = {0};
+			n = cfg->workspace_inspect(UPLOAD_DIR, cfg->workspace_inspect_ctx, out, sizeof(out),
+			                           &ierr);
+			if (n > 0 && (size_t)n <= sizeof(out))
+				r.out_len = (uint32_t)n;
+		}
+		goto report;
+	}
+	if (cfg->workspace_inspect) {
+		r.step = SANDBOX_SETUP_INSPECT;
+		n = cfg->workspace_inspect("/workspace", cfg->workspace_inspect_ctx, out, sizeof(out), &err);
+		if (n < 0 || (size_t)n > sizeof(out))
+			goto report;
+		r.out_len = (uint32_t)n;
+	}
+	r.step = SANDBOX_SETUP_INIT;
+report:
+	r.errnum = err.errnum;
+	snprintf(r.msg, sizeof(r.msg), "%s", err.msg);
+	if (tj_write_all(report_fd, &r, sizeof(r)) < 0 || tj_write_all(report_fd, out, r.out_len) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+/* Attaches the host's read-only clone of the upload at /.upload, runs the
+ * workspace worker and takes its report, then removes the upload. */
+static int setup_workspace(struct init_ctx *c, enum sandbox_setup_step *step, struct tj_error *err)
+{
+	static struct worker_report r;
+	int p[2], st;
+	pid_t pid;
+	ssize_t n;
 
 	*step = SANDBOX_SETUP_WORKSPACE;
-	/* bind the upload through the fd opened at the start (child_setup) */
-	snprintf(src, sizeof(src), OLDROOT "/proc/self/fd/%d", c->upload);
-	if (tj_mkdir_p(NEWROOT UPLOAD_DIR, 0755, err) < 0 || mount_bind_ro(src, NEWROOT UPLOAD_DIR, err) < 0)
+	if (tj_mkdir_p(UPLOAD_DIR, 0755, err) < 0 || mount_attach_tree(c->upload, UPLOAD_DIR, err) < 0)
 		return -1;
-	if (workspace_copy(NEWROOT UPLOAD_DIR, NEWROOT "/workspace", &o, &kind, err) < 0) {
-		if (kind == WORKSPACE_NOSPACE)
-			*step = SANDBOX_SETUP_WORKSPACE_FULL;
-		else if (kind == WORKSPACE_INVALID)
-			*step = SANDBOX_SETUP_WORKSPACE_INVALID;
-		return -1;
-	}
 	close(c->upload);
-	if (umount2(NEWROOT UPLOAD_DIR, MNT_DETACH) < 0)
+	c->upload = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return tj_error_sys(err, "pipe");
+	pid = fork();
+	if (pid < 0)
+		return tj_error_sys(err, "fork the workspace worker");
+	if (pid == 0) {
+		close(p[0]);
+		workspace_worker(c, p[1]);
+	}
+	close(p[1]);
+	memset(&r, 0, sizeof(r));
+	n = tj_read_all(p[0], &r, sizeof(r));
+	if (n == (ssize_t)sizeof(r) && r.out_len <= SANDBOX_INSPECT_MAX) {
+		c->inspect = malloc(r.out_len + 1);
+		if (!c->inspect || tj_read_all(p[0], c->inspect, r.out_len) != (ssize_t)r.out_len)
+			n = -1;
+		else
+			c->inspect_len = r.out_len;
+	}
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r) || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (WIFSIGNALED(st))
+			return tj_error_set(err, EPIPE, "the workspace worker was killed by signal %d",
+			                    WTERMSIG(st));
+		return tj_error_set(err, EPIPE, "the workspace worker ended without a report");
+	}
+	if (r.step != SANDBOX_SETUP_INIT) {
+		r.msg[sizeof(r.msg) - 1] = '\0';
+		*step = r.step >= SANDBOX_SETUP_WORKSPACE && r.step <= SANDBOX_SETUP_INSPECT
+		            ? (enum sandbox_setup_step)r.step
+		            : SANDBOX_SETUP_WORKSPACE;
+		return tj_error_set(err, r.errnum, "%s", r.msg);
+	}
+	if (umount2(UPLOAD_DIR, MNT_DETACH) < 0)
 		return tj_error_sys(err, "unmount the upload");
-	if (rmdir(NEWROOT UPLOAD_DIR) < 0)
+	if (rmdir(UPLOAD_DIR) < 0)
 		return tj_error_sys(err, "remove %s", UPLOAD_DIR);
 	return 0;
 }
@@ -136,25 +245,27 @@ static void child_setup(struct init_ctx *c)
 	struct rootfs_plan plan = {0};
 	struct rootfs_bind *binds = NULL;
 	enum sandbox_setup_step step = SANDBOX_SETUP_INIT;
+	struct limits_plan limits;
 	char go;
 	int devnull;
 
 	/* Nothing may ptrace or read /proc/1/{mem,environ,fd} of this process. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	/* The upload, opened while this process still has the host's root
-	 * credentials (it becomes an unprivileged uid at GO): a 0700 directory
-	 * on the way to it, like /root, is then no obstacle.  The files
-	 * themselves are read later as the sandbox's unprivileged uid. */
-	if (c->cfg->workspace_src) {
-		c->upload = open(c->cfg->workspace_src, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (c->upload < 0) {
-			tj_error_sys(&err, "open the upload %s", c->cfg->workspace_src);
-			child_fail(c->ctl, SANDBOX_SETUP_WORKSPACE, &err);
-		}
-	}
-	/* Only the control socket (and the upload's O_PATH fd) survive from
-	 * the host. */
+	/* Where clone3 could not place us in the job cgroup (cgroup v1 and
+	 * hybrid hosts), move ourselves, while the host writes our uid/gid
+	 * maps, through the files the host opened for us (we have no host
+	 * credentials of our own).  A process moving itself as a single thread
+	 * skips the global lock that the host's write of our pid to
+	 * cgroup.procs would take, whose write side waits for an RCU grace
+	 * period (10-15 ms). */
+	if (c->joined_cgroup_ns)
+		cgroup_job_attach_close(c->cg);
+	else if (cgroup_job_attach_self(c->cg, &err) < 0)
+		child_fail(c->ctl, SANDBOX_SETUP_CGROUP, &err);
+
+	/* Only the control socket and the upload's O_PATH fd (opened by the
+	 * host) survive from the host. */
 	if (dup2(c->ctl, 3) < 0 || (c->upload >= 0 && dup2(c->upload, 4) < 0)) {
 		tj_error_sys(&err, "dup2 control socket");
 		child_fail(c->ctl, step, &err);
@@ -173,17 +284,6 @@ static void child_setup(struct init_ctx *c)
 	}
 	if (devnull > 2)
 		close(devnull);
-
-	/* Where clone3 could not place us in the job cgroup (cgroup v1 and
-	 * hybrid hosts), move ourselves, while the host writes our uid/gid
-	 * maps: we still have the service's credentials until setresuid below.
-	 * A process moving itself as a single thread skips the global lock
-	 * that the host's write of our pid to cgroup.procs would take, whose
-	 * write side waits for an RCU grace period (10-15 ms). */
-	if (!c->joined_cgroup_ns && cgroup_job_attach_self(c->cg, &err) < 0) {
-		step = SANDBOX_SETUP_CGROUP;
-		child_fail(c->ctl, step, &err);
-	}
 
 	/* Wait until the host has written our uid/gid maps. */
 	if (read(c->ctl, &go, 1) != 1)
@@ -205,6 +305,23 @@ static void child_setup(struct init_ctx *c)
 		tj_error_sys(&err, "sethostname");
 		child_fail(c->ctl, step, &err);
 	}
+
+	/* Counters of our own user namespace, while we are root in it (and
+	 * /proc is still the host's mount, before any mask). */
+	step = SANDBOX_SETUP_LIMITS;
+	{
+		uint64_t ws = cfg->workspace_bytes ? cfg->workspace_bytes : 64ull << 20;
+		uint64_t tmp = cfg->tmp_bytes ? cfg->tmp_bytes : 64ull << 20;
+		struct limits_spec ls = {
+		    .pids = cfg->pids,
+		    .nofile = cfg->nofile,
+		    /* a file may fill the largest tmpfs (ENOSPC, not SIGXFSZ) */
+		    .fsize = (ws > tmp ? ws : tmp) + (1u << 20),
+		};
+		limits_plan_build(&ls, &limits);
+	}
+	if (limits_apply_userns(&limits, &err) < 0)
+		child_fail(c->ctl, step, &err);
 
 	step = SANDBOX_SETUP_NETWORK;
 	if (net_loopback_up(&err) < 0)
@@ -259,29 +376,22 @@ static void child_setup(struct init_ctx *c)
 		free(files);
 	}
 
-	if (cfg->workspace_src && setup_workspace(c, &step, &err) < 0)
-		child_fail(c->ctl, step, &err);
-
 	step = SANDBOX_SETUP_PIVOT_ROOT;
 	if (mount_pivot_root(NEWROOT, &err) < 0)
 		child_fail(c->ctl, step, &err);
-	if (mount_set_readonly("/", false, &err) < 0)
+
+	step = SANDBOX_SETUP_LIMITS;
+	if (limits_apply_rlimits(&limits, &err) < 0)
 		child_fail(c->ctl, step, &err);
 
-	step = SANDBOX_SETUP_RLIMITS;
-	{
-		struct rlimit core = {0, 0};
-		struct rlimit nofile;
-		rlim_t want = cfg->nofile ? cfg->nofile : 1024;
-		getrlimit(RLIMIT_NOFILE, &nofile);
-		if (want > nofile.rlim_max && nofile.rlim_max != RLIM_INFINITY)
-			want = nofile.rlim_max;
-		nofile.rlim_cur = nofile.rlim_max = want;
-		if (setrlimit(RLIMIT_CORE, &core) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0) {
-			tj_error_sys(&err, "setrlimit");
-			child_fail(c->ctl, step, &err);
-		}
-	}
+	/* The host's tree is gone: only now is the upload read, and as the
+	 * commands' uid. */
+	if (c->upload >= 0 && setup_workspace(c, &step, &err) < 0)
+		child_fail_with(c->ctl, step, &err, c->inspect, c->inspect_len);
+
+	step = SANDBOX_SETUP_PIVOT_ROOT;
+	if (mount_set_readonly("/", false, &err) < 0)
+		child_fail(c->ctl, step, &err);
 
 	step = SANDBOX_SETUP_CAPABILITIES;
 	if (caps_drop_all(c->uid, c->gid, &err) < 0)
@@ -428,6 +538,99 @@ bad_errno:
 	return -1;
 }
 
+/* The helper processes started in the background (provider servers): they
+ * outlive the command that follows them, nothing else does. */
+#define MAX_HELPERS 64
+
+struct helpers {
+	pid_t pid[MAX_HELPERS];
+	size_t n;
+};
+
+static bool helpers_has(const struct helpers *h, pid_t pid)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->pid[i] == pid)
+			return true;
+	return false;
+}
+
+static void helpers_forget(struct helpers *h, pid_t pid)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->pid[i] == pid) {
+			h->pid[i] = h->pid[--h->n];
+			return;
+		}
+}
+
+/* Reaps every exited child of PID 1 (orphans included); returns how many. */
+static size_t reap_all(struct helpers *h)
+{
+	size_t n = 0;
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		helpers_forget(h, pid);
+		n++;
+	}
+	return n;
+}
+
+/* The state letter of /proc/PID/stat; 0 if the process is gone. */
+static char proc_state(const char *pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* After a command: every process of the sandbox but PID 1 and the helpers
+ * is killed, also those that left the command's session and process group
+ * (setsid), so that nothing of one step runs in the next.  Repeated until a
+ * pass finds nothing alive: a process may fork while a pass runs. */
+static void kill_leftovers(struct helpers *h)
+{
+	for (int pass = 0; pass < 10000; pass++) {
+		size_t alive = 0;
+		struct dirent *de;
+		DIR *d = opendir("/proc");
+
+		if (!d)
+			return;
+		while ((de = readdir(d))) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+			char st;
+			if (*end || pid <= 1 || helpers_has(h, (pid_t)pid))
+				continue;
+			st = proc_state(de->d_name);
+			if (st && st != 'Z') {
+				kill((pid_t)pid, SIGKILL);
+				alive++;
+			}
+		}
+		closedir(d);
+		if (reap_all(h) == 0 && alive == 0)
+			return;
+		if (alive)
+			sched_yield();
+	}
+}
+
 /* PID 1's loop: run commands one at a time, reap every process (orphans
  * included), report the command's wait status. */
 static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
@@ -437,6 +640,7 @@ static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
 	pid_t current = -1;
 	int current_exec_errno = 0;
 	static char buf[CTL_MAX_MSG];
+	struct helpers helpers = {.n = 0};
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -445,8 +649,15 @@ static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
 	signal(SIGPIPE, SIG_IGN);
 
 	{
-		uint32_t ready = MSG_READY;
-		if (ctl_send(c->ctl, &ready, sizeof(ready), NULL, 0) < 0)
+		/* READY carries the inspection's bytes, if any */
+		struct msg_ready *ready = (struct msg_ready *)buf;
+		ready->type = MSG_READY;
+		ready->len = (uint32_t)c->inspect_len;
+		if (c->inspect_len)
+			memcpy(buf + sizeof(*ready), c->inspect, c->inspect_len);
+		free(c->inspect);
+		c->inspect = NULL;
+		if (ctl_send(c->ctl, buf, sizeof(*ready) + c->inspect_len, NULL, 0) < 0)
 			_exit(1);
 	}
 	for (;;) {
@@ -464,13 +675,14 @@ static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
 				/* level-triggered: waitpid below does the work */
 			}
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				helpers_forget(&helpers, pid);
 				if (pid == current) {
 					struct msg_result r = {.type = MSG_RESULT,
 					                       .wait_status = status,
 					                       .exec_errno = current_exec_errno};
-					/* what the command left in its process group goes with it */
-					kill(-current, SIGKILL);
+					/* what the command left behind goes with it */
 					current = -1;
+					kill_leftovers(&helpers);
 					if (ctl_send(c->ctl, &r, sizeof(r), NULL, 0) < 0)
 						_exit(1);
 				}
@@ -498,6 +710,8 @@ static __attribute__((noreturn)) void child_loop(struct init_ctx *c)
 				if (handle_exec(c, buf, (size_t)n, fds, &bg, &bg_errno) < 0 || bg < 0 ||
 				    bg_errno)
 					r.wait_status = 127 << 8;
+				else if (helpers.n < MAX_HELPERS)
+					helpers.pid[helpers.n++] = bg;
 				r.exec_errno = bg_errno;
 				ctl_send(c->ctl, &r, sizeof(r), NULL, 0);
 			} else if ((size_t)n >= sizeof(struct msg_exec) && *(uint32_t *)buf == MSG_EXEC &&

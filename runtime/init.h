@@ -19,10 +19,12 @@ struct init_ctx {
 	const struct seccomp_program *seccomp;
 	struct cgroup_job *cg;
 	int ctl;               /* PID 1's end of the control socket */
-	int upload;            /* O_PATH fd of workspace_src, opened by PID 1, or -1 */
+	int upload;            /* the host's detached read-only clone of the upload, or -1 */
 	bool joined_cgroup_ns; /* clone3 placed it in its cgroup and cgroup namespace */
 	uid_t uid;             /* uid/gid inside for commands */
 	gid_t gid;
+	char *inspect; /* the workspace inspection's bytes, for READY */
+	size_t inspect_len;
 };
 
 /* Runs in the cloned child; never returns. */

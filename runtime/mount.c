@@ -227,3 +227,27 @@ int mount_pivot_root(const char *newroot, struct tj_error *err)
 		return tj_error_sys(err, "chdir /");
 	return 0;
 }
+
+int mount_clone_tree_ro(int dirfd, const char *path, struct tj_error *err)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+	};
+	int fd = open_tree(dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (*path ? 0 : AT_EMPTY_PATH));
+
+	if (fd < 0)
+		return tj_error_sys(err, "clone the mount of %s", *path ? path : "the upload");
+	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		tj_error_sys(err, "make the clone of %s read-only", *path ? path : "the upload");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int mount_attach_tree(int tree_fd, const char *dst, struct tj_error *err)
+{
+	if (move_mount(tree_fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return tj_error_sys(err, "attach the upload at %s", dst);
+	return 0;
+}

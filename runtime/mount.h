@@ -1,5 +1,6 @@
 /* Carries out a rootfs plan (rootfs/rootfs.h) with libmount, inside the
- * sandbox's own mount namespace.  Nothing here ever runs in the host's. */
+ * sandbox's own mount namespace.  Nothing here ever runs in the host's, but
+ * mount_clone_tree_ro(), which only makes a detached copy. */
 #ifndef TFJAIL_RUNTIME_MOUNT_H
 #define TFJAIL_RUNTIME_MOUNT_H
 
@@ -13,6 +14,14 @@ int mount_make_rprivate(struct tj_error *err);
 int mount_tmpfs(const char *path, const char *options, unsigned long flags, struct tj_error *err);
 /* Bind mount src at dst, read-only, nosuid, nodev, recursively. */
 int mount_bind_ro(const char *src, const char *dst, struct tj_error *err);
+/* Clones the mount of path (below dirfd; "" = dirfd itself), without the
+ * mounts below it, as a detached, read-only, nosuid, nodev, noexec tree:
+ * the host hands it to a sandbox, which attaches it in its own mount
+ * namespace, where no path of the host is resolved again.  Returns the
+ * tree's fd. */
+int mount_clone_tree_ro(int dirfd, const char *path, struct tj_error *err);
+/* Attaches a tree from mount_clone_tree_ro() at dst. */
+int mount_attach_tree(int tree_fd, const char *dst, struct tj_error *err);
 /* Applies a plan: destinations below newroot, bind sources below oldroot. */
 int mount_apply_plan(const struct rootfs_plan *plan, const char *newroot, const char *oldroot,
 		     struct tj_error *err);

@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "runtime/ctl.h"
 #include "runtime/init.h"
+#include "runtime/mount.h"
 #include "runtime/seccomp.h"
 #include "runtime/uidslot.h"
 
@@ -39,6 +40,8 @@ struct sandbox_runtime {
 	uint32_t uid_slots;
 	char lock_dir[PATH_MAX];
 	unsigned long counter;
+	char *failed_inspect; /* of the last sandbox_create() that failed at the workspace */
+	size_t failed_inspect_len;
 };
 
 struct sandbox {
@@ -49,6 +52,8 @@ struct sandbox {
 	bool alive;
 	struct cgroup_job *cg;
 	struct uidslot slot;
+	char *inspect; /* bytes of the workspace inspection, NUL-terminated */
+	size_t inspect_len;
 };
 
 static volatile sig_atomic_t cancel_signo;
@@ -108,6 +113,14 @@ int sandbox_runtime_open(const struct sandbox_runtime_options *opts, struct sand
 	rt->uid_slots = opts && opts->uid_slots ? opts->uid_slots : SANDBOX_DEFAULT_UID_SLOTS;
 	snprintf(rt->lock_dir, sizeof(rt->lock_dir), "%s",
 	         opts && opts->lock_dir ? opts->lock_dir : DEFAULT_LOCK_DIR);
+	/* The range must belong to nobody else: a sandbox running as a local
+	 * user's uid, or inside someone's subordinate range, could reach their
+	 * files and processes. */
+	if (uidslot_check_range(rt->uid_base, rt->uid_slots, "/etc/passwd", "/etc/group", "/etc/subuid",
+	                        "/etc/subgid", err) < 0) {
+		free(rt);
+		return -1;
+	}
 
 	/* The sandbox inherits supplementary groups, and setgroups is denied
 	 * inside it: drop them here, once. */
@@ -142,6 +155,7 @@ void sandbox_runtime_free(struct sandbox_runtime *rt)
 		cgroup_host_free(rt->cg);
 	if (rt->seccomp)
 		seccomp_program_free(rt->seccomp);
+	free(rt->failed_inspect);
 	free(rt);
 }
 
@@ -220,7 +234,7 @@ static const char *const setup_step_names[] = {
     [SANDBOX_SETUP_WORKSPACE_INVALID] = "workspace-invalid",
     [SANDBOX_SETUP_WORKSPACE_FULL] = "workspace-full",
     [SANDBOX_SETUP_PIVOT_ROOT] = "pivot_root",
-    [SANDBOX_SETUP_RLIMITS] = "rlimits",
+    [SANDBOX_SETUP_LIMITS] = "limits",
     [SANDBOX_SETUP_CAPABILITIES] = "capabilities",
     [SANDBOX_SETUP_TIMEOUT] = "setup",
     [SANDBOX_SETUP_CANCELED] = "canceled",
@@ -259,6 +273,9 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 
 	if (step_out)
 		*step_out = SANDBOX_SETUP_INIT;
+	free(rt->failed_inspect);
+	rt->failed_inspect = NULL;
+	rt->failed_inspect_len = 0;
 	sb = calloc(1, sizeof(*sb));
 	if (!sb)
 		return tj_error_set(err_out, ENOMEM, "out of memory");
@@ -266,7 +283,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	sb->cfg = cfg;
 	sb->ctl = -1;
 	sb->pid = -1;
-	sb->slot.lock_fd = -1;
+	sb->slot.lock_fd = sb->slot.lock_fd_user = -1;
 
 	if (uidslot_acquire(rt->lock_dir, rt->uid_base, rt->uid_slots, &sb->slot, &err) < 0) {
 		step = SANDBOX_SETUP_UIDMAP;
@@ -295,19 +312,52 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	                      .uid = uid,
 	                      .gid = gid,
 	                      .upload = -1};
+	sb->ctl = sv[0];
+	/* PID 1 has no host credentials: what it needs of the host is opened
+	 * here, as host root, and inherited.  The upload: a 0700 directory on
+	 * the way to it, like /root, is no obstacle (its files are read later
+	 * as the sandbox's unprivileged uid).  The cgroup files it moves itself
+	 * through: the kernel checks writes against the opener. */
+	if (cfg->workspace_src || cfg->workspace_fd > 0) {
+		c.upload = cfg->workspace_src ? mount_clone_tree_ro(AT_FDCWD, cfg->workspace_src, &err)
+		                              : mount_clone_tree_ro(cfg->workspace_fd, "", &err);
+		if (c.upload < 0) {
+			step = SANDBOX_SETUP_WORKSPACE;
+			close(sv[1]);
+			goto fail;
+		}
+	}
+	if (cgroup_job_attach_open(sb->cg, &err) < 0) {
+		step = SANDBOX_SETUP_CGROUP;
+		goto fail_fds;
+	}
+	/* The user namespace is owned by the slot's uid (uidslot.h). */
+	if (uidslot_enter(&sb->slot, &err) < 0) {
+		step = SANDBOX_SETUP_UIDMAP;
+		goto fail_fds;
+	}
 	sb->pid = clone_sandbox(cgroup_job_dirfd(sb->cg), &into_cgroup);
 	if (sb->pid == 0) {
 		close(sv[0]);
 		c.joined_cgroup_ns = into_cgroup;
 		init_main(&c);
 	}
-	close(sv[1]);
-	sb->ctl = sv[0];
-	if (sb->pid < 0) {
+	if (sb->pid < 0)
 		tj_error_sys(&err, "clone into new namespaces");
-		step = SANDBOX_SETUP_CLONE;
-		goto fail;
+	if (uidslot_leave(sb->pid < 0 ? NULL : &err) < 0) {
+		step = SANDBOX_SETUP_UIDMAP;
+		if (sb->pid > 0)
+			sb->alive = true;
+		goto fail_fds;
 	}
+	if (sb->pid < 0) {
+		step = SANDBOX_SETUP_CLONE;
+		goto fail_fds;
+	}
+	close(sv[1]);
+	if (c.upload >= 0)
+		close(c.upload);
+	cgroup_job_attach_close(sb->cg);
 	sb->alive = true;
 
 	/* PID 1 moves itself into its cgroup before it waits for GO.  If that
@@ -329,8 +379,14 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	{
 		struct pollfd p = {.fd = sb->ctl, .events = POLLIN};
 		struct msg_setup_err m;
+		_cleanup_free_ char *msg = malloc(sizeof(struct msg_setup_err) + SANDBOX_INSPECT_MAX);
+		const struct msg_ready *ready = (const struct msg_ready *)msg;
 		ssize_t n;
 		int pr;
+		if (!msg) {
+			tj_error_set(&err, ENOMEM, "out of memory");
+			goto fail;
+		}
 		do
 			pr = poll(&p, 1, early_fail ? 0 : SETUP_TIMEOUT_MS);
 		while (pr < 0 && errno == EINTR && !cancel_signo);
@@ -348,13 +404,32 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 			goto fail;
 		}
 		memset(&m, 0, sizeof(m));
-		n = ctl_recv(sb->ctl, &m, sizeof(m), NULL);
-		if (n >= (ssize_t)sizeof(uint32_t) && m.type == MSG_READY && !early_fail) {
+		n = ctl_recv(sb->ctl, msg, sizeof(struct msg_setup_err) + SANDBOX_INSPECT_MAX, NULL);
+		if (n >= (ssize_t)sizeof(*ready) && ready->type == MSG_READY && !early_fail &&
+		    ready->len <= SANDBOX_INSPECT_MAX && (size_t)n == sizeof(*ready) + ready->len) {
+			if (ready->len) {
+				sb->inspect = malloc(ready->len + 1);
+				if (!sb->inspect) {
+					tj_error_set(&err, ENOMEM, "out of memory");
+					goto fail;
+				}
+				memcpy(sb->inspect, msg + sizeof(*ready), ready->len);
+				sb->inspect[ready->len] = '\0';
+				sb->inspect_len = ready->len;
+			}
 			*out = sb;
 			return 0;
 		}
-		if (n == (ssize_t)sizeof(m) && m.type == MSG_SETUP_ERR) {
+		if (n >= (ssize_t)sizeof(m))
+			memcpy(&m, msg, sizeof(m));
+		if (n >= (ssize_t)sizeof(m) && m.type == MSG_SETUP_ERR &&
+		    m.extra_len <= SANDBOX_INSPECT_MAX && (size_t)n == sizeof(m) + m.extra_len) {
 			m.msg[sizeof(m.msg) - 1] = '\0';
+			if (m.extra_len && (rt->failed_inspect = malloc(m.extra_len + 1))) {
+				memcpy(rt->failed_inspect, msg + sizeof(m), m.extra_len);
+				rt->failed_inspect[m.extra_len] = '\0';
+				rt->failed_inspect_len = m.extra_len;
+			}
 			step = m.step <= SANDBOX_SETUP_CANCELED ? (enum sandbox_setup_step)m.step
 			                                        : SANDBOX_SETUP_TIMEOUT;
 			err.errnum = m.errnum;
@@ -364,6 +439,11 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 			step = SANDBOX_SETUP_TIMEOUT;
 		}
 	}
+fail_fds:
+	close(sv[1]);
+	if (c.upload >= 0)
+		close(c.upload);
+	cgroup_job_attach_close(sb->cg);
 fail:
 	if (step_out)
 		*step_out = step;
@@ -376,6 +456,18 @@ fail:
 pid_t sandbox_pid(const struct sandbox *sb)
 {
 	return sb->pid;
+}
+
+const char *sandbox_runtime_failed_inspect(const struct sandbox_runtime *rt, size_t *len)
+{
+	*len = rt->failed_inspect_len;
+	return rt->failed_inspect;
+}
+
+const char *sandbox_inspect_result(const struct sandbox *sb, size_t *len)
+{
+	*len = sb->inspect_len;
+	return sb->inspect;
 }
 
 uid_t sandbox_host_uid(const struct sandbox *sb)
@@ -729,6 +821,7 @@ int sandbox_destroy(struct sandbox *sb, struct tj_error *err)
 	if (sb->cg && cgroup_job_destroy(sb->cg, err) < 0)
 		rc = -1;
 	uidslot_release(&sb->slot);
+	free(sb->inspect);
 	free(sb);
 	return rc;
 }

@@ -62,6 +62,16 @@ struct sandbox_file {
  * rel is relative to the workspace root ("a/b.tf"). */
 typedef bool (*sandbox_exclude_fn)(const char *rel, const struct stat *st, void *ctx);
 
+/* Inspects the copied workspace inside the sandbox, before any command runs:
+ * in a child of PID 1 with the commands' uid, no capabilities, no_new_privs
+ * and the commands' seccomp filter, with the host's tree detached (the
+ * executor's static scan runs here).  Writes at most max bytes to out and
+ * returns their count, or -1 with err filled.  The host gets the bytes back
+ * from sandbox_inspect_result(): untrusted, bounded, to be checked. */
+#define SANDBOX_INSPECT_MAX (128u * 1024u)
+typedef ssize_t (*sandbox_inspect_fn)(const char *workspace, void *ctx, char *out, size_t max,
+                                      struct tj_error *err);
+
 struct sandbox_config {
 	const struct sandbox_bind *binds; /* read-only, recursive, nosuid, nodev */
 	size_t n_binds;
@@ -69,8 +79,14 @@ struct sandbox_config {
 	/* Host directory copied into /workspace inside the sandbox (bind-mounted
 	 * read-only, copied by PID 1, unmounted again).  NULL = empty workspace. */
 	const char *workspace_src;
+	/* Or the upload as a host fd (an O_PATH directory the caller opened
+	 * beneath its uploads directory): used when > 0 and workspace_src is
+	 * NULL; the path is then never resolved again. */
+	int workspace_fd;
 	sandbox_exclude_fn workspace_exclude;
 	void *workspace_exclude_ctx;
+	sandbox_inspect_fn workspace_inspect; /* NULL = none */
+	void *workspace_inspect_ctx;
 	uint64_t copy_max_files; /* 0 = unlimited */
 	uint64_t copy_max_total_bytes;
 	uint64_t copy_max_file_bytes;
@@ -109,8 +125,9 @@ enum sandbox_setup_step {
 	SANDBOX_SETUP_WORKSPACE_INVALID, /* the upload breaks a workspace rule */
 	SANDBOX_SETUP_WORKSPACE_FULL,    /* the upload exceeds a workspace limit */
 	SANDBOX_SETUP_PIVOT_ROOT,
-	SANDBOX_SETUP_RLIMITS,
+	SANDBOX_SETUP_LIMITS, /* per-user-namespace counters, rlimits */
 	SANDBOX_SETUP_CAPABILITIES,
+	SANDBOX_SETUP_INSPECT,  /* workspace_inspect reported a failure */
 	SANDBOX_SETUP_TIMEOUT,  /* PID 1 did not report within 30 s, or died */
 	SANDBOX_SETUP_CANCELED, /* sandbox_cancel() */
 };
@@ -126,6 +143,13 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 
 /* Host pid of the sandbox's PID 1. */
 pid_t sandbox_pid(const struct sandbox *sb);
+/* When sandbox_create() failed at SANDBOX_SETUP_WORKSPACE_INVALID, what
+ * workspace_inspect wrote about the read-only upload that could not be
+ * copied (in the sandbox, with the same credentials): the upload's own
+ * explanation.  NULL, 0 otherwise; until the next sandbox_create(). */
+const char *sandbox_runtime_failed_inspect(const struct sandbox_runtime *rt, size_t *len);
+/* The bytes workspace_inspect wrote (NULL, 0 without one); until destroy. */
+const char *sandbox_inspect_result(const struct sandbox *sb, size_t *len);
 /* Host uid the sandboxed commands run as. */
 uid_t sandbox_host_uid(const struct sandbox *sb);
 const char *sandbox_cgroup_path(const struct sandbox *sb, const char *controller);

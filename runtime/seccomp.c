@@ -105,15 +105,14 @@ static const struct seccomp_group seccomp_profile[] = {
 	       "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
 	       "time", "timerfd_create", "timerfd_settime", "timerfd_gettime")},
 	/* Waiting and local IPC: Go's netpoller (epoll, eventfd, pipes); SysV
-	 * IPC and POSIX queues live in the sandbox's own IPC namespace; legacy
-	 * AIO as Docker allows it. */
+	 * IPC and POSIX queues live in the sandbox's own IPC namespace (queue
+	 * bytes bounded by RLIMIT_MSGQUEUE). */
 	{"events", SECCOMP_RULE_ALLOW, 0,
 	 NAMES("epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
 	       "epoll_pwait2", "poll", "ppoll", "select", "pselect6", "eventfd", "eventfd2", "pipe",
 	       "pipe2", "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop",
 	       "semctl", "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink",
-	       "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr", "io_setup",
-	       "io_destroy", "io_getevents", "io_pgetevents", "io_submit", "io_cancel")},
+	       "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr")},
 	/* Sockets once created: go-plugin talks to providers over AF_UNIX; the
 	 * network namespace has only lo.  socket() itself is filtered below. */
 	{"network", SECCOMP_RULE_ALLOW, 0,
@@ -152,6 +151,11 @@ static const struct seccomp_group seccomp_profile[] = {
 	{"kernel-surface", SECCOMP_RULE_ERRNO, EPERM,
 	 NAMES("bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
 	       "io_uring_register", "modify_ldt", "uselib")},
+	/* Legacy AIO: every io_setup() counts against one host-wide limit
+	 * (fs.aio-max-nr), so one sandbox could deny it to the host and every
+	 * other sandbox.  Nothing terraform runs uses it (Go never does). */
+	{"host-wide-aio", SECCOMP_RULE_ERRNO, EPERM,
+	 NAMES("io_setup", "io_destroy", "io_getevents", "io_pgetevents", "io_submit", "io_cancel")},
 	/* Reading or steering another process's memory or fds. */
 	{"other-processes", SECCOMP_RULE_ERRNO, EPERM,
 	 NAMES("ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",

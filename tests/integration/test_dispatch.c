@@ -95,7 +95,7 @@ static void sleeper_kill(void *ctx, uint64_t handle)
 	kill(r->pids[handle], SIGKILL);
 }
 
-static char *sleeper_error(void *ctx, const char *id, const char *why)
+static char *sleeper_error(void *ctx, const char *id, const char *request, const char *why)
 {
 	char *text;
 
@@ -199,7 +199,8 @@ START_TEST(slots_bound_the_host)
 		ck_assert_str_eq(j.result, "{\"job_id\":\"bad\",\"status\":\"FAILED\"}");
 		api_store_job_free(&j);
 	}
-	api_dispatch_stop(r.d, false, 1000);
+	api_dispatch_stop(r.d, 1000);
+	api_dispatch_free(r.d);
 	api_store_close(s);
 }
 END_TEST
@@ -228,7 +229,8 @@ START_TEST(cancel_kills_the_running_job)
 	wait_state(s, "next", API_STORE_DONE, 5000, NULL);
 	api_dispatch_stats(r.d, &st);
 	ck_assert_uint_eq(st.cancelled, 1);
-	api_dispatch_stop(r.d, false, 1000);
+	api_dispatch_stop(r.d, 1000);
+	api_dispatch_free(r.d);
 	api_store_close(s);
 }
 END_TEST
@@ -293,7 +295,8 @@ START_TEST(killed_host_jobs_finish_elsewhere)
 	ck_assert_int_eq(api_store_stats(s, &st, &err), 0);
 	ck_assert_uint_eq(st.queued + st.running, 0);
 	ck_assert_uint_eq(st.done, N);
-	api_dispatch_stop(r.d, false, 1000);
+	api_dispatch_stop(r.d, 1000);
+	api_dispatch_free(r.d);
 	api_store_close(s);
 	tj_test_redis_destroy(&redis);
 }
@@ -329,7 +332,8 @@ START_TEST(results_wait_for_redis)
 	wait_state(s, "b", API_STORE_DONE, 5000, NULL);
 	api_dispatch_stats(r.d, &st);
 	ck_assert_uint_eq(st.published, 2);
-	api_dispatch_stop(r.d, false, 1000);
+	api_dispatch_stop(r.d, 1000);
+	api_dispatch_free(r.d);
 	api_store_close(s);
 	tj_test_redis_destroy(&redis);
 }

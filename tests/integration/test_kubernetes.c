@@ -51,8 +51,7 @@ static const struct mutation {
 	const char *file, *from, *to, *expect;
 } mutations[] = {
     {"deploy/kubernetes/deployment.yaml", "path: /health", "path: /healthz", "livenessProbe path /healthz"},
-    {"deploy/kubernetes/deployment.yaml",
-     "readinessProbe:\n            httpGet:\n              path: /health",
+    {"deploy/kubernetes/deployment.yaml", "readinessProbe:\n            httpGet:\n              path: /ready",
      "readinessProbe:\n            httpGet:\n              path: /metrics", "readinessProbe path /metrics"},
     {"Dockerfile", "EXPOSE 8001", "EXPOSE 8002", "is not the EXPOSEd port 8002"},
     {"deploy/kubernetes/deployment.yaml", "containerPort: 8001", "containerPort: 8080",

@@ -25,11 +25,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mqueue.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -129,6 +134,330 @@ static char *slurp(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+/* ---- hold RESOURCE / take RESOURCE --------------------------------------- */
+
+/* Kernel resources that the kernel counts per user or host-wide.  `hold`
+ * takes as many as it can, prints "held N (ERRNAME)" and keeps them until it
+ * is killed; `take` takes one and gives it back (PASS) or reports why not.
+ * The tests run `hold` in one sandbox and `take` in another and on the host. */
+
+static int take_inotify(void *state)
+{
+	(void)state;
+	return inotify_init1(IN_CLOEXEC);
+}
+
+/* state: the inotify fd; a new file in /tmp per watch (a watch is per inode) */
+static int take_inotify_watch(void *state)
+{
+	static unsigned long n;
+	int *fd = state, f, w;
+	char path[64];
+
+	if (*fd < 0 && (*fd = inotify_init1(IN_CLOEXEC)) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/tmp/.probe-watch-%d-%lu", (int)getpid(), n++);
+	f = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (f < 0)
+		return -1;
+	close(f);
+	w = inotify_add_watch(*fd, path, IN_MODIFY);
+	if (w < 0) {
+		int e = errno;
+		unlink(path);
+		errno = e;
+	}
+	return w;
+}
+
+static int take_mqueue(void *state)
+{
+	static unsigned long n;
+	struct mq_attr attr = {.mq_maxmsg = 10, .mq_msgsize = 8192};
+	char name[64];
+	mqd_t q;
+
+	(void)state;
+	snprintf(name, sizeof(name), "/tfjail-probe-%d-%lu", (int)getpid(), n++);
+	q = mq_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &attr);
+	if (q == (mqd_t)-1)
+		return -1;
+	/* the queue's bytes stay charged while it is open */
+	mq_unlink(name);
+	return (int)q;
+}
+
+static int take_sigqueue(void *state)
+{
+	union sigval v = {.sival_int = 0};
+	sigset_t set;
+
+	(void)state;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return sigqueue(getpid(), SIGRTMIN, v);
+}
+
+static int take_timer(void *state)
+{
+	struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 1};
+	timer_t t;
+
+	(void)state;
+	return timer_create(CLOCK_MONOTONIC, &ev, &t) < 0 ? -1 : 0;
+}
+
+static int take_aio(void *state)
+{
+	unsigned long ctx = 0;
+
+	(void)state;
+	return (int)syscall(SYS_io_setup, 1, &ctx);
+}
+
+static const struct {
+	const char *name;
+	int (*take)(void *state);
+} resources[] = {
+    {"inotify", take_inotify}, {"inotify-watch", take_inotify_watch},
+    {"mqueue", take_mqueue},   {"sigqueue", take_sigqueue},
+    {"timer", take_timer},     {"aio", take_aio},
+};
+
+static int find_resource(const char *name)
+{
+	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
+		if (strcmp(resources[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+#define HOLD_MAX 1000000L
+
+static int cmd_hold(int argc, char **argv)
+{
+	int r = argc == 1 ? find_resource(argv[0]) : -1;
+	int state = -1, e = 0;
+	long n = 0;
+
+	if (r < 0)
+		return usage("hold inotify|inotify-watch|mqueue|sigqueue|timer|aio");
+	/* the fds of what is held stay open: lift the soft limit to the hard one */
+	{
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	while (n < HOLD_MAX) {
+		if (resources[r].take(&state) < 0) {
+			e = errno;
+			break;
+		}
+		n++;
+	}
+	printf("held %ld (%s)\n", n, e ? errname(e) : "limit of the probe");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int cmd_take(int argc, char **argv)
+{
+	int r = argc == 1 ? find_resource(argv[0]) : -1;
+	int state = -1;
+	char why[128];
+
+	if (r < 0)
+		return usage("take inotify|inotify-watch|mqueue|sigqueue|timer|aio");
+	if (resources[r].take(&state) < 0) {
+		snprintf(why, sizeof(why), "%s: %s", argv[0], errname(errno));
+		return fail(why);
+	}
+	return pass();
+}
+
+/* ---- grow-stdout ---------------------------------------------------------- */
+
+/* Tries to make the file behind stdout (a host file with `tfjail run`) 1 TiB
+ * large three ways; each must fail with EFBIG (RLIMIT_FSIZE). */
+static int cmd_grow_stdout(int argc, char **argv)
+{
+	const off_t big = (off_t)1 << 40;
+	bool ok = true;
+	int e;
+
+	(void)argv;
+	if (argc != 0)
+		return usage("grow-stdout");
+	signal(SIGXFSZ, SIG_IGN);
+	errno = 0;
+	e = ftruncate(1, big) < 0 ? errno : 0;
+	fprintf(stderr, "ftruncate %s\n", e ? errname(e) : "succeeded");
+	ok &= e == EFBIG;
+	e = fallocate(1, 0, big - 4096, 4096) < 0 ? errno : 0;
+	fprintf(stderr, "fallocate %s\n", e ? errname(e) : "succeeded");
+	ok &= e == EFBIG;
+	e = pwrite(1, "x", 1, big) < 0 ? errno : 0;
+	fprintf(stderr, "pwrite %s\n", e ? errname(e) : "succeeded");
+	ok &= e == EFBIG;
+	fprintf(stderr, "%s\n", ok ? "PASS" : "FAIL: the file could grow");
+	return ok ? 0 : 1;
+}
+
+/* ---- escape SECONDS / alone ---------------------------------------------- */
+
+/* Leaves a grandchild running SECONDS in a session of its own (out of the
+ * command's process group and session), prints its pid, and exits. */
+static int cmd_escape(int argc, char **argv)
+{
+	long secs;
+	pid_t pid;
+	int p[2];
+
+	if (argc != 1 || !parse_long(argv[0], 1, 86400, &secs))
+		return usage("escape SECONDS");
+	if (pipe(p) < 0)
+		return fail("pipe");
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (pid == 0) {
+		pid_t g;
+		setsid();
+		g = fork();
+		if (g == 0) {
+			struct timespec ts = {.tv_sec = secs};
+			close(p[0]);
+			close(p[1]);
+			for (int fd = 0; fd < 3; fd++)
+				close(fd);
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		if (write(p[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &pid, sizeof(pid)) != sizeof(pid))
+		return fail("no grandchild");
+	printf("escaped %d\n", (int)pid);
+	return pass();
+}
+
+/* No process but PID 1 and this one is alive in the sandbox. */
+static int cmd_alone(int argc, char **argv)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool ok = true;
+
+	(void)argv;
+	if (argc != 0)
+		return usage("alone");
+	if (!d)
+		return fail("opendir /proc");
+	while ((de = readdir(d))) {
+		char path[PATH_MAX], *buf, *p;
+		long pid;
+		if (!parse_long(de->d_name, 2, INT_MAX, &pid) || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		buf = slurp(path, NULL);
+		if (!buf)
+			continue;
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] != 'Z') {
+			printf("alive: %s", buf);
+			ok = false;
+		}
+		free(buf);
+	}
+	closedir(d);
+	return ok ? pass() : fail("a process of an earlier command is alive");
+}
+
+/* ---- masked PATH... / readonly PATH... ----------------------------------- */
+
+/* masked: a directory is an empty read-only mount; a file is /dev/null (char
+ * 1:3) and reads empty.  A path the kernel does not have is reported absent. */
+static int cmd_masked(int argc, char **argv)
+{
+	bool ok = true;
+
+	if (argc < 1)
+		return usage("masked PATH...");
+	for (int i = 0; i < argc; i++) {
+		struct stat st;
+		struct statvfs vfs;
+		if (stat(argv[i], &st) < 0) {
+			printf("masked %s %s\n", argv[i], errno == ENOENT ? "absent" : errname(errno));
+			ok &= errno == ENOENT;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			DIR *d = opendir(argv[i]);
+			struct dirent *de;
+			size_t entries = 0;
+			while (d && (de = readdir(d)))
+				entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+			if (d)
+				closedir(d);
+			bool ro = statvfs(argv[i], &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+			printf("masked %s directory, %zu entries, %s\n", argv[i], entries,
+			       ro ? "read-only" : "writable");
+			ok &= d && entries == 0 && ro;
+		} else {
+			size_t len = 0;
+			char *buf = slurp(argv[i], &len);
+			bool devnull =
+			    S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+			printf("masked %s %s, %zu bytes\n", argv[i], devnull ? "/dev/null" : "NOT /dev/null",
+			       len);
+			ok &= devnull && buf && len == 0;
+			free(buf);
+		}
+	}
+	return ok ? pass() : fail("a path is not masked");
+}
+
+/* readonly: the path is on a read-only mount, and opening it for writing
+ * fails. */
+static int cmd_readonly(int argc, char **argv)
+{
+	bool ok = true;
+
+	if (argc < 1)
+		return usage("readonly PATH...");
+	for (int i = 0; i < argc; i++) {
+		struct statvfs vfs;
+		struct stat st;
+		int fd, e = 0;
+		if (stat(argv[i], &st) < 0) {
+			printf("readonly %s %s\n", argv[i], errno == ENOENT ? "absent" : errname(errno));
+			ok &= errno == ENOENT;
+			continue;
+		}
+		bool ro = statvfs(argv[i], &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+		if (!S_ISDIR(st.st_mode)) {
+			fd = open(argv[i], O_WRONLY | O_CLOEXEC);
+			e = fd < 0 ? errno : 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		printf("readonly %s %s%s%s\n", argv[i], ro ? "read-only mount" : "WRITABLE mount",
+		       S_ISDIR(st.st_mode) ? "" : ", open for writing: ",
+		       S_ISDIR(st.st_mode) ? "" : (e ? errname(e) : "succeeded"));
+		ok &= ro && (S_ISDIR(st.st_mode) || e != 0);
+	}
+	return ok ? pass() : fail("a path is writable");
 }
 
 /* ---- write-fail PATH... ---------------------------------------------- */
@@ -269,8 +598,8 @@ static int cmp_long(const void *a, const void *b)
 
 static int cmd_pid1(int argc, char **argv)
 {
-	static const char *const host_inits[] = {"systemd", "init", "tini", "dumb-init",
-						 "docker-init", "runit", "s6-svscan", "launchd"};
+	static const char *const host_inits[] = {"systemd",     "init",  "tini",      "dumb-init",
+	                                         "docker-init", "runit", "s6-svscan", "launchd"};
 	long max_pids = 4, max_pid = 1000, pids[4096];
 	const char *init_comm = NULL;
 	size_t n = 0, len = 0;
@@ -284,7 +613,7 @@ static int cmd_pid1(int argc, char **argv)
 		    parse_long(argv[i + 1], 1, 4096, &max_pids))
 			i++;
 		else if (strcmp(argv[i], "--max-pid") == 0 && i + 1 < argc &&
-			 parse_long(argv[i + 1], 1, LONG_MAX, &max_pid))
+		         parse_long(argv[i + 1], 1, LONG_MAX, &max_pid))
 			i++;
 		else if (strcmp(argv[i], "--init-comm") == 0 && i + 1 < argc)
 			init_comm = argv[++i];
@@ -352,8 +681,8 @@ static int cmd_pid1(int argc, char **argv)
 
 static int cmd_status(int argc, char **argv)
 {
-	static const char *const keys[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
-					   "NoNewPrivs", "Seccomp", "Uid", "Gid", "Groups"};
+	static const char *const keys[] = {"CapInh",     "CapPrm",  "CapEff", "CapBnd", "CapAmb",
+	                                   "NoNewPrivs", "Seccomp", "Uid",    "Gid",    "Groups"};
 	char *st = slurp("/proc/self/status", NULL);
 	bool ok = true;
 
@@ -368,7 +697,8 @@ static int cmd_status(int argc, char **argv)
 		size_t kl = strlen(keys[k]);
 		const char *v = NULL;
 
-		for (char *line = st; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		for (char *line = st; line && *line;
+		     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 			if (strncmp(line, keys[k], kl) == 0 && line[kl] == ':') {
 				v = line + kl + 1;
 				break;
@@ -413,32 +743,32 @@ static int cmd_syscalls(int argc, char **argv)
 	static const char tiocsti_char = '\n';
 	const long bad = -1;
 	const struct probe_call calls[] = {
-		{"clone(CLONE_NEWUSER|CLONE_NEWNET)", SYS_clone,
-		 {CLONE_NEWUSER | CLONE_NEWNET | CLONE_FS}},
-		{"clone3", SYS_clone3, {0, 0}},
-		{"unshare", SYS_unshare, {bad}},
-		{"setns", SYS_setns, {bad, 0}},
-		{"mount", SYS_mount, {0, 0, 0, 0, 0}},
-		{"umount2", SYS_umount2, {0, bad}},
-		{"pivot_root", SYS_pivot_root, {0, 0}},
-		{"keyctl", SYS_keyctl, {bad, 0, 0, 0, 0}},
-		{"add_key", SYS_add_key, {0, 0, 0, 0, 0}},
-		{"request_key", SYS_request_key, {0, 0, 0, 0}},
-		{"userfaultfd", SYS_userfaultfd, {bad}},
-		{"io_uring_setup", SYS_io_uring_setup, {0, 0}},
-		{"bpf", SYS_bpf, {bad, 0, 0}},
-		{"perf_event_open", SYS_perf_event_open, {0, 0, bad, bad, 0}},
-		{"ptrace", SYS_ptrace, {bad, 0, 0, 0}},
-		{"process_vm_readv", SYS_process_vm_readv, {0, 0, 0, 0, 0, 1}},
-		{"process_vm_writev", SYS_process_vm_writev, {0, 0, 0, 0, 0, 1}},
-		{"kexec_load", SYS_kexec_load, {0, 1000, 0, 0}},
-		{"init_module", SYS_init_module, {0, 0, 0}},
-		{"finit_module", SYS_finit_module, {bad, 0, 0}},
-		{"delete_module", SYS_delete_module, {0, 0}},
-		{"reboot", SYS_reboot, {0, 0, 0, 0}},
-		{"swapon", SYS_swapon, {0, 0}},
-		{"acct", SYS_acct, {(long)empty}},
-		{"open_by_handle_at", SYS_open_by_handle_at, {bad, 0, 0}},
+	    {"clone(CLONE_NEWUSER|CLONE_NEWNET)", SYS_clone, {CLONE_NEWUSER | CLONE_NEWNET | CLONE_FS}},
+	    {"clone3", SYS_clone3, {0, 0}},
+	    {"unshare", SYS_unshare, {bad}},
+	    {"setns", SYS_setns, {bad, 0}},
+	    {"mount", SYS_mount, {0, 0, 0, 0, 0}},
+	    {"umount2", SYS_umount2, {0, bad}},
+	    {"pivot_root", SYS_pivot_root, {0, 0}},
+	    {"keyctl", SYS_keyctl, {bad, 0, 0, 0, 0}},
+	    {"add_key", SYS_add_key, {0, 0, 0, 0, 0}},
+	    {"request_key", SYS_request_key, {0, 0, 0, 0}},
+	    {"userfaultfd", SYS_userfaultfd, {bad}},
+	    {"io_uring_setup", SYS_io_uring_setup, {0, 0}},
+	    {"io_setup", SYS_io_setup, {0, 0}},
+	    {"bpf", SYS_bpf, {bad, 0, 0}},
+	    {"perf_event_open", SYS_perf_event_open, {0, 0, bad, bad, 0}},
+	    {"ptrace", SYS_ptrace, {bad, 0, 0, 0}},
+	    {"process_vm_readv", SYS_process_vm_readv, {0, 0, 0, 0, 0, 1}},
+	    {"process_vm_writev", SYS_process_vm_writev, {0, 0, 0, 0, 0, 1}},
+	    {"kexec_load", SYS_kexec_load, {0, 1000, 0, 0}},
+	    {"init_module", SYS_init_module, {0, 0, 0}},
+	    {"finit_module", SYS_finit_module, {bad, 0, 0}},
+	    {"delete_module", SYS_delete_module, {0, 0}},
+	    {"reboot", SYS_reboot, {0, 0, 0, 0}},
+	    {"swapon", SYS_swapon, {0, 0}},
+	    {"acct", SYS_acct, {(long)empty}},
+	    {"open_by_handle_at", SYS_open_by_handle_at, {bad, 0, 0}},
 	};
 	struct stat st;
 	bool ok = true;
@@ -830,12 +1160,30 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{"write-fail", cmd_write_fail}, {"netifs", cmd_netifs}, {"connect", cmd_connect},
-	{"pid1", cmd_pid1},             {"status", cmd_status}, {"syscalls", cmd_syscalls},
-	{"memhog", cmd_memhog},         {"forkbomb", cmd_forkbomb}, {"sleep", cmd_sleep},
-	{"fill", cmd_fill},             {"env", cmd_env},       {"grep-env", cmd_grep_env},
-	{"uid", cmd_uid},               {"fds", cmd_fds},       {"cat", cmd_cat},
-	{"ls", cmd_ls},                 {"mounts", cmd_mounts},
+    {"write-fail", cmd_write_fail},
+    {"netifs", cmd_netifs},
+    {"connect", cmd_connect},
+    {"pid1", cmd_pid1},
+    {"status", cmd_status},
+    {"syscalls", cmd_syscalls},
+    {"memhog", cmd_memhog},
+    {"forkbomb", cmd_forkbomb},
+    {"sleep", cmd_sleep},
+    {"fill", cmd_fill},
+    {"env", cmd_env},
+    {"grep-env", cmd_grep_env},
+    {"uid", cmd_uid},
+    {"fds", cmd_fds},
+    {"cat", cmd_cat},
+    {"ls", cmd_ls},
+    {"mounts", cmd_mounts},
+    {"hold", cmd_hold},
+    {"take", cmd_take},
+    {"grow-stdout", cmd_grow_stdout},
+    {"escape", cmd_escape},
+    {"alone", cmd_alone},
+    {"masked", cmd_masked},
+    {"readonly", cmd_readonly},
 };
 
 int main(int argc, char **argv)
@@ -845,7 +1193,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
 		return usage("COMMAND [ARGS]; commands: write-fail netifs connect pid1 status syscalls "
-			     "memhog forkbomb sleep fill env grep-env uid fds cat ls mounts");
+		             "memhog forkbomb sleep fill env grep-env uid fds cat ls mounts");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 2, argv + 2);

@@ -388,7 +388,8 @@ START_TEST(openapi_is_json)
 	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 	                     cJSON_GetObjectItemCaseSensitive(doc, "info"), "version")),
 	                 TFJAIL_VERSION);
-	ck_assert_int_eq(cJSON_GetArraySize(paths), 6);
+	/* execute, jobs, jobs/{job_id}, health, ready, /, openapi.json, metrics */
+	ck_assert_int_eq(cJSON_GetArraySize(paths), 8);
 	cJSON_Delete(doc);
 }
 END_TEST

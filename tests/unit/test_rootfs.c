@@ -64,11 +64,18 @@ START_TEST(plan_has_the_fixed_layout)
 	ck_assert_ptr_null(find_op(&plan, ROOTFS_BIND_DEV, "/dev/console"));
 	/* /proc: mounted before its knobs are made read-only and masked */
 	ck_assert_uint_lt(op_index(&plan, ROOTFS_PROC, "/proc"), op_index(&plan, ROOTFS_PROC_RO, "/proc/sys"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_PROC_RO, "/proc/sysrq-trigger"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_MASK, "/proc/kcore"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_MASK, "/proc/keys"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_MASK, "/proc/timer_list"));
-	ck_assert_ptr_nonnull(find_op(&plan, ROOTFS_MASK, "/proc/sched_debug"));
+	{
+		static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+						 "/proc/sysrq-trigger"};
+		static const char *const masked[] = {"/proc/acpi", "/proc/asound", "/proc/kcore",
+						     "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+						     "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+						     "/proc/config.gz", "/proc/cmdline"};
+		for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+			ck_assert_msg(find_op(&plan, ROOTFS_PROC_RO, ro[i]), "%s", ro[i]);
+		for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++)
+			ck_assert_msg(find_op(&plan, ROOTFS_MASK, masked[i]), "%s", masked[i]);
+	}
 	/* /etc is generated, then read-only */
 	ck_assert_uint_lt(op_index(&plan, ROOTFS_FILE, "/etc/passwd"), op_index(&plan, ROOTFS_REMOUNT_RO, "/etc"));
 	ck_assert_ptr_nonnull(strstr(find_op(&plan, ROOTFS_FILE, "/etc/passwd")->src, ":1000:1000:"));
@@ -199,6 +206,39 @@ START_TEST(copy_refuses_escapes_and_limits)
 	ck_assert_int_lt(workspace_copy(w.src, w.dst, &o, &kind, &err), 0);
 	ck_assert_int_eq(kind, WORKSPACE_INVALID);
 	ck_assert_ptr_nonnull(strstr(err.msg, "x.tf"));
+	ws_free(&w);
+
+	/* chained relative links: d/up -> .. stays inside, d/x -> up/.. looks
+	 * inside lexically (d/up/.. = d) but resolves to the tree's parent */
+	for (int variant = 0; variant < 3; variant++) {
+		static const char *const x[] = {"up/..", "up/../..", "up/main.tf"};
+		ws_make(&w);
+		tj_test_write(w.src, "main.tf", "x");
+		tj_test_write(w.src, "d/keep.tf", "x");
+		snprintf(p, sizeof(p), "%s/d/up", w.src);
+		ck_assert_int_eq(symlink("..", p), 0);
+		snprintf(p, sizeof(p), "%s/d/x", w.src);
+		ck_assert_int_eq(symlink(x[variant], p), 0);
+		if (variant < 2) {
+			ck_assert_int_lt(workspace_copy(w.src, w.dst, &o, &kind, &err), 0);
+			ck_assert_int_eq(kind, WORKSPACE_INVALID);
+			ck_assert_msg(strstr(err.msg, "d/x"), "%s", err.msg);
+		} else {
+			ck_assert_msg(workspace_copy(w.src, w.dst, &o, &kind, &err) == 0, "%s", err.msg);
+		}
+		ws_free(&w);
+	}
+	/* a chain through a link to a link */
+	ws_make(&w);
+	tj_test_write(w.src, "a/b/main.tf", "x");
+	snprintf(p, sizeof(p), "%s/a/b/l1", w.src);
+	ck_assert_int_eq(symlink("..", p), 0);  /* a */
+	snprintf(p, sizeof(p), "%s/a/b/l2", w.src);
+	ck_assert_int_eq(symlink("l1/..", p), 0); /* the root */
+	snprintf(p, sizeof(p), "%s/a/b/l3", w.src);
+	ck_assert_int_eq(symlink("l2/..", p), 0); /* outside, lexically a */
+	ck_assert_int_lt(workspace_copy(w.src, w.dst, &o, &kind, &err), 0);
+	ck_assert_msg(strstr(err.msg, "a/b/l3"), "%s", err.msg);
 	ws_free(&w);
 
 	/* hardlink to a file outside the tree */

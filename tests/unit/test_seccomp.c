@@ -124,6 +124,13 @@ static size_t refused_calls(struct call *c)
 	CALL("io_uring_enter", SYS_io_uring_enter, A(bad, 0, 0, 0, 0, 0), EPERM, true);
 	CALL("io_uring_register", SYS_io_uring_register, A(bad, 0, 0, 0), EPERM, true);
 	CALL("modify_ldt", SYS_modify_ldt, A(99, 0, 0), EPERM, true);
+	CALL("fanotify_init", SYS_fanotify_init, A(0xffffffffL, 0), EPERM, true);
+	CALL("io_setup", SYS_io_setup, A(0, 0), EPERM, true);
+	CALL("io_destroy", SYS_io_destroy, A(0), EPERM, true);
+	CALL("io_submit", SYS_io_submit, A(0, 0, 0), EPERM, true);
+	CALL("io_cancel", SYS_io_cancel, A(0, 0, 0), EPERM, true);
+	CALL("io_getevents", SYS_io_getevents, A(0, 0, 0, 0, 0), EPERM, true);
+	CALL("io_pgetevents", SYS_io_pgetevents, A(0, 0, 0, 0, 0, 0), EPERM, true);
 	CALL("ptrace", SYS_ptrace, A(bad, 0, 0, 0), EPERM, true);
 	CALL("process_vm_readv", SYS_process_vm_readv, A(0, 0, 0, 0, 0, 1), EPERM, true);
 	CALL("process_vm_writev", SYS_process_vm_writev, A(0, 0, 0, 0, 0, 1), EPERM, true);
@@ -331,11 +338,16 @@ START_TEST(tiocsti_refused_on_a_pty)
 	struct seccomp_program *prog = build_ok(NULL, 0);
 	int st = run_child(prog, pty_ioctls);
 
-	ck_assert_msg(WIFEXITED(st), "status 0x%x", st);
-	if (WEXITSTATUS(st) == 10)
-		return;
-	ck_assert_msg(WEXITSTATUS(st) == 0, "pty check %d", WEXITSTATUS(st));
 	seccomp_program_free(prog);
+	ck_assert_msg(WIFEXITED(st), "status 0x%x", st);
+	if (WEXITSTATUS(st) == 10) {
+		/* Without a pty nothing was shown: say so, never pass quietly. */
+		fprintf(stderr, "seccomp/tiocsti_refused_on_a_pty: SKIPPED: no pty can be made on this host\n");
+		ck_assert_msg(!tj_test_is_root() || access("/dev/ptmx", F_OK) < 0,
+			      "root with a /dev/ptmx could not make a pty");
+		return;
+	}
+	ck_assert_msg(WEXITSTATUS(st) == 0, "pty check %d", WEXITSTATUS(st));
 }
 END_TEST
 
@@ -392,7 +404,8 @@ START_TEST(rule_table)
 		"swapoff", "acct", "open_by_handle_at", "fsopen", "fsmount", "move_mount", "open_tree",
 		"fsconfig", "fspick", "mount_setattr", "name_to_handle_at", "lookup_dcookie", "quotactl",
 		"syslog", "vhangup", "iopl", "ioperm", "clock_settime", "settimeofday", "adjtimex",
-		"sethostname", "setdomainname", "chroot"};
+		"sethostname", "setdomainname", "chroot", "io_setup", "io_submit", "io_destroy",
+		"io_getevents", "io_pgetevents", "io_cancel"};
 	static const char *const needed[] = {"read", "write", "openat", "execve", "futex", "mmap",
 					     "epoll_pwait", "getrandom", "rt_sigaction", "pipe2",
 					     "connect", "accept4", "wait4", "sched_yield", "prctl"};

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsoncheck.h"
 #include "common/util.h"
 #include "tests/testutil.h"
 
@@ -79,6 +80,32 @@ START_TEST(read_file_cap)
 }
 END_TEST
 
+START_TEST(json_syntax_check)
+{
+	static const char *const good[] = {"{}", " [ ] ", "0", "-0.5e+3", "\"a\\u00e9\\n\"",
+					   "{\"a\":[1,2,{\"b\":null}],\"c\":true,\"d\":false}",
+					   "\"\xc3\xa9\""};
+	static const char *const bad[] = {"", "{", "}", "[1,]", "{\"a\"}", "{\"a\":1,}", "01", "1.", "-",
+					  ".5", "1e", "\"a", "\"\\x\"", "\"\\u12\"", "tru", "nul",
+					  "[1] [2]", "{\"a\":1}x", "\"\t\"", "{1:2}", "[1 2]"};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(tj_json_valid(good[i], strlen(good[i]), 8), "%s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!tj_json_valid(bad[i], strlen(bad[i]), 8), "%s", bad[i]);
+	ck_assert(!tj_json_valid("[[[1]]]", 7, 2));
+	ck_assert(tj_json_valid("[[[1]]]", 7, 3));
+	ck_assert(!tj_json_valid("[\"\0\"]", 5, 3));
+	{
+		/* deep nesting stops at the bound, not at the stack */
+		static char deep[200001];
+		memset(deep, '[', 100000);
+		memset(deep + 100000, ']', 100000);
+		ck_assert(!tj_json_valid(deep, 200000, 512));
+	}
+}
+END_TEST
+
 Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -88,6 +115,7 @@ Suite *util_suite(void)
 	tcase_add_test(tc, parse_size_rejects);
 	tcase_add_test(tc, sha256_known_vector);
 	tcase_add_test(tc, buf_grows);
+	tcase_add_test(tc, json_syntax_check);
 	tcase_add_test(tc, read_file_cap);
 	suite_add_tcase(s, tc);
 	return s;

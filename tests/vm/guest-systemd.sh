@@ -3,8 +3,9 @@
 # tests/vm/guest-tests.sh when the guest booted with `vm.sh run --systemd`):
 #   make install -> systemctl start tfjail -> /health 200 -> the fixture's job
 #   SUCCEEDS through the API, its cgroup below tfjail.service with the
-#   policy's limits -> a second job is running when `systemctl stop tfjail`
-#   comes: it is answered (drained), and no cgroup or process is left.
+#   policy's limits -> SIGKILL to the service: systemd restarts it -> a second
+#   job is running when `systemctl stop tfjail` comes: it is answered
+#   (drained), and no cgroup or process is left.
 # One "PASS|FAIL <check>" line per check on stdout; exit 1 on any failure.
 set -uo pipefail
 
@@ -88,6 +89,8 @@ if [ -n "$cg" ]; then
         [ "$(cat "$cg/pids.max")" = $PIDS ]
     check "the policy's limits on the job cgroup" $?
     # the sandbox's processes (uids of a slot) are all in it
+    sandbox_or_end() { [ -n "$(sandbox_pids)" ] || ! kill -0 $job 2>/dev/null; }
+    wait_for 300 sandbox_or_end
     inside=0 outside=0
     for p in $(sandbox_pids); do
         if grep -q "^0::${cg#"$CG"}" "/proc/$p/cgroup" 2>/dev/null; then inside=$((inside + 1)); else outside=$((outside + 1)); fi
@@ -104,6 +107,19 @@ echo "# the job took $((SECONDS - t0)) s"
 no_job() { ! has_job; }
 wait_for 30 no_job
 check "job cgroup removed after the job" $?
+
+# --- a crash: Restart=on-failure brings the service back
+pid0=$(systemctl show -p MainPID --value tfjail)
+t0=$SECONDS
+systemctl kill -s KILL --kill-whom=main tfjail
+restarted() {
+    local p
+    p=$(systemctl show -p MainPID --value tfjail)
+    [ "$p" != 0 ] && [ "$p" != "$pid0" ] && healthy
+}
+wait_for 150 restarted
+check "restarted after SIGKILL (Restart=on-failure)" $? "NRestarts=$(systemctl show -p NRestarts --value tfjail)"
+echo "# healthy again $((SECONDS - t0)) s after the kill"
 
 # --- stop while a job runs: the job is answered, nothing is left
 execute vm-drain drain /tmp/drain.json > /tmp/drain.code &
