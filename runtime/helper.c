@@ -123,7 +123,7 @@ int sandbox_helper_run(const struct sandbox *sb, sandbox_helper_fn fn, void *ctx
 	}
 	close(p[0]);
 	if (timed_out || too_much)
-		kill(pid, SIGKILL);
+		sandbox_signal(sb, pid, SIGKILL);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (timed_out || too_much || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {

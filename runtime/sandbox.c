@@ -32,6 +32,8 @@
 /* After the command exits, how long its output pipes may stay open (held by
  * a process that left its process group). */
 #define DRAIN_GRACE_MS 1000
+/* How long sandbox_destroy() waits for a SIGKILLed PID 1 to exit. */
+#define REAP_TIMEOUT_MS 10000
 
 struct sandbox_runtime {
 	struct cgroup_host *cg;
@@ -250,7 +252,8 @@ const char *sandbox_setup_step_name(enum sandbox_setup_step step)
 static void kill_sandbox(struct sandbox *sb)
 {
 	if (sb->pid > 0 && sb->alive)
-		kill(sb->pid, SIGKILL); /* PID 1 dies: the kernel kills its whole pid namespace */
+		uidslot_kill(&sb->slot, sb->pid,
+		             SIGKILL); /* PID 1 dies: the kernel kills its whole pid namespace */
 	if (sb->cg)
 		cgroup_job_kill(sb->cg, NULL);
 	sb->alive = false;
@@ -797,6 +800,32 @@ void sandbox_result_free(struct sandbox_result *res)
 	res->out = res->err = NULL;
 }
 
+/* Waits up to ms for pid to exit and reaps it; true once it is gone. */
+static bool reap_within(pid_t pid, int ms)
+{
+	uint64_t deadline = tj_now_ms() + (uint64_t)ms;
+	unsigned delay_us = 100;
+
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		if (r < 0 && errno != EINTR)
+			return false;
+		if (tj_now_ms() >= deadline)
+			return false;
+		usleep(delay_us);
+		if (delay_us < 50000)
+			delay_us *= 2;
+	}
+}
+
+int sandbox_signal(const struct sandbox *sb, pid_t pid, int sig)
+{
+	return uidslot_kill(&sb->slot, pid, sig);
+}
+
 int sandbox_destroy(struct sandbox *sb, struct tj_error *err)
 {
 	int rc = 0;
@@ -808,13 +837,18 @@ int sandbox_destroy(struct sandbox *sb, struct tj_error *err)
 	 * namespace, so cgroup_job_destroy() (which still kills what is left)
 	 * normally finds the cgroup empty at the first look instead of polling
 	 * it with sleeps while PID 1 sits unreaped. */
-	if (sb->pid > 0 && sb->alive)
-		kill(sb->pid, SIGKILL);
+	if (sb->pid > 0 && sb->alive && uidslot_kill(&sb->slot, sb->pid, SIGKILL) < 0) {
+		tj_error_sys(err, "kill the sandbox's PID 1 (pid %d)", (int)sb->pid);
+		rc = -1;
+	}
 	sb->alive = false;
-	if (sb->pid > 0) {
-		int st;
-		while (waitpid(sb->pid, &st, 0) < 0 && errno == EINTR)
-			;
+	/* Bounded: a PID 1 that cannot be killed is reported, never waited for
+	 * forever (it would hold up whoever destroys the sandbox). */
+	if (sb->pid > 0 && !reap_within(sb->pid, REAP_TIMEOUT_MS) && rc == 0) {
+		tj_error_set(err, ETIMEDOUT,
+		             "the sandbox's PID 1 (pid %d) did not exit within %d s of SIGKILL", (int)sb->pid,
+		             REAP_TIMEOUT_MS / 1000);
+		rc = -1;
 	}
 	if (sb->ctl >= 0)
 		close(sb->ctl);

@@ -152,6 +152,9 @@ const char *sandbox_runtime_failed_inspect(const struct sandbox_runtime *rt, siz
 const char *sandbox_inspect_result(const struct sandbox *sb, size_t *len);
 /* Host uid the sandboxed commands run as. */
 uid_t sandbox_host_uid(const struct sandbox *sb);
+/* kill(pid, sig) for a process running as one of the sandbox's host uids,
+ * also where host root has no CAP_KILL (uidslot_kill()). */
+int sandbox_signal(const struct sandbox *sb, pid_t pid, int sig);
 const char *sandbox_cgroup_path(const struct sandbox *sb, const char *controller);
 
 struct sandbox_cmd {

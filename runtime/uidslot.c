@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -185,4 +186,26 @@ int uidslot_leave(struct tj_error *err)
 	if (saved_dumpable >= 0)
 		prctl(PR_SET_DUMPABLE, saved_dumpable, 0, 0, 0);
 	return 0;
+}
+
+int uidslot_kill(const struct uidslot *s, pid_t pid, int sig)
+{
+	int dumpable, rc, saved_errno;
+
+	if (kill(pid, sig) == 0 || errno == ESRCH)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (setresuid(s->host_root, s->host_user, 0) < 0)
+		return -1;
+	rc = kill(pid, sig);
+	saved_errno = rc < 0 && errno != ESRCH ? errno : 0;
+	/* back to uid 0 (allowed by the saved uid), like uidslot_leave() */
+	if (uidslot_leave(NULL) < 0)
+		return -1;
+	if (dumpable >= 0)
+		prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+	errno = saved_errno;
+	return saved_errno ? -1 : 0;
 }

@@ -43,4 +43,13 @@ int uidslot_check_range(uid_t base, uint32_t slots, const char *passwd_path, con
 int uidslot_enter(const struct uidslot *s, struct tj_error *err);
 int uidslot_leave(struct tj_error *err);
 
+/* kill(pid, sig) for a process of the slot (its PID 1, a command, a helper
+ * running as one of its uids).  The slot's uids own the sandbox's user
+ * namespace and run its processes, so host root without CAP_KILL (a
+ * container's root, docs/container.md) may signal them only as one of those
+ * uids: on EPERM the call is repeated with the real uid host_root and the
+ * effective uid host_user (the kernel accepts either against the target's
+ * uid), then returns to uid 0.  Same single-thread rule as uidslot_enter(). */
+int uidslot_kill(const struct uidslot *s, pid_t pid, int sig);
+
 #endif
