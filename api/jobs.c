@@ -1,6 +1,8 @@
 #include "api/jobs.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,9 @@
 #include "common/util.h"
 
 #define RESPAWN_DELAY_MS 500
+/* The launcher's start-up runs `terraform version` in a sandbox (setup,
+ * command and teardown are each bounded); past this, it is stuck. */
+#define HELLO_TIMEOUT_MS 120000
 
 struct job {
 	uint64_t id;
@@ -152,8 +157,22 @@ static int read_hello(struct api_jobs *j, int fd, struct tj_error *err)
 	struct api_frame_header h;
 	_cleanup_free_ char *payload = NULL;
 	struct api_msg_hello m;
-	int rc = api_frame_read(fd, &h, &payload, NULL, err);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint64_t deadline = tj_now_ms() + HELLO_TIMEOUT_MS;
+	int rc;
 
+	for (;;) {
+		uint64_t now = tj_now_ms();
+		int pr = now >= deadline ? 0 : poll(&p, 1, (int)(deadline - now));
+		if (pr > 0)
+			break;
+		if (pr == 0)
+			return tj_error_set(err, ETIMEDOUT, "the job launcher did not start within %d s",
+			                    HELLO_TIMEOUT_MS / 1000);
+		if (errno != EINTR)
+			return tj_error_sys(err, "job launcher: poll");
+	}
+	rc = api_frame_read(fd, &h, &payload, NULL, err);
 	if (rc != 0 || h.type != API_MSG_HELLO)
 		return rc < 0 ? tj_error_prefix(err, "job launcher")
 		              : tj_error_set(err, EPROTO, "the job launcher ended during start-up");
@@ -176,6 +195,7 @@ static int spawn(struct api_jobs *j, int *fd, struct tj_error *err)
 	if (api_launcher_spawn(j->spawner_fd, &pid, fd, err) < 0)
 		return -1;
 	if (read_hello(j, *fd, err) < 0) {
+		kill(pid, SIGKILL); /* stuck or gone: never half-started */
 		close(*fd);
 		*fd = -1;
 		return -1;
