@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -325,6 +327,26 @@ START_TEST(pid1_is_the_sandbox_init)
 	PROBE(&res, (char *)"pid1", (char *)"--init-comm", (char *)"tfjail-init", (char *)"--max-pids",
 	      (char *)"2");
 	assert_probe_ok(&res, "pid1");
+	sandbox_result_free(&res);
+}
+END_TEST
+
+/* A container's root has no CAP_KILL (docs/container.md), and the sandbox's
+ * processes run as the slot's uids: destroying the sandbox must still kill
+ * and reap its PID 1 (it once waited for it forever). */
+START_TEST(sandbox_is_destroyed_without_cap_kill)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	struct sandbox_result res;
+
+	ck_assert_int_eq(syscall(SYS_capget, &hdr, data), 0);
+	data[0].effective &= ~(1u << CAP_KILL);
+	data[0].permitted &= ~(1u << CAP_KILL);
+	ck_assert_int_eq(syscall(SYS_capset, &hdr, data), 0);
+	PROBE(&res, (char *)"pid1", (char *)"--init-comm", (char *)"tfjail-init", (char *)"--max-pids",
+	      (char *)"2");
+	assert_probe_ok(&res, "pid1 without CAP_KILL");
 	sandbox_result_free(&res);
 }
 END_TEST
@@ -1190,6 +1212,7 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, only_loopback_is_up);
 	tcase_add_test(tc, host_loopback_listener_is_unreachable);
 	tcase_add_test(tc, pid1_is_the_sandbox_init);
+	tcase_add_test(tc, sandbox_is_destroyed_without_cap_kill);
 	tcase_add_test(tc, no_capabilities_no_new_privs_seccomp);
 	tcase_add_test(tc, blocked_syscalls_fail);
 	tcase_add_test(tc, only_stdio_fds_inside);
