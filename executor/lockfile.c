@@ -110,9 +110,12 @@ static int lock_open(const struct job *j)
 
 bool lockfile_in_use(const struct job *j)
 {
-	_cleanup_close_ int fd = -1;
+	int fd;
 
-	return j->policy->providers.lock_file == TJ_LOCK_FILE_HONOR && (fd = lock_open(j)) >= 0;
+	if (j->policy->providers.lock_file != TJ_LOCK_FILE_HONOR || (fd = lock_open(j)) < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 /* The versions of addr in the mirror's unpacked layout for this platform,
