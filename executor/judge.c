@@ -229,7 +229,8 @@ void job_judge_plan(struct job *j, const struct sandbox *sb, const char *plan, s
 	if (!tj_plan_rules_present(j->policy))
 		return;
 	if (judge_plan_rules(sb, j->policy, plan, len, scan ? scan->locs : NULL, scan ? scan->n_locs : 0,
-	                     j->req->workdir ? j->req->workdir : "", &res, &err) < 0) {
+	                     j->req->workdir ? j->req->workdir : "", &res, &err) < 0 ||
+	    !res) {
 		job_outcome(j, "FAILED", "InternalError", "plan rules: %s", err.msg);
 		return;
 	}
