@@ -166,7 +166,7 @@ test run: deps
 else
 test: $(BIN) $(TESTBIN) $(PROBES) sarif-validator
 	TFJAIL_BIN=$(abspath $(BIN)) TFJAIL_PROBES=$(abspath $(BUILD)/probes) \
-	TFJAIL_SRCDIR=$(CURDIR) $(TESTBIN)
+	TFJAIL_SRCDIR=$(CURDIR) TFJAIL_SARIF_NODE_MODULES=$(abspath $(BUILD)/npm/node_modules) $(TESTBIN)
 
 # The HTTP service in the foreground (127.0.0.1:8001 unless ARGS say otherwise,
 # e.g. ARGS="--config config/tfjail.json").

@@ -63,6 +63,20 @@ static int set_str(char **dst, const char *v, struct tj_error *err)
 	return 0;
 }
 
+/* A key that always has a value: @v, or @dflt when unset. */
+static int set_str_or(char **dst, const char *v, const char *dflt, struct tj_error *err)
+{
+	char *s = strdup(v ? v : dflt);
+
+	if (!s) {
+		tj_error_set(err, ENOMEM, "out of memory");
+		return -1;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
 static void free_secret(char **p)
 {
 	if (*p) {
@@ -78,7 +92,8 @@ int api_store_options_defaults(struct api_store_options *o, struct tj_error *err
 	o->lease_ms = 30000;
 	o->result_ttl_s = 86400;
 	o->timeout_ms = 2000;
-	if (set_str(&o->url, "embedded", err) < 0 || set_str(&o->prefix, "tfjail", err) < 0) {
+	if (set_str_or(&o->url, NULL, "embedded", err) < 0 ||
+	    set_str_or(&o->prefix, NULL, "tfjail", err) < 0) {
 		api_store_options_free(o);
 		return -1;
 	}
@@ -103,11 +118,11 @@ int api_store_options_copy(const struct api_store_options *from, struct api_stor
 	    .result_ttl_s = from->result_ttl_s,
 	    .timeout_ms = from->timeout_ms,
 	};
-	if (set_str(&to->url, from->url ? from->url : "embedded", err) < 0 ||
+	if (set_str_or(&to->url, from->url, "embedded", err) < 0 ||
 	    set_str(&to->username, from->username, err) < 0 ||
 	    set_str(&to->password, from->password, err) < 0 ||
 	    set_str(&to->host_id, from->host_id, err) < 0 ||
-	    set_str(&to->prefix, from->prefix ? from->prefix : "tfjail", err) < 0) {
+	    set_str_or(&to->prefix, from->prefix, "tfjail", err) < 0) {
 		api_store_options_free(to);
 		return -1;
 	}

@@ -127,7 +127,7 @@ static int policy_test(int argc, char **argv)
 		goto out;
 	}
 	if (dir && tj_scan_dir_at(p, dir, workdir, &scan, &err) < 0) {
-		rc = cli_usage_error("policy test: %s", err.msg);
+		rc = cli_usage_error("policy test: %s: %s", dir, err.msg);
 		goto out;
 	}
 	if (tj_plan_check(p, plan, len, scan ? scan->locs : NULL, scan ? scan->n_locs : 0, workdir, &res,

@@ -68,7 +68,7 @@ int cmd_scan(int argc, char **argv)
 		return cli_usage_error("%s", err.msg);
 	if (tj_scan_dir_at(p, dir, workdir, &res, &err) < 0) {
 		tj_policy_free(p);
-		return cli_usage_error("%s", err.msg);
+		return cli_usage_error("%s: %s", dir, err.msg);
 	}
 	if (format == CLI_FORMAT_JSON) {
 		cJSON *j = tj_scan_result_to_json(res);

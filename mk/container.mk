@@ -9,7 +9,7 @@ EXTRA_DEB += python3 python3-yaml
 
 # What the image's build stage installs: the Makefile's packages without
 # those only make test uses.
-CONTAINER_BUILD_DEBS := $(filter-out check systemd man-db,$(DEB_PKGS))
+CONTAINER_BUILD_DEBS := $(filter-out check systemd man-db redis-server,$(DEB_PKGS))
 
 .PHONY: container-image test-container print-CONTAINER_BUILD_DEBS
 

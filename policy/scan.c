@@ -977,12 +977,12 @@ static int scan_dir(const struct tj_policy *p, const char *dir, const char *root
 	int rc = 0;
 
 	if (!p || !p->rules)
-		return tj_error_set(err, EINVAL, "scan %s: no policy", dir);
+		return tj_error_set(err, EINVAL, "scan: no policy");
 	s.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s.rootfd < 0)
-		return tj_error_sys(err, "scan %s", dir);
+		return tj_error_sys(err, "scan: the upload cannot be opened");
 	if (fstat(s.rootfd, &st) < 0) {
-		rc = tj_error_sys(err, "scan %s", dir);
+		rc = tj_error_sys(err, "scan: the upload cannot be examined");
 		goto out;
 	}
 	walk_upload(&s, s.rootfd, "", 0);
@@ -998,12 +998,12 @@ static int scan_dir(const struct tj_policy *p, const char *dir, const char *root
 		}
 	}
 	if (s.oom) {
-		rc = tj_error_set(err, ENOMEM, "scan %s: out of memory", dir);
+		rc = tj_error_set(err, ENOMEM, "scan: out of memory");
 		goto out;
 	}
 	res = calloc(1, sizeof(*res));
 	if (!res) {
-		rc = tj_error_set(err, ENOMEM, "scan %s: out of memory", dir);
+		rc = tj_error_set(err, ENOMEM, "scan: out of memory");
 		goto out;
 	}
 	if (s.out.n)
@@ -1048,7 +1048,7 @@ int tj_scan_dir_at(const struct tj_policy *p, const char *dir, const char *root,
 	if (!root || !*root)
 		root = "";
 	else if (tj_module_dir_resolve("", root, clean, sizeof(clean)) < 0)
-		return tj_error_set(err, EINVAL, "scan %s: the root module %s leaves the upload", dir, root);
+		return tj_error_set(err, EINVAL, "scan: the root module %s leaves the upload", root);
 	else
 		root = clean;
 	return scan_dir(p, dir, root, out, NULL, err);
@@ -1061,7 +1061,7 @@ int tj_scan_dir_facts(const struct tj_policy *p, const char *dir, cJSON **facts,
 
 	if (!f || !cJSON_AddArrayToObject(f, "providers") || !cJSON_AddObjectToObject(f, "modules")) {
 		cJSON_Delete(f);
-		return tj_error_set(err, ENOMEM, "scan %s: out of memory", dir);
+		return tj_error_set(err, ENOMEM, "scan: out of memory");
 	}
 	if (scan_dir(p, dir, "", &res, f, err) < 0) {
 		cJSON_Delete(f);

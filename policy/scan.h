@@ -45,7 +45,8 @@ struct tj_scan_result {
 	size_t n_locs;
 };
 
-/* 0 = scanned (violations may exist), -1 = could not scan (err). */
+/* 0 = scanned (violations may exist), -1 = could not scan (err). The error
+ * message never names dir (a host path): callers that may show it add it. */
 int tj_scan_dir(const struct tj_policy *p, const char *dir, struct tj_scan_result **out,
 		struct tj_error *err);
 /* The same with the root module in root, a directory relative to the upload

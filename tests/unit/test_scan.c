@@ -346,19 +346,6 @@ START_TEST(module_cycles_and_depth)
 }
 END_TEST
 
-START_TEST(cannot_scan_is_an_error)
-{
-	struct tj_policy *p = policy_text(NULL);
-	struct tj_scan_result *r = NULL;
-	struct tj_error err = {0};
-
-	ck_assert_int_lt(tj_scan_dir(p, "/nonexistent/upload", &r, &err), 0);
-	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/upload"));
-	ck_assert_ptr_null(r);
-	tj_policy_free(p);
-}
-END_TEST
-
 /* ---- the CLI: exit codes and output ---- */
 
 static int run_cli(const char *args, char *out, size_t outlen)
@@ -376,6 +363,33 @@ static int run_cli(const char *args, char *out, size_t outlen)
 	st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+/* An upload that cannot be opened is an error whose message names no host
+ * path (it reaches API clients and plan --output json); the scan command
+ * adds the path its own user gave. */
+START_TEST(cannot_scan_is_an_error)
+{
+	struct tj_policy *p = policy_text(NULL);
+	struct tj_scan_result *r = NULL;
+	struct tj_error err = {0};
+	const char *dirs[] = {"/nonexistent/upload", at("file.tf")};
+	char out[4096], args[4096 + 16];
+
+	tj_test_write(tmp, "file.tf", "locals {}\n");
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_lt(tj_scan_dir(p, dirs[i], &r, &err), 0);
+		ck_assert_ptr_null(r);
+		ck_assert_msg(strstr(err.msg, "the upload cannot be opened"), "%s", err.msg);
+		ck_assert_msg(!strchr(err.msg, '/'), "host path in: %s", err.msg);
+		ck_assert_int_lt(tj_scan_dir_at(p, dirs[i], "modules/a", &r, &err), 0);
+		ck_assert_msg(!strchr(err.msg, '/'), "host path in: %s", err.msg);
+	}
+	snprintf(args, sizeof(args), "scan %s", dirs[1]);
+	ck_assert_int_eq(run_cli(args, out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, dirs[1]) && strstr(out, "the upload cannot be opened"), "%s", out);
+	tj_policy_free(p);
+}
+END_TEST
 
 START_TEST(cli_scan_and_policy)
 {
