@@ -358,7 +358,7 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
 	/* 5. The policy's plan rules on what terraform would change. */
-	job_judge_plan(j, res.out, res.out_len);
+	job_judge_plan(j, sb, res.out, res.out_len);
 	job_outcome(j, "SUCCESS", NULL, NULL);
 out:
 	sandbox_result_free(&res);
