@@ -33,9 +33,19 @@ struct waiter {
 	char id[API_STORE_ID_MAX + 1];
 	api_job_done_fn done;
 	void *ctx;
-	int upload_fd; /* opened at admission; -1 once a local run took it */
 	bool abandoned;
 	struct waiter *next;
+};
+
+/* The upload of an execute admitted here, opened at admission, until the
+ * job's run here takes it (or the execute ends).  Apart from the waiters:
+ * it is there before the store has the job, and while the waiters are
+ * being polled, so a dispatcher that claims the job at once never opens
+ * the upload again by its name. */
+struct admitted {
+	char id[API_STORE_ID_MAX + 1];
+	int fd;
+	struct admitted *next;
 };
 
 struct api_async {
@@ -47,6 +57,7 @@ struct api_async {
 	pthread_cond_t wake;
 	struct run *runs;
 	struct waiter *waiters;
+	struct admitted *admitted; /* under lock */
 	uint64_t next_ticket;
 	uint64_t exec_seed;
 	bool poked, stopping;
@@ -148,20 +159,25 @@ static int take_admitted_upload(struct api_async *a, const char *store_id)
 	int fd = -1;
 
 	pthread_mutex_lock(&a->lock);
-	for (struct waiter *w = a->waiters; w; w = w->next)
-		if (strcmp(w->id, store_id) == 0) {
-			fd = w->upload_fd;
-			w->upload_fd = -1;
+	for (struct admitted **p = &a->admitted; *p; p = &(*p)->next)
+		if (strcmp((*p)->id, store_id) == 0) {
+			struct admitted *u = *p;
+			fd = u->fd;
+			*p = u->next;
+			free(u);
+			break;
 		}
 	pthread_mutex_unlock(&a->lock);
 	return fd;
 }
 
-static void waiter_free(struct waiter *w)
+/* The admitted upload of an execute that has ended, if no run took it. */
+static void drop_admitted_upload(struct api_async *a, const char *store_id)
 {
-	if (w->upload_fd >= 0)
-		close(w->upload_fd);
-	free(w);
+	int fd = take_admitted_upload(a, store_id);
+
+	if (fd >= 0)
+		close(fd);
 }
 
 static int runner_start(void *ctx, uint64_t handle, const char *store_id, const char *request,
@@ -362,7 +378,8 @@ static void poll_waiters(struct api_async *a)
 			continue;
 		}
 		w->done(w->ctx, res);
-		waiter_free(w);
+		drop_admitted_upload(a, w->id);
+		free(w);
 	}
 	pthread_mutex_lock(&a->lock);
 	while (keep) {
@@ -446,6 +463,12 @@ int api_async_start(const struct api_async_config *c, struct api_async **out, st
 	*out = a;
 	return 0;
 fail:
+	while (a->admitted) {
+		struct admitted *u = a->admitted;
+		a->admitted = u->next;
+		close(u->fd);
+		free(u);
+	}
 	api_store_close(a->store);
 	pthread_cond_destroy(&a->wake);
 	pthread_mutex_destroy(&a->lock);
@@ -598,6 +621,7 @@ enum api_async_answer api_async_execute(struct api_async *a, const struct api_ex
 	enum api_store_submit sub;
 	enum api_async_answer r;
 	struct waiter *w;
+	struct admitted *u;
 	uint64_t seq;
 
 	(void)req;
@@ -607,19 +631,27 @@ enum api_async_answer api_async_execute(struct api_async *a, const struct api_ex
 		return r;
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w) {
+	u = calloc(1, sizeof(*u));
+	if (!w || !u) {
+		free(w);
+		free(u);
 		close(upload_fd);
 		snprintf(msg, msglen, "out of memory");
 		return API_ASYNC_FAILED;
 	}
-	w->upload_fd = upload_fd;
 	pthread_mutex_lock(&a->lock);
 	seq = ++a->next_ticket;
-	pthread_mutex_unlock(&a->lock);
 	/* an id of its own: an execute is never a resubmission */
 	snprintf(w->id, sizeof(w->id), EXEC_PREFIX "%016" PRIx64 ".%.100s", a->exec_seed + seq, request_id);
+	/* before the store has the job: a dispatcher may claim it at once */
+	memcpy(u->id, w->id, sizeof(u->id));
+	u->fd = upload_fd;
+	u->next = a->admitted;
+	a->admitted = u;
+	pthread_mutex_unlock(&a->lock);
 	if (api_store_submit(a->store, w->id, body, &sub, &err) < 0) {
-		waiter_free(w);
+		drop_admitted_upload(a, w->id);
+		free(w);
 		return store_failed(a, &err, msg, msglen);
 	}
 	note_store(a, 0);

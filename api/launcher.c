@@ -1,7 +1,6 @@
 #include "api/launcher.h"
 
 #include <cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,11 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/mount.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -130,98 +125,6 @@ static const char *json_str(const cJSON *o, const char *key)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-/* Where a worker mounts its job's upload, in its own mount namespace: an
- * empty directory on the host, removed by the launcher when the worker has
- * ended, however it ended. */
-#define UPLOAD_MOUNT_DIR "/run/tfjail"
-
-static void upload_mount_point(pid_t worker, char *path, size_t len)
-{
-	snprintf(path, len, UPLOAD_MOUNT_DIR "/upload.%d", (int)worker);
-}
-
-/* Mount points of workers that are gone (a launcher that died could not
- * remove them): they are empty directories. */
-static void sweep_mount_points(void)
-{
-	DIR *d = opendir(UPLOAD_MOUNT_DIR);
-	struct dirent *de;
-
-	while (d && (de = readdir(d))) {
-		char path[128];
-		int pid;
-		if (sscanf(de->d_name, "upload.%d", &pid) != 1 || pid <= 0 ||
-		    (kill(pid, 0) < 0 && errno != ESRCH))
-			continue;
-		if (kill(pid, 0) == 0)
-			continue;
-		upload_mount_point(pid, path, sizeof(path));
-		rmdir(path);
-	}
-	if (d)
-		closedir(d);
-}
-
-/* The upload's tree, opened at admission, where this worker (and the
- * sandbox it clones) can name it: a clone of that tree (never a lookup by
- * the original path) mounted on a fresh directory in the worker's own
- * mount namespace.  The scan and the workspace copy read the same tree. */
-static int worker_upload(int upload_fd, char *path, size_t len, struct tj_error *err)
-{
-	int tree;
-
-	/* cloned while still in the namespace where it was opened */
-	tree =
-	    (int)syscall(SYS_open_tree, upload_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (tree < 0)
-		return tj_error_sys(err, "clone the upload's tree");
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		close(tree);
-		return tj_error_sys(err, "a mount namespace for the job");
-	}
-	upload_mount_point(getpid(), path, len);
-	if (tj_mkdir_p(UPLOAD_MOUNT_DIR, 0755, err) < 0 || (rmdir(path) < 0 && errno != ENOENT) ||
-	    mkdir(path, 0700) < 0) {
-		close(tree);
-		return tj_error_sys(err, "a mount point for the upload");
-	}
-	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-		tj_error_sys(err, "mount the upload");
-		close(tree);
-		rmdir(path);
-		return -1;
-	}
-	close(tree);
-	close(upload_fd);
-	return 0;
-}
-
-/* The clone's mount point is the worker's own business: where an error
- * message names it, it says "the upload" instead. */
-static void scrub_upload_path(cJSON *resp, const char *upload)
-{
-	const char *msg = json_str(resp, "error_message");
-	struct tj_buf b = {0};
-	size_t n = strlen(upload);
-
-	if (!msg || !strstr(msg, upload))
-		return;
-	for (const char *p = msg, *hit; *p; p = hit + n) {
-		hit = strstr(p, upload);
-		if (!hit) {
-			tj_buf_append(&b, p, strlen(p));
-			break;
-		}
-		tj_buf_append(&b, p, (size_t)(hit - p));
-		tj_buf_printf(&b, "%s", hit[n] == '/' ? "" : "the upload");
-		if (hit[n] == '/')
-			hit++;
-	}
-	tj_buf_append(&b, "", 1);
-	cJSON_ReplaceItemInObjectCaseSensitive(resp, "error_message", cJSON_CreateString(b.data));
-	tj_buf_free(&b);
-}
-
 /* Runs in the forked worker: one job, its answer on fd, then _exit.  The
  * policy is the one in force when the job was admitted; the upload is the
  * descriptor opened at admission, never its path. */
@@ -235,7 +138,6 @@ worker_main(const struct api_launcher_config *c, const struct queued *q, int fd)
 	struct job_tools tools;
 	struct tj_error err = {0};
 	struct tj_buf b = {0};
-	char upload[64];
 	char *text;
 	int rc;
 
@@ -248,12 +150,11 @@ worker_main(const struct api_launcher_config *c, const struct queued *q, int fd)
 	}
 	if (job_runtime_open(policy ? policy : c->policy, c->host, &rt, &err) < 0)
 		worker_failed(fd, err.msg);
-	if (worker_upload(q->upload_fd, upload, sizeof(upload), &err) < 0)
-		worker_failed(fd, err.msg);
 	{
 		struct job_request req = {
 		    .job_id = run.job_id,
-		    .upload_dir = upload,
+		    .upload_dir = run.upload_id, /* a name only: the job reads upload_fd */
+		    .upload_fd = q->upload_fd,
 		    .workdir = run.working_dir,
 		    .policy = policy ? policy : c->policy,
 		    /* the request's own bytes: exact numbers, \u0000 kept */
@@ -261,12 +162,9 @@ worker_main(const struct api_launcher_config *c, const struct queued *q, int fd)
 		    .variables_json_len = run.variables_json_len,
 		};
 		rc = job_run(rt, policy ? &tools : c->tools, &req, &resp, &err);
-		/* the launcher removes the mount point */
-		umount2(upload, MNT_DETACH);
 		if (rc < 0)
 			worker_failed(fd, err.msg);
 	}
-	scrub_upload_path(resp, upload);
 	if (run.request_id)
 		cJSON_AddStringToObject(resp, "request_id", run.request_id);
 	text = cJSON_PrintUnformatted(resp);
@@ -393,8 +291,6 @@ static void finish_worker(struct launcher *l, unsigned i)
 		if (WIFSIGNALED(w->wstatus))
 			sweep_soon(l);
 	}
-	upload_mount_point(w->pid, msg, sizeof(msg));
-	rmdir(msg);
 	tj_buf_free(&w->out);
 	l->workers[i] = l->workers[--l->n_workers];
 }
@@ -657,7 +553,6 @@ static int launcher_main(const struct api_launcher_config *c, int sock)
 		send_hello(&l, &(struct api_msg_hello){.error = err.msg});
 		return 2;
 	}
-	sweep_mount_points();
 	hello(&l, rt);
 	loop(&l);
 	reap_all();

@@ -218,6 +218,7 @@ int cmd_plan(int argc, char **argv)
 		struct job_request req = {
 		    .job_id = job_id,
 		    .upload_dir = real_dir,
+		    .upload_fd = -1, /* job_run opens it once */
 		    .workdir = workdir,
 		    .policy = policy,
 		    .var_files = var_files,

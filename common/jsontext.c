@@ -57,6 +57,17 @@ static size_t utf8_len(const unsigned char *p, size_t avail)
 	return n;
 }
 
+bool tj_utf8_text(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0, n; i < len; i += n) {
+		if (p[i] < 0x20 || p[i] == 0x7f || !(n = utf8_len(p + i, len - i)))
+			return false;
+	}
+	return true;
+}
+
 static int bad(struct tj_error *err, size_t at, const char *what)
 {
 	return tj_error_set(err, EINVAL, "invalid JSON at byte %zu: %s", at, what);

@@ -24,6 +24,10 @@ size_t tj_jsontext_ws(const char *s, size_t len, size_t i);
  * -1 with err naming the byte offset. */
 int tj_jsontext_value(const char *s, size_t len, size_t i, size_t *end, struct tj_error *err);
 
+/* Whether s[0..len) is well-formed UTF-8 without control characters (C0
+ * and DEL): text a less privileged process returned, fit to be shown. */
+bool tj_utf8_text(const char *s, size_t len);
+
 /* A whole document: one value, whitespace around it allowed, nothing else. */
 int tj_jsontext_check(const char *s, size_t len, struct tj_error *err);
 

@@ -51,16 +51,11 @@ ssize_t tj_read_all(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-int tj_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
-		    struct tj_error *err)
+int tj_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct tj_error *err)
 {
-	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 4096, used = 0;
 
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tj_error_sys(err, "open %s", path);
 	buf = malloc(cap + 1);
 	if (!buf)
 		return tj_error_set(err, ENOMEM, "read %s: out of memory", path);
@@ -93,6 +88,15 @@ int tj_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 	if (len)
 		*len = used;
 	return 0;
+}
+
+int tj_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len, struct tj_error *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return tj_error_sys(err, "open %s", path);
+	return tj_read_fd(fd, path, max, out, len, err);
 }
 
 int tj_read_file(const char *path, size_t max, char **out, size_t *len, struct tj_error *err)

@@ -12,8 +12,9 @@
 /* Reads a whole file (at most max bytes; more is an EFBIG error).  The
  * buffer is NUL-terminated; *len excludes the NUL. */
 int tj_read_file(const char *path, size_t max, char **out, size_t *len, struct tj_error *err);
-int tj_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
-		    struct tj_error *err);
+int tj_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len, struct tj_error *err);
+/* The same from an open descriptor; path only names it in errors. */
+int tj_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct tj_error *err);
 
 /* Writes buf to path (O_CREAT|O_TRUNC, mode). */
 int tj_write_file(const char *path, const void *buf, size_t len, mode_t mode, struct tj_error *err);

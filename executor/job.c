@@ -57,15 +57,8 @@ static void prepare_modules(struct job *j, struct modules_stage *st)
 	struct modules_plan *mp = NULL;
 	struct tj_scan_result *scan = NULL;
 	struct tj_error err = {0};
-	enum modules_outcome oc;
-	int fd = open(j->req->upload_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	enum modules_outcome oc = modules_resolve(j->policy, j->upload_fd, j->req->workdir, &mp, &err);
 
-	if (fd < 0) {
-		job_outcome(j, "FAILED", "InvalidUpload", "the upload cannot be opened");
-		return;
-	}
-	oc = modules_resolve(j->policy, fd, j->req->workdir, &mp, &err);
-	close(fd);
 	if (oc == MODULES_INVALID) {
 		/* the scan in the sandbox may still refuse the upload for the
 		 * policy's reasons; those come first */
@@ -99,7 +92,7 @@ static void check_readable(struct job *j)
 	char rel[PATH_MAX];
 	mode_t mode;
 
-	if (job_upload_unreadable(j->req->upload_dir, (unsigned)j->policy->upload.max_depth, rel, sizeof(rel),
+	if (job_upload_unreadable(j->upload_fd, (unsigned)j->policy->upload.max_depth, rel, sizeof(rel),
 	                          &mode) == 1)
 		job_outcome(j, "FAILED", "InvalidUpload",
 		            "%s (mode %04o) cannot be read by the sandbox's unprivileged user, which copies "
@@ -136,7 +129,7 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	struct sandbox_config cfg = {
 	    .binds = binds,
 	    .n_binds = 2,
-	    .workspace_src = j->req->upload_dir,
+	    .workspace_fd = j->upload_fd, /* never the path (job.h upload_fd) */
 	    .workspace_exclude = job_upload_exclude_cb,
 	    .workspace_exclude_ctx = (void *)(uintptr_t)p,
 	    .workspace_inspect = scanbox_inspect,
@@ -300,10 +293,12 @@ static int normalize_in_helper(void *ctx, int fd)
 
 	if (planjson_normalize(in->text, in->len, &canonical, &canonical_len, sha, &err) < 0 ||
 	    planjson_summary(canonical, canonical_len, &sum, &err) < 0)
-		return tj_write_all(fd, "E ", 2) < 0 || tj_write_all(fd, err.msg, strlen(err.msg)) < 0 ? -1 : 0;
+		return tj_write_all(fd, "E ", 2) < 0 || tj_write_all(fd, err.msg, strlen(err.msg)) < 0 ? -1
+		                                                                                       : 0;
 	n = snprintf(head, sizeof(head), "S %u %u %u %u %u %u\n", sum.create, sum.update, sum.delete_,
 	             sum.replace, sum.read, sum.no_op);
-	return tj_write_all(fd, head, (size_t)n) < 0 || tj_write_all(fd, canonical, canonical_len) < 0 ? -1 : 0;
+	return tj_write_all(fd, head, (size_t)n) < 0 || tj_write_all(fd, canonical, canonical_len) < 0 ? -1
+	                                                                                               : 0;
 }
 
 /* 3c-4. terraform show -json, normalised and hashed into the response.  The
@@ -363,7 +358,7 @@ static void run_show(struct job *j, struct sandbox *sb, char *const envp[], cons
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "plan_sha256", cJSON_CreateString(sha));
 	cJSON_ReplaceItemInObjectCaseSensitive(j->resp, "summary", planjson_summary_to_json(&sum));
 	/* 5. The policy's plan rules on what terraform would change. */
-	job_judge_plan(j, res.out, res.out_len);
+	job_judge_plan(j, sb, res.out, res.out_len);
 	job_outcome(j, "SUCCESS", NULL, NULL);
 out:
 	sandbox_result_free(&res);
@@ -413,10 +408,22 @@ out:
 	varfiles_free(&vf);
 }
 
+/* The upload as the job's own descriptor, opened once: the caller's (dup'd)
+ * or upload_dir's.  Above the standard streams, where the sandbox takes a
+ * workspace fd (sandbox.h workspace_fd > 0). */
+static int open_upload(const struct job_request *req)
+{
+	_cleanup_close_ int own =
+	    req->upload_fd >= 0 ? -1 : open(req->upload_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = req->upload_fd >= 0 ? req->upload_fd : own;
+
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
 int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const struct job_request *req,
             cJSON **response, struct tj_error *err)
 {
-	struct job j = {.req = req, .policy = req->policy};
+	struct job j = {.req = req, .policy = req->policy, .upload_fd = -1};
 	struct modules_stage mods = {0};
 	char idbuf[32];
 	const char *id = req->job_id;
@@ -434,7 +441,11 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	j.steps = cJSON_GetObjectItemCaseSensitive(j.resp, "steps");
 	j.diagnostics = cJSON_CreateArray();
 
-	check_readable(&j);
+	j.upload_fd = open_upload(req);
+	if (j.upload_fd < 0)
+		job_outcome(&j, "FAILED", "InvalidUpload", "the upload cannot be opened");
+	if (!j.done)
+		check_readable(&j);
 	if (!j.done)
 		prepare_modules(&j, &mods);
 	if (!j.done)
@@ -443,6 +454,8 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 
+	if (j.upload_fd >= 0)
+		close(j.upload_fd);
 	tj_scan_result_free(j.scan);
 	cJSON_ReplaceItemInObjectCaseSensitive(j.resp, "diagnostics", j.diagnostics);
 	job_response_set_seconds(j.resp, round((double)(tj_now_ms() - j.t0) / 10.0) / 100.0);

@@ -63,21 +63,28 @@ void job_sandbox_limits(const struct tj_policy *policy, struct sandbox_config *c
 /* Runs `terraform version -json` in a fresh sandbox (the binary is never run
  * outside one) and copies terraform's version ("1.11.4") into out. */
 int job_terraform_version(struct sandbox_runtime *rt, const struct job_tools *tools, char *out, size_t len,
-			  struct tj_error *err);
+                          struct tj_error *err);
 
 struct job_var {
 	const char *name;
-	const char *value;       /* a string value */
+	const char *value; /* a string value */
 };
 
 struct job_request {
-	const char *job_id;      /* NULL = generated */
-	const char *upload_dir;  /* host directory, read only */
-	const char *workdir;     /* directory inside the upload to run in; NULL/"" = its root */
+	const char *job_id;     /* NULL = generated */
+	const char *upload_dir; /* host directory, read only; only a display name when upload_fd >= 0 */
+	/* The upload as an O_PATH|O_DIRECTORY descriptor that the caller opened
+	 * (the service: beneath its uploads directory, at admission); -1 = none,
+	 * then job_run opens upload_dir once.  Either way the job works on that
+	 * one descriptor from its start: it never resolves upload_dir by path
+	 * again, so the checks, the module resolution and the sandbox's copy
+	 * and scan read the same tree.  The caller keeps it (job_run dups it). */
+	int upload_fd;
+	const char *workdir; /* directory inside the upload to run in; NULL/"" = its root */
 	const struct tj_policy *policy;
 	const char *const *var_files; /* host files (.tfvars or .tfvars.json), in order */
 	size_t n_var_files;
-	const struct job_var *vars;   /* NAME=VALUE strings */
+	const struct job_var *vars; /* NAME=VALUE strings */
 	size_t n_vars;
 	/* API: the raw bytes of the request's `variables` object exactly as the
 	 * client sent them (validated strictly by the caller); written verbatim
@@ -85,7 +92,7 @@ struct job_request {
 	 * included) reach terraform exactly.  NULL = none. */
 	const char *variables_json;
 	size_t variables_json_len;
-	uint64_t timeout_s;      /* 0 = policy limits.job_timeout */
+	uint64_t timeout_s; /* 0 = policy limits.job_timeout */
 	/* Called as each part of the job starts (done false) and ends (done
 	 * true, with its exit code and duration): "scan", then terraform's
 	 * steps.  NULL = silent.  The CLI shows it on stderr. */
@@ -97,7 +104,7 @@ struct job_request {
  * job's outcome, tfjail's own faults included as InternalError); returns -1
  * only if no response could be built at all (out of memory). */
 int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const struct job_request *req,
-	    cJSON **response, struct tj_error *err);
+            cJSON **response, struct tj_error *err);
 
 /* A fresh job id: "job_" and 16 hex digits. */
 void job_new_id(char out[32]);
@@ -110,11 +117,16 @@ bool job_id_valid(const char *id);
  * unless keep_lock_file: policy providers.lock_file "honor"). */
 bool job_upload_excluded(const char *rel, bool keep_lock_file);
 /* The first file (without o+r) or directory (without o+rx) of the upload
- * that the sandbox's unprivileged uid cannot read: 1 with its path relative
- * to the upload (directories end in '/', the upload itself is "./") and its
- * mode; 0 if none; -1 if the upload cannot be walked.  Excluded paths are
- * skipped, symlinks not followed. */
-int job_upload_unreadable(const char *upload_dir, unsigned max_depth, char *rel, size_t len, mode_t *mode);
+ * (upload_fd: the job's descriptor of it) that the sandbox's unprivileged
+ * uid cannot read: 1 with its path relative to the upload (directories end
+ * in '/', the upload itself is "./") and its mode; 0 if none; -1 if the
+ * upload cannot be walked.  Excluded paths are skipped, symlinks not
+ * followed. */
+int job_upload_unreadable(int upload_fd, unsigned max_depth, char *rel, size_t len, mode_t *mode);
+/* rel ("" = the upload itself) opened beneath the upload's descriptor with
+ * openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS:
+ * never a symlink, never outside; O_CLOEXEC added.  -1 with errno. */
+int job_upload_openat(int upload_fd, const char *rel, int flags);
 /* job_upload_excluded as the sandbox's workspace_exclude callback; ctx is
  * the job's policy. */
 bool job_upload_exclude_cb(const char *rel, const struct stat *st, void *ctx);

@@ -14,6 +14,7 @@ struct tj_scan_result;
 struct job {
 	const struct job_request *req;
 	const struct tj_policy *policy;
+	int upload_fd; /* the upload, opened once (job.h upload_fd); -1 = none */
 	cJSON *resp;
 	cJSON *steps;
 	cJSON *diagnostics;

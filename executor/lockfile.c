@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -86,21 +87,35 @@ out:
 	return rc;
 }
 
-static bool lock_path(const struct job *j, char *out, size_t len)
+/* The lock file of the job's directory, opened beneath the upload's
+ * descriptor (never through a link, never by its host path): a regular
+ * file, or -1. */
+static int lock_open(const struct job *j)
 {
 	const char *wd = j->req->workdir;
+	char rel[PATH_MAX];
+	struct stat st;
+	int fd;
 
-	return snprintf(out, len, "%s/%s%s" LOCKFILE_NAME, j->req->upload_dir, wd && *wd ? wd : "",
-	                wd && *wd ? "/" : "") < (int)len;
+	if (snprintf(rel, sizeof(rel), "%s%s" LOCKFILE_NAME, wd && *wd ? wd : "", wd && *wd ? "/" : "") >=
+	        (int)sizeof(rel) ||
+	    (fd = job_upload_openat(j->upload_fd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)) < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 bool lockfile_in_use(const struct job *j)
 {
-	char path[PATH_MAX];
-	struct stat st;
+	int fd;
 
-	return j->policy->providers.lock_file == TJ_LOCK_FILE_HONOR && lock_path(j, path, sizeof(path)) &&
-	       lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (j->policy->providers.lock_file != TJ_LOCK_FILE_HONOR || (fd = lock_open(j)) < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 /* The versions of addr in the mirror's unpacked layout for this platform,
@@ -162,8 +177,9 @@ static void unwrap(const char *in, size_t len, char *out, size_t cap)
 
 bool lockfile_explain_failure(struct job *j, const struct job_tools *tools, const struct sandbox_result *init)
 {
-	char path[PATH_MAX], versions[256];
+	char versions[256];
 	_cleanup_free_ char *text = NULL, *flat = NULL;
+	_cleanup_close_ int fd = -1;
 	struct lockfile_entry e[MAX_ENTRIES];
 	size_t len, n = 0;
 	struct tj_error err;
@@ -171,8 +187,8 @@ bool lockfile_explain_failure(struct job *j, const struct job_tools *tools, cons
 
 	/* read as root: only a regular file, never through a link (and only
 	 * its providers and versions are quoted) */
-	if (!init->err || !lockfile_in_use(j) || !lock_path(j, path, sizeof(path)) ||
-	    tj_read_file(path, MAX_LOCK_FILE, &text, &len, &err) < 0)
+	if (!init->err || j->policy->providers.lock_file != TJ_LOCK_FILE_HONOR || (fd = lock_open(j)) < 0 ||
+	    tj_read_fd(fd, LOCKFILE_NAME, MAX_LOCK_FILE, &text, &len, &err) < 0)
 		return false;
 	if (lockfile_parse(text, len, e, MAX_ENTRIES, &n) < 0) {
 		job_outcome(j, "FAILED", "ValidationError", LOCKFILE_NAME " is not valid HCL: %s", LOCK_FIX);

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
+#include "runtime/helper.h"
 
 void step_env_add(struct step_env *e, const char *fmt, ...)
 {
@@ -157,6 +159,92 @@ bool step_run(struct job *j, struct sandbox *sb, const char *name, char *const a
 	return true;
 }
 
+/* `terraform version -json` is parsed in the parsing helper
+ * (runtime/helper.h), which answers one line per fact: "T version" and
+ * "P address version" per provider selection.  The host checks each line
+ * (charset, length, no repeated address) and builds the document from them. */
+#define VERSION_MAX         64
+#define PROVIDER_ADDR_MAX   255
+#define VERSION_PROVIDERS   64
+#define VERSION_ANSWER_MAX  (16 + VERSION_PROVIDERS * (PROVIDER_ADDR_MAX + VERSION_MAX + 4) + VERSION_MAX)
+#define VERSION_CHARS       "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-"
+#define PROVIDER_ADDR_CHARS "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-/"
+
+struct version_input {
+	const char *text;
+	size_t len;
+};
+
+static int version_in_helper(void *ctx, int fd)
+{
+	const struct version_input *in = ctx;
+	_cleanup_cjson_ cJSON *doc = cJSON_ParseWithLength(in->text, in->len);
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "terraform_version"));
+	const cJSON *item;
+	struct tj_buf b = {0};
+	int n = 0, rc;
+
+	if (v && tj_buf_printf(&b, "T %.*s\n", VERSION_MAX + 1, v) < 0)
+		return -1;
+	cJSON_ArrayForEach (item, cJSON_GetObjectItemCaseSensitive(doc, "provider_selections")) {
+		const char *ver = cJSON_GetStringValue(item);
+		if (n++ == VERSION_PROVIDERS || !item->string || !ver ||
+		    tj_buf_printf(&b, "P %.*s %.*s\n", PROVIDER_ADDR_MAX + 1, item->string, VERSION_MAX + 1,
+		                  ver) < 0)
+			break;
+	}
+	rc = b.len && tj_write_all(fd, b.data, b.len) < 0 ? -1 : 0;
+	tj_buf_free(&b);
+	return rc;
+}
+
+static bool word_ok(const char *s, size_t n, size_t max, const char *chars)
+{
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr(chars, s[i]))
+			return false;
+	return true;
+}
+
+cJSON *step_version_answer_read(const char *a, size_t len)
+{
+	_cleanup_cjson_ cJSON *doc = cJSON_CreateObject();
+	cJSON *sel = cJSON_AddObjectToObject(doc, "provider_selections");
+	char addr[PROVIDER_ADDR_MAX + 1], ver[VERSION_MAX + 1];
+
+	if (!sel)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(a + i, '\n', len - i), *line = a + i + 2, *sp;
+		char tag = a[i];
+		size_t n;
+		if (!nl || nl - (a + i) < 3 || a[i + 1] != ' ')
+			return NULL;
+		n = (size_t)(nl - line);
+		i = (size_t)(nl - a) + 1;
+		if (tag == 'T' && !cJSON_GetObjectItemCaseSensitive(doc, "terraform_version")) {
+			if (!word_ok(line, n, VERSION_MAX, VERSION_CHARS))
+				return NULL;
+			snprintf(ver, sizeof(ver), "%.*s", (int)n, line);
+			if (!cJSON_AddStringToObject(doc, "terraform_version", ver))
+				return NULL;
+			continue;
+		}
+		if (tag != 'P' || !(sp = memchr(line, ' ', n)) ||
+		    !word_ok(line, (size_t)(sp - line), PROVIDER_ADDR_MAX, PROVIDER_ADDR_CHARS) ||
+		    !word_ok(sp + 1, n - (size_t)(sp - line) - 1, VERSION_MAX, VERSION_CHARS) ||
+		    cJSON_GetArraySize(sel) >= VERSION_PROVIDERS)
+			return NULL;
+		snprintf(addr, sizeof(addr), "%.*s", (int)(sp - line), line);
+		snprintf(ver, sizeof(ver), "%.*s", (int)(n - (size_t)(sp - line) - 1), sp + 1);
+		if (cJSON_GetObjectItemCaseSensitive(sel, addr) || !cJSON_AddStringToObject(sel, addr, ver))
+			return NULL;
+	}
+	return TJ_STEAL_PTR(doc);
+}
+
 cJSON *step_version_json(struct sandbox *sb, char *const envp[], const char *cwd, uint64_t timeout_ms,
                          enum sandbox_status *status, int *exit_code)
 {
@@ -171,6 +259,8 @@ cJSON *step_version_json(struct sandbox *sb, char *const envp[], const char *cwd
 	                          .capture_max = 1 << 16};
 	struct sandbox_result res;
 	struct tj_error err;
+	_cleanup_free_ char *answer = NULL;
+	size_t alen = 0;
 	cJSON *doc = NULL;
 
 	*status = SANDBOX_LOST;
@@ -179,8 +269,10 @@ cJSON *step_version_json(struct sandbox *sb, char *const envp[], const char *cwd
 		return NULL;
 	*status = res.status;
 	*exit_code = res.exit_code;
-	if (res.status == SANDBOX_EXITED && res.exit_code == 0)
-		doc = cJSON_ParseWithLength(res.out, res.out_len);
+	if (res.status == SANDBOX_EXITED && res.exit_code == 0 &&
+	    sandbox_helper_run(sb, version_in_helper, &(struct version_input){res.out, res.out_len},
+	                       VERSION_ANSWER_MAX, 10000, &answer, &alen, &err) == 0)
+		doc = step_version_answer_read(answer, alen);
 	sandbox_result_free(&res);
 	return doc;
 }

@@ -39,9 +39,16 @@ const char *step_tail(const char *s, size_t len, size_t max);
 
 bool step_stderr_has(const struct sandbox_result *res, const char *needle);
 
-/* `terraform version -json` in sb, parsed; NULL if it did not answer with
- * JSON.  status/exit_code describe the run for error messages. */
+/* `terraform version -json` in sb, parsed in the parsing helper
+ * (runtime/helper.h) into {"terraform_version":..,"provider_selections":{..}}
+ * from checked facts; NULL if it did not answer with them.  status/exit_code
+ * describe the run for error messages. */
 cJSON *step_version_json(struct sandbox *sb, char *const envp[], const char *cwd, uint64_t timeout_ms,
                          enum sandbox_status *status, int *exit_code);
+
+/* The helper's answer, "T version\n" and "P address version\n" lines, checked
+ * line by line (charset and length of versions and addresses, at most 64
+ * providers, no address twice); NULL when any line is malformed. */
+cJSON *step_version_answer_read(const char *a, size_t len);
 
 #endif

@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -17,8 +19,9 @@ bool job_upload_excluded(const char *rel, bool keep_lock_file)
 	base = base ? base + 1 : rel;
 	/* each of these changes what terraform installs or executes: THREATS 3, 4, 5, 13 */
 	return strcmp(base, ".terraform") == 0 || strcmp(base, "terraform.d") == 0 ||
-	       (!keep_lock_file && strcmp(base, ".terraform.lock.hcl") == 0) || strstr(base, ".tfstate") != NULL ||
-	       strcmp(base, ".terraformrc") == 0 || strcmp(base, "terraform.rc") == 0;
+	       (!keep_lock_file && strcmp(base, ".terraform.lock.hcl") == 0) ||
+	       strstr(base, ".tfstate") != NULL || strcmp(base, ".terraformrc") == 0 ||
+	       strcmp(base, "terraform.rc") == 0;
 }
 
 bool job_upload_exclude_cb(const char *rel, const struct stat *st, void *ctx)
@@ -60,7 +63,8 @@ static int find_unreadable(int dirfd, const char *rel, unsigned depth, unsigned 
 		if (snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
 		    (int)sizeof(path))
 			continue; /* the scan reports the length */
-		if (job_upload_excluded(path, true) || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (job_upload_excluded(path, true) ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISREG(st.st_mode) && !(st.st_mode & S_IROTH)) {
 			snprintf(out, len, "%s", path);
@@ -81,9 +85,19 @@ static int find_unreadable(int dirfd, const char *rel, unsigned depth, unsigned 
 	return 0;
 }
 
-int job_upload_unreadable(const char *upload_dir, unsigned max_depth, char *rel, size_t len, mode_t *mode)
+int job_upload_openat(int upload_fd, const char *rel, int flags)
 {
-	_cleanup_close_ int root = open(upload_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {
+	    .flags = (uint64_t)(flags | O_CLOEXEC),
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return (int)syscall(SYS_openat2, upload_fd, *rel ? rel : ".", &how, sizeof(how));
+}
+
+int job_upload_unreadable(int upload_fd, unsigned max_depth, char *rel, size_t len, mode_t *mode)
+{
+	_cleanup_close_ int root = job_upload_openat(upload_fd, "", O_RDONLY | O_DIRECTORY);
 	struct stat st;
 
 	if (root < 0 || fstat(root, &st) < 0)

@@ -48,7 +48,7 @@ struct sandbox_runtime {
 
 struct sandbox {
 	struct sandbox_runtime *rt;
-	const struct sandbox_config *cfg;
+	bool run_as_root; /* copied: the caller's configuration may not outlive sandbox_create */
 	pid_t pid;
 	int ctl;
 	bool alive;
@@ -283,7 +283,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	if (!sb)
 		return tj_error_set(err_out, ENOMEM, "out of memory");
 	sb->rt = rt;
-	sb->cfg = cfg;
+	sb->run_as_root = cfg->run_as_root;
 	sb->ctl = -1;
 	sb->pid = -1;
 	sb->slot.lock_fd = sb->slot.lock_fd_user = -1;
@@ -475,7 +475,7 @@ const char *sandbox_inspect_result(const struct sandbox *sb, size_t *len)
 
 uid_t sandbox_host_uid(const struct sandbox *sb)
 {
-	return sb->cfg->run_as_root ? sb->slot.host_root : sb->slot.host_user;
+	return sb->run_as_root ? sb->slot.host_root : sb->slot.host_user;
 }
 
 const char *sandbox_cgroup_path(const struct sandbox *sb, const char *controller)

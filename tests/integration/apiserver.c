@@ -189,6 +189,15 @@ double num(const cJSON *o, const char *key)
 	return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
+const char *plan_output(const cJSON *resp, const char *name)
+{
+	const cJSON *pv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "plan_json"),
+	                                                   "planned_values");
+
+	return str(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pv, "outputs"), name),
+	           "value");
+}
+
 void execute(const struct server *s, const char *headers, const char *body, struct http_reply *r)
 {
 	http(s->port, "POST", "/api/v1/execute", headers, body, r);

@@ -40,6 +40,8 @@ void http(unsigned port, const char *method, const char *path, const char *heade
           struct http_reply *r);
 const char *str(const cJSON *o, const char *key);
 double num(const cJSON *o, const char *key);
+/* The string value of plan_json.planned_values.outputs.NAME of a response; NULL if none. */
+const char *plan_output(const cJSON *resp, const char *name);
 void execute(const struct server *s, const char *headers, const char *body, struct http_reply *r);
 void assert_error(const struct http_reply *r, int code);
 void assert_job(const struct http_reply *r, const char *job_id, const char *status, const char *error_type);

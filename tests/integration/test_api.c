@@ -170,20 +170,13 @@ END_TEST
 START_TEST(variables_reach_the_plan)
 {
 	struct http_reply r;
-	const cJSON *out;
 
 	execute(&plain, "",
 	        "{\"job_id\": \"job-var\", \"upload_id\": \"needs-var\", \"variables\": {\"environment\": "
 	        "\"staging\"}}",
 	        &r);
 	assert_job(&r, "job-var", "SUCCESS", NULL);
-	out = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(
-	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "plan_json"),
-	                                         "planned_values"),
-	        "outputs"),
-	    "environment");
-	ck_assert_str_eq(str(out, "value"), "staging");
+	ck_assert_str_eq(plan_output(r.json, "environment"), "staging");
 	reply_free(&r);
 
 	/* without it terraform refuses the configuration: still a job that ran */

@@ -498,6 +498,46 @@ START_TEST(queued_upload_swapped_for_a_symlink)
 }
 END_TEST
 
+/* A queued job's upload directory is renamed away and another directory,
+ * with another configuration and a file the sandbox could not read, takes
+ * its name: the job's checks, its copy and its scan read the tree opened at
+ * admission, and plan what was admitted. */
+START_TEST(queued_upload_replaced_by_another_directory)
+{
+	char path[PATH_MAX], moved[PATH_MAX];
+	struct background bg;
+	struct http_reply r;
+	int running;
+
+	ck_assert_msg(tj_test_is_root(), "needs root");
+	tj_test_write(hs.uploads, "replaced/main.tf", "output \"which\" {\n  value = \"admitted\"\n}\n");
+	running = execute_open(&hs, "{\"job_id\": \"holds-the-queue\", \"upload_id\": \"slow\"}");
+	wait_health(&hs, "running_jobs", 1, 20000);
+	background_execute(&hs, "{\"job_id\": \"replaced\", \"upload_id\": \"replaced\"}", &bg);
+	wait_health(&hs, "queued_jobs", 1, 5000);
+	snprintf(path, sizeof(path), "%s/replaced", hs.uploads);
+	snprintf(moved, sizeof(moved), "%s/replaced.admitted", hs.uploads);
+	ck_assert_int_eq(rename(path, moved), 0);
+	tj_test_write(hs.uploads, "replaced/main.tf", "output \"which\" {\n  value = \"replacement\"\n}\n");
+	tj_test_write(hs.uploads, "replaced/private.tf", "locals {}\n");
+	snprintf(path, sizeof(path), "%s/replaced/private.tf", hs.uploads);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	hang_up(running);
+	background_finish(&bg, &r);
+	assert_job(&r, "replaced", "SUCCESS", NULL);
+	ck_assert_str_eq(plan_output(r.json, "which"), "admitted");
+	ck_assert_msg(!strstr(r.body, "replacement") && !strstr(r.body, "private.tf"), "%s", r.body);
+	ck_assert_msg(!strstr(r.body, hs.dir), "a host path in the answer: %s", r.body);
+	reply_free(&r);
+	/* by its name now, the upload is the replacement */
+	execute(&hs, "", "{\"job_id\": \"the-replacement\", \"upload_id\": \"replaced\"}", &r);
+	assert_job(&r, "the-replacement", "FAILED", "InvalidUpload");
+	ck_assert_msg(strstr(str(r.json, "error_message"), "private.tf"), "%s", r.body);
+	ck_assert_msg(!strstr(r.body, hs.dir), "a host path in the answer: %s", r.body);
+	reply_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ 5. strict parsing */
 
 START_TEST(strict_parsing_over_http)
@@ -554,16 +594,11 @@ END_TEST
 START_TEST(working_dir_runs_in_a_subdirectory)
 {
 	struct http_reply r;
-	const cJSON *outputs;
 
 	ck_assert_msg(tj_test_is_root(), "needs root");
 	execute(&hs, "", "{\"job_id\": \"wd\", \"upload_id\": \"wd\", \"working_dir\": \"examples/a\"}", &r);
 	assert_job(&r, "wd", "SUCCESS", NULL);
-	outputs = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "plan_json"),
-	                                     "planned_values"),
-	    "outputs");
-	ck_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(outputs, "from_root"), "value"), "root module");
+	ck_assert_str_eq(plan_output(r.json, "from_root"), "root module");
 	reply_free(&r);
 }
 END_TEST
@@ -796,6 +831,7 @@ Suite *api_hostile_suite(void)
 	tcase_add_test(h, client_gone_drops_the_queued_job);
 	tcase_add_test(h, launcher_death_heals);
 	tcase_add_test(h, queued_upload_swapped_for_a_symlink);
+	tcase_add_test(h, queued_upload_replaced_by_another_directory);
 	tcase_add_test(h, strict_parsing_over_http);
 	tcase_add_test(h, working_dir_runs_in_a_subdirectory);
 	tcase_add_test(h, variables_reach_terraform_exactly);

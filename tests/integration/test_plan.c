@@ -24,11 +24,12 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "executor/steps.h"
 #include "tests/testutil.h"
 
 struct plan_run {
-	int status;     /* exit status of tfjail */
-	char *out;      /* stdout: one JSON object */
+	int status; /* exit status of tfjail */
+	char *out;  /* stdout: one JSON object */
 	char *err;
 	cJSON *json;
 };
@@ -73,9 +74,9 @@ static void run_plan(struct plan_run *r, const char *dir, const char *const *ext
 /* Several `tfjail plan`s at once, at most `parallel` running: r[i] is the
  * run of dirs[i] with extras[i] (extras may be NULL). */
 static void run_plans(struct plan_run *r, const char *const *dirs, const char *const *const *extras, size_t n,
-		      size_t parallel)
+                      size_t parallel)
 {
-	char (*files)[2][PATH_MAX] = calloc(n, sizeof(*files));
+	char(*files)[2][PATH_MAX] = calloc(n, sizeof(*files));
 	int *status = calloc(n, sizeof(*status));
 	pid_t *pids = calloc(n, sizeof(*pids));
 	size_t next = 0, running = 0;
@@ -84,15 +85,17 @@ static void run_plans(struct plan_run *r, const char *const *dirs, const char *c
 	while (next < n || running) {
 		if (next < n && running < parallel) {
 			for (int k = 0; k < 2; k++)
-				snprintf(files[next][k], PATH_MAX, "/tmp/tfjail-runs-%d-%zu.%s", (int)getpid(), next,
-					 k ? "err" : "out");
+				snprintf(files[next][k], PATH_MAX, "/tmp/tfjail-runs-%d-%zu.%s",
+				         (int)getpid(), next, k ? "err" : "out");
 			pids[next] = fork();
 			ck_assert_int_ge(pids[next], 0);
 			if (pids[next] == 0) {
-				char *argv[32] = {(char *)tj_test_bin(), "plan", (char *)dirs[next], "--output", "json"};
+				char *argv[32] = {(char *)tj_test_bin(), "plan", (char *)dirs[next],
+				                  "--output", "json"};
 				size_t a = 5;
 				for (int k = 0; k < 2; k++) {
-					int fd = open(files[next][k], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+					int fd = open(files[next][k],
+					              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 					if (fd < 0 || dup2(fd, k + 1) < 0)
 						_exit(127);
 				}
@@ -153,14 +156,15 @@ static void assert_outcome(const struct plan_run *r, const char *status, const c
 
 	ck_assert_msg(r->json, "no JSON on stdout (exit %d); stderr: %s", r->status, r->err);
 	ck_assert_msg(strcmp(str(r->json, "status"), status) == 0, "status %s, want %s: %s: %s",
-		      str(r->json, "status"), status, str(r->json, "error_type"), str(r->json, "error_message"));
+	              str(r->json, "status"), status, str(r->json, "error_type"),
+	              str(r->json, "error_message"));
 	et = str(r->json, "error_type");
 	if (error_type)
 		ck_assert_msg(et && strcmp(et, error_type) == 0, "error_type %s, want %s: %s", et, error_type,
-			      str(r->json, "error_message"));
+		              str(r->json, "error_message"));
 	else
 		ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->json, "error_type")),
-			      "error_type %s: %s", et, str(r->json, "error_message"));
+		              "error_type %s: %s", et, str(r->json, "error_message"));
 	ck_assert_int_eq(r->status, strcmp(status, "SUCCESS") == 0 ? 0 : 1);
 }
 
@@ -168,7 +172,7 @@ static bool has_violation(const cJSON *resp, const char *rule)
 {
 	const cJSON *v;
 
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(resp, "violations"))
+	cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive(resp, "violations"))
 		if (strcmp(str(v, "rule"), rule) == 0)
 			return true;
 	return false;
@@ -213,10 +217,10 @@ static void make_planted_upload(const char *lock)
 {
 	static const char script[] = "#!/bin/sh\necho PLANTED-PROVIDER-RAN >&2\nexit 1\n";
 	static const char *const paths[] = {
-		".terraform/providers/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/"
-		"terraform-provider-aws_v5.100.0_x5",
-		"terraform.d/plugins/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/"
-		"terraform-provider-aws_v5.100.0_x5",
+	    ".terraform/providers/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/"
+	    "terraform-provider-aws_v5.100.0_x5",
+	    "terraform.d/plugins/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/"
+	    "terraform-provider-aws_v5.100.0_x5",
 	};
 	char path[PATH_MAX];
 
@@ -230,7 +234,8 @@ static void make_planted_upload(const char *lock)
 	/* a lock file made against the mirror, as an operator would: kept and
 	 * honoured, it selects the mirror's package, never the planted one */
 	tj_test_write(planted_dir, ".terraform.lock.hcl", lock);
-	tj_test_write(planted_dir, "terraform.tfstate", "{\"version\": 4, \"terraform_version\": \"1.11.4\"}\n");
+	tj_test_write(planted_dir, "terraform.tfstate",
+	              "{\"version\": 4, \"terraform_version\": \"1.11.4\"}\n");
 }
 
 /* s with every `from` replaced by `to` (malloc'd). */
@@ -262,7 +267,8 @@ static void make_lock_upload(char *dir, const char *lock, const char *from, cons
  * independent. */
 static void aws_jobs(void)
 {
-	static const char policy[] = "{\"version\": 1, \"name\": \"lock-ignore\", \"providers\": {\"lock_file\": \"ignore\"}}";
+	static const char policy[] =
+	    "{\"version\": 1, \"name\": \"lock-ignore\", \"providers\": {\"lock_file\": \"ignore\"}}";
 	const char *const ignore[] = {"--policy", ignore_policy, NULL};
 	char *lock = tj_test_lock_file(fixture("aws-small"));
 	struct tj_error err;
@@ -336,16 +342,18 @@ START_TEST(aws_fixture_plans)
 	for (size_t i = 0; i < 3; i++) {
 		const cJSON *c;
 		bool found = false;
-		cJSON_ArrayForEach(c, rc)
+		cJSON_ArrayForEach (c, rc)
 			found = found || strcmp(str(c, "address"), want[i]) == 0;
 		ck_assert_msg(found, "%s not planned", want[i]);
 	}
 	ck_assert_uint_eq(strlen(str(aws1.json, "plan_sha256")), 64);
 	ck_assert_int_ge(step_count(aws1.json), 3);
-	ck_assert_str_eq(str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(aws1.json, "steps"), 0), "name"), "init");
+	ck_assert_str_eq(
+	    str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(aws1.json, "steps"), 0), "name"), "init");
 	policy = cJSON_GetObjectItemCaseSensitive(aws1.json, "policy");
 	ck_assert_uint_eq(strlen(str(policy, "sha256")), 64);
-	ck_assert(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(aws1.json, "execution_time_seconds")) > 0);
+	ck_assert(
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(aws1.json, "execution_time_seconds")) > 0);
 }
 END_TEST
 
@@ -395,7 +403,7 @@ START_TEST(planted_providers_never_run)
 	 * the same plan as without one) */
 	ck_assert_str_eq(str(planted.json, "plan_sha256"), str(aws1.json, "plan_sha256"));
 	ck_assert_ptr_null(strstr(planted.out, "PLANTED-PROVIDER-RAN"));
-	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(planted.json, "steps"))
+	cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(planted.json, "steps"))
 		ck_assert_ptr_null(strstr(str(s, "stderr_tail"), "PLANTED"));
 }
 END_TEST
@@ -409,9 +417,10 @@ START_TEST(locked_version_the_mirror_lacks_is_refused)
 
 	assert_outcome(r, "FAILED", "ValidationError");
 	msg = str(r->json, "error_message");
-	ck_assert_msg(strstr(msg, "registry.terraform.io/hashicorp/aws 5.0.0") && strstr(msg, "checksums h1:") &&
-			      strstr(msg, "the mirror has 5.100.0") && strstr(msg, "terraform providers lock"),
-		      "%s", msg);
+	ck_assert_msg(strstr(msg, "registry.terraform.io/hashicorp/aws 5.0.0") &&
+	                  strstr(msg, "checksums h1:") && strstr(msg, "the mirror has 5.100.0") &&
+	                  strstr(msg, "terraform providers lock"),
+	              "%s", msg);
 	ck_assert_int_eq(step_count(r->json), 1); /* init refused it; nothing planned */
 }
 END_TEST
@@ -423,9 +432,9 @@ START_TEST(altered_checksum_is_refused)
 
 	assert_outcome(r, "FAILED", "ValidationError");
 	msg = str(r->json, "error_message");
-	ck_assert_msg(strstr(msg, "checksum mismatch") && strstr(msg, "registry.terraform.io/hashicorp/aws 5.100.0") &&
-			      strstr(msg, "h1:"),
-		      "%s", msg);
+	ck_assert_msg(strstr(msg, "checksum mismatch") &&
+	                  strstr(msg, "registry.terraform.io/hashicorp/aws 5.100.0") && strstr(msg, "h1:"),
+	              "%s", msg);
 }
 END_TEST
 
@@ -477,7 +486,7 @@ static void assert_diagnostic(const struct plan_run *r, const char *file, int li
 	ck_assert_str_eq(str(d, "summary"), summary);
 	snprintf(where, sizeof(where), "%s:%d: ", file, line);
 	ck_assert_msg(strncmp(str(r->json, "error_message"), where, strlen(where)) == 0, "message: %s",
-		      str(r->json, "error_message"));
+	              str(r->json, "error_message"));
 }
 
 START_TEST(syntax_error_is_a_validation_error)
@@ -560,8 +569,8 @@ static void assert_bare_bytes(const char *name, const char *const *tfjail_args, 
 	assert_outcome(&r, "SUCCESS", NULL);
 	got = plan_bytes(&r);
 	want = tj_test_bare_plan(fixture(name), tf_args);
-	ck_assert_msg(strcmp(got, want) == 0, "%s: tfjail's plan_json differs from bare terraform's:\n%s\n%s", name, got,
-		      want);
+	ck_assert_msg(strcmp(got, want) == 0, "%s: tfjail's plan_json differs from bare terraform's:\n%s\n%s",
+	              name, got, want);
 	free(got);
 	free(want);
 	plan_run_free(&r);
@@ -583,15 +592,15 @@ END_TEST
 START_TEST(exact_values_survive)
 {
 	static const char vars[] = "{\"from_file\": 123456789012345678901234567890.5,\n"
-				   " \"text_from_file\": \"x\\u0000y \\u00e9\\ud83d\\ude00\"}\n";
+	                           " \"text_from_file\": \"x\\u0000y \\u00e9\\ud83d\\ude00\"}\n";
 	static const char *const tokens[] = {
-		"\"big\":{\"value\":9007199254740993}",
-		"\"value\":12345678901234567890",
-		"\"from_file\":{\"value\":123456789012345678901234567890.5}",
-		"\"text_from_file\":{\"value\":\"x\\u0000y é😀\"}",
-		"\"decimal\":0.1000000000000000055511151231257827",
-		"\"nul\":\"a\\u0000b\"",
-		"\\u003chtml\\u003e \\u0026 é 中文 😀",
+	    "\"big\":{\"value\":9007199254740993}",
+	    "\"value\":12345678901234567890",
+	    "\"from_file\":{\"value\":123456789012345678901234567890.5}",
+	    "\"text_from_file\":{\"value\":\"x\\u0000y é😀\"}",
+	    "\"decimal\":0.1000000000000000055511151231257827",
+	    "\"nul\":\"a\\u0000b\"",
+	    "\\u003chtml\\u003e \\u0026 é 中文 😀",
 	};
 	char vf[] = "/tmp/tfjail-vars-XXXXXX.tfvars.json", arg[PATH_MAX + 16];
 	const char *tfjail_args[] = {"--var-file", vf, NULL};
@@ -646,10 +655,11 @@ static const cJSON *first_diagnostic(const struct plan_run *r)
 /* No internal path of the host or the sandbox in what the user reads. */
 static void assert_no_internal_path(const struct plan_run *r, const char *upload)
 {
-	ck_assert_msg(!strstr(r->out, "/newroot") && !strstr(r->out, "/.upload") && !strstr(r->out, "/run/tfjail"),
-		      "internal path in: %s", r->out);
+	ck_assert_msg(!strstr(r->out, "/newroot") && !strstr(r->out, "/.upload") &&
+	                  !strstr(r->out, "/run/tfjail"),
+	              "internal path in: %s", r->out);
 	ck_assert_msg(!upload || !strstr(str(r->json, "error_message"), upload), "upload path in: %s",
-		      str(r->json, "error_message"));
+	              str(r->json, "error_message"));
 }
 
 START_TEST(parse_error_is_a_validation_error)
@@ -669,7 +679,8 @@ START_TEST(parse_error_is_a_validation_error)
 	ck_assert_str_eq(str(d, "file"), "main.tf");
 	ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "line")), 3);
 	ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "column")), 1);
-	ck_assert_msg(strlen(str(d, "summary")) > 5 && !strstr(str(d, "summary"), "(column"), "%s", str(d, "summary"));
+	ck_assert_msg(strlen(str(d, "summary")) > 5 && !strstr(str(d, "summary"), "(column"), "%s",
+	              str(d, "summary"));
 	plan_run_free(&r);
 }
 END_TEST
@@ -683,8 +694,8 @@ START_TEST(unreadable_upload_is_invalid)
 		mode_t mode;
 		const char *named;
 	} cases[] = {
-		{"modules/net/secret.tf", 0600, "modules/net/secret.tf (mode 0600)"},
-		{"modules/net", 0700, "modules/net/ (mode 0700)"},
+	    {"modules/net/secret.tf", 0600, "modules/net/secret.tf (mode 0600)"},
+	    {"modules/net", 0700, "modules/net/ (mode 0700)"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -704,9 +715,11 @@ START_TEST(unreadable_upload_is_invalid)
 		ck_assert_int_eq(chmod(path, cases[i].mode), 0);
 		run_plan(&r, dir, NULL);
 		assert_outcome(&r, "FAILED", "InvalidUpload");
-		ck_assert_msg(strncmp(str(r.json, "error_message"), cases[i].named, strlen(cases[i].named)) == 0, "%s",
-			      str(r.json, "error_message"));
-		ck_assert_msg(strstr(str(r.json, "error_message"), "chmod -R o+rX"), "%s", str(r.json, "error_message"));
+		ck_assert_msg(strncmp(str(r.json, "error_message"), cases[i].named, strlen(cases[i].named)) ==
+		                  0,
+		              "%s", str(r.json, "error_message"));
+		ck_assert_msg(strstr(str(r.json, "error_message"), "chmod -R o+rX"), "%s",
+		              str(r.json, "error_message"));
 		assert_no_internal_path(&r, dir);
 		plan_run_free(&r);
 		tj_test_rm_rf(dir);
@@ -720,7 +733,8 @@ START_TEST(upload_limits_and_special_files_are_invalid)
 	const char *extra[] = {"--policy", pol, NULL};
 	struct plan_run r;
 	struct tj_error err;
-	static const char policy[] = "{\"version\": 1, \"name\": \"small\", \"upload\": {\"max_file_size\": \"1KiB\"}}";
+	static const char policy[] =
+	    "{\"version\": 1, \"name\": \"small\", \"upload\": {\"max_file_size\": \"1KiB\"}}";
 
 	make_temp_upload(dir, sizeof(dir));
 	copy_file(tj_test_src("tests/fixtures/plan/tfdata-only/main.tf"), dir, "main.tf");
@@ -736,7 +750,7 @@ START_TEST(upload_limits_and_special_files_are_invalid)
 	assert_outcome(&r, "FAILED", "InvalidUpload");
 	ck_assert(has_violation(r.json, "upload-limit"));
 	ck_assert_msg(strncmp(str(r.json, "error_message"), "docs/big.txt:", 13) == 0, "%s",
-		      str(r.json, "error_message"));
+	              str(r.json, "error_message"));
 	assert_no_internal_path(&r, dir);
 	plan_run_free(&r);
 	unlink(pol);
@@ -748,7 +762,8 @@ START_TEST(upload_limits_and_special_files_are_invalid)
 	run_plan(&r, dir, NULL);
 	assert_outcome(&r, "FAILED", "InvalidUpload");
 	ck_assert(has_violation(r.json, "upload-special-file"));
-	ck_assert_msg(strncmp(str(r.json, "error_message"), "docs/pipe:", 10) == 0, "%s", str(r.json, "error_message"));
+	ck_assert_msg(strncmp(str(r.json, "error_message"), "docs/pipe:", 10) == 0, "%s",
+	              str(r.json, "error_message"));
 	plan_run_free(&r);
 	tj_test_rm_rf(dir);
 }
@@ -797,8 +812,8 @@ START_TEST(workdir_is_scanned)
 	make_temp_upload(dir, sizeof(dir));
 	copy_file(tj_test_src("tests/fixtures/plan/tfdata-only/main.tf"), dir, "main.tf");
 	tj_test_write(dir, "examples/x/main.tf",
-		      "module \"root\" {\n  source = \"../../\"\n}\n\n"
-		      "data \"external\" \"x\" {\n  program = [\"sh\", \"-c\", \"echo {}\"]\n}\n");
+	              "module \"root\" {\n  source = \"../../\"\n}\n\n"
+	              "data \"external\" \"x\" {\n  program = [\"sh\", \"-c\", \"echo {}\"]\n}\n");
 	run_plan(&r, dir, extra);
 	assert_outcome(&r, "FAILED", "PolicyViolation");
 	ck_assert(has_violation(r.json, "data-source-blocked"));
@@ -863,7 +878,7 @@ START_TEST(no_fixture_upload_is_an_internal_error)
 		ck_assert_msg(runs[i].json, "%s: no response: %.200s %s", dirs[i], runs[i].out, runs[i].err);
 		et = str(runs[i].json, "error_type");
 		ck_assert_msg(!et || strcmp(et, "InternalError") != 0, "%s: %s", dirs[i],
-			      str(runs[i].json, "error_message"));
+		              str(runs[i].json, "error_message"));
 		plan_run_free(&runs[i]);
 	}
 	free(runs);
@@ -896,7 +911,8 @@ static void plant_secret(void)
 	char path[PATH_MAX];
 	struct tj_error err;
 
-	snprintf(secret, sizeof(secret), "tfjail-secret-%d-%llu", (int)getpid(), (unsigned long long)tj_now_us());
+	snprintf(secret, sizeof(secret), "tfjail-secret-%d-%llu", (int)getpid(),
+	         (unsigned long long)tj_now_us());
 	ck_assert_int_eq(setenv("TFJAIL_TEST_SECRET", secret, 1), 0);
 	ck_assert_int_eq(setenv("AWS_SECRET_ACCESS_KEY", secret, 1), 0);
 	ck_assert_int_eq(setenv("TF_VAR_leak", secret, 1), 0);
@@ -983,7 +999,8 @@ START_TEST(symlink_to_a_host_file_is_refused)
 	assert_no_secret(&r);
 	assert_outcome(&r, "FAILED", "InvalidUpload");
 	ck_assert(has_violation(r.json, "upload-symlink"));
-	ck_assert_msg(strncmp(str(r.json, "error_message"), "leak.txt:", 9) == 0, "%s", str(r.json, "error_message"));
+	ck_assert_msg(strncmp(str(r.json, "error_message"), "leak.txt:", 9) == 0, "%s",
+	              str(r.json, "error_message"));
 	ck_assert_int_eq(step_count(r.json), 0);
 	plan_run_free(&r);
 	tj_test_rm_rf(dir);
@@ -1111,6 +1128,55 @@ START_TEST(fifty_jobs_leave_nothing_behind)
 }
 END_TEST
 
+/* terraform version -json is parsed in the parsing helper; the host reads
+ * its answer line by line and refuses anything off its narrow grammar. */
+START_TEST(version_answer_checked_line_by_line)
+{
+	static const struct {
+		const char *answer;
+		bool ok;
+	} cases[] = {
+	    {"", true},
+	    {"T 1.11.4\n", true},
+	    {"T 1.11.4\nP registry.terraform.io/hashicorp/aws 5.100.0\n", true},
+	    {"T 1.11.4\nT 1.0.0\n", false}, /* twice */
+	    {"T 1.11.4", false},            /* no newline */
+	    {"T 1.11.4 x\n", false},        /* space */
+	    {"T 1.11\x01\n", false},        /* control character */
+	    {"T \n", false},                /* empty */
+	    {"P registry.terraform.io/hashicorp/aws 5.100.0\nP registry.terraform.io/hashicorp/aws 5.0.0\n",
+	     false},                                                  /* the same address twice */
+	    {"P registry.terraform.io/hashicorp/aws\n", false},       /* no version */
+	    {"P registry.terraform.io/hashi\"corp/aws 1.0\n", false}, /* address charset */
+	    {"P a/b/c 1.0 2\n", false},                               /* version charset */
+	    {"X 1.0\n", false},
+	};
+	char longv[200];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *doc = step_version_answer_read(cases[i].answer, strlen(cases[i].answer));
+		ck_assert_msg((doc != NULL) == cases[i].ok, "case %zu", i);
+		cJSON_Delete(doc);
+	}
+	memset(longv, '1', sizeof(longv));
+	memcpy(longv, "T ", 2);
+	longv[sizeof(longv) - 1] = '\n';
+	ck_assert_ptr_null(step_version_answer_read(longv, sizeof(longv))); /* longer than 64 */
+	{
+		const char *a = "T 1.11.4\nP registry.terraform.io/hashicorp/aws 5.100.0\n";
+		cJSON *doc = step_version_answer_read(a, strlen(a));
+		const cJSON *sel = cJSON_GetObjectItemCaseSensitive(doc, "provider_selections");
+		ck_assert_str_eq(
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "terraform_version")),
+		    "1.11.4");
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		                     sel, "registry.terraform.io/hashicorp/aws")),
+		                 "5.100.0");
+		cJSON_Delete(doc);
+	}
+}
+END_TEST
+
 Suite *plan_suite(void)
 {
 	Suite *s = suite_create("plan");
@@ -1139,6 +1205,7 @@ Suite *plan_suite(void)
 	tcase_add_test(fast, runner_variables_beat_uploaded_tfvars);
 	tcase_add_test(fast, fifty_jobs_leave_nothing_behind);
 	tcase_add_test(fast, version_names_terraform_and_cgroups);
+	tcase_add_test(fast, version_answer_checked_line_by_line);
 	tcase_add_test(fast, provider_less_plans_are_bare_terraforms);
 	tcase_add_test(fast, exact_values_survive);
 	tcase_add_test(fast, invalid_json_var_file_is_refused);

@@ -13,7 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
+#include "executor/judge.h"
 #include "policy/rules.h"
+#include "runtime/sandbox.h"
 #include "tests/testutil.h"
 
 struct run {
@@ -240,6 +243,159 @@ START_TEST(scan_and_policy_test_sarif_valid)
 }
 END_TEST
 
+/* ---- the evaluation runs in the parsing helper ---- */
+
+/* In the helper, instead of tj_plan_check: who it runs as, as a violation. */
+static int report_identity(const struct tj_policy *p, const char *plan, size_t len,
+                           const struct tj_block_loc *locs, size_t n_locs, const char *root_dir,
+                           struct tj_scan_result **out, struct tj_error *err)
+{
+	char msg[64];
+
+	(void)p, (void)plan, (void)len, (void)locs, (void)n_locs, (void)root_dir, (void)err;
+	snprintf(msg, sizeof(msg), "uid %u euid %u", (unsigned)getuid(), (unsigned)geteuid());
+	*out = calloc(1, sizeof(**out));
+	return *out && tj_scan_result_add(*out,
+	                                  &(struct tj_violation){.rule = (char *)"who",
+	                                                         .severity = (char *)"error",
+	                                                         .file = (char *)".",
+	                                                         .message = msg},
+	                                  false) == 0
+	           ? 0
+	           : -1;
+}
+
+/* In the helper: a host file, which the helper's filter does not allow. */
+static int read_host_file(const struct tj_policy *p, const char *plan, size_t len,
+                          const struct tj_block_loc *locs, size_t n_locs, const char *root_dir,
+                          struct tj_scan_result **out, struct tj_error *err)
+{
+	char *text = NULL;
+	size_t n;
+
+	(void)p, (void)plan, (void)len, (void)locs, (void)n_locs, (void)root_dir, (void)out;
+	return tj_read_file("/etc/hostname", 4096, &text, &n, err);
+}
+
+static struct sandbox *helper_sandbox(struct sandbox_runtime **rt)
+{
+	struct sandbox_runtime_options o = {.cgroup = {.force_mode = -1}};
+	struct sandbox_config cfg = {.memory_bytes = 256ull << 20, .pids = 64, .cpus = 1};
+	struct sandbox *sb = NULL;
+	struct tj_error err = {0};
+	enum sandbox_setup_step step;
+
+	ck_assert_msg(tj_test_is_root(), "this test needs root (CI runs it as root)");
+	ck_assert_msg(sandbox_runtime_open(&o, rt, &err) == 0, "%s", err.msg);
+	ck_assert_msg(sandbox_create(*rt, &cfg, &sb, &step, &err) == 0, "%s", err.msg);
+	return sb;
+}
+
+/* The plan rules judge terraform's plan JSON in the parsing helper, as the
+ * sandbox's unprivileged uid under its filter, and what comes back is what
+ * tj_plan_check finds, field for field. */
+START_TEST(plan_rules_judged_in_the_unprivileged_helper)
+{
+	struct sandbox_runtime *rt = NULL;
+	struct sandbox *sb = helper_sandbox(&rt);
+	struct tj_policy *p = NULL;
+	struct tj_scan_result *scan = NULL, *direct = NULL, *judged = NULL;
+	struct tj_error err = {0};
+	char *plan = NULL, want[64];
+	size_t len;
+	const char *pol = "{\"version\": 1, \"name\": \"t\", \"plan_rules\": {\"resource_types\": "
+	                  "{\"denied\": [\"terraform_data\"]}, \"data_sources\": {\"denied\": [\"*\"]}}}";
+
+	ck_assert_msg(tj_policy_load_text(pol, strlen(pol), "test", &p, &err) == 0, "%s", err.msg);
+	ck_assert_msg(tj_read_file(fixture("modules/plan.json"), 1 << 24, &plan, &len, &err) == 0, "%s",
+	              err.msg);
+	ck_assert_msg(tj_scan_dir(p, fixture("modules"), &scan, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(tj_plan_check(p, plan, len, scan->locs, scan->n_locs, "", &direct, &err), 0);
+	ck_assert_msg(judge_plan_rules(sb, p, plan, len, scan->locs, scan->n_locs, "", &judged, &err) == 0,
+	              "%s", err.msg);
+	ck_assert_uint_ge(direct->n, 2);
+	ck_assert_uint_eq(judged->n, direct->n);
+	for (size_t i = 0; i < direct->n; i++) {
+		const struct tj_violation *a = &direct->v[i], *b = &judged->v[i];
+		ck_assert_str_eq(b->rule, a->rule);
+		ck_assert_str_eq(b->severity, a->severity);
+		ck_assert_str_eq(b->address, a->address);
+		ck_assert_str_eq(b->file, a->file);
+		ck_assert_int_eq(b->line, a->line);
+		ck_assert_str_eq(b->message, a->message);
+	}
+	tj_scan_result_free(judged);
+	ck_assert_int_lt(judge_plan_rules(sb, p, "{\"nope\": 1}", 11, NULL, 0, "", &judged, &err), 0);
+
+	/* where the evaluation runs: the sandbox's host uid, never root */
+	judge_plan_check = report_identity;
+	ck_assert_msg(judge_plan_rules(sb, p, plan, len, NULL, 0, "", &judged, &err) == 0, "%s", err.msg);
+	snprintf(want, sizeof(want), "uid %u euid %u", (unsigned)sandbox_host_uid(sb),
+	         (unsigned)sandbox_host_uid(sb));
+	ck_assert_uint_ne(sandbox_host_uid(sb), 0);
+	ck_assert_uint_eq(judged->n, 1);
+	ck_assert_str_eq(judged->v[0].message, want);
+	tj_scan_result_free(judged);
+	/* and under the helper's filter: opening a host file kills it */
+	judge_plan_check = read_host_file;
+	ck_assert_int_lt(judge_plan_rules(sb, p, plan, len, NULL, 0, "", &judged, &err), 0);
+	ck_assert_msg(strstr(err.msg, "signal 31"), "%s", err.msg); /* SIGSYS */
+	judge_plan_check = tj_plan_check;
+
+	tj_scan_result_free(direct);
+	tj_scan_result_free(scan);
+	tj_policy_free(p);
+	free(plan);
+	ck_assert_int_eq(sandbox_destroy(sb, &err), 0);
+	sandbox_runtime_free(rt);
+}
+END_TEST
+
+/* The host reads the helper's answer field by field: sizes, separators, the
+ * charset of rule ids, severities, relative files, line ranges, UTF-8 text. */
+START_TEST(plan_rules_answer_checked_field_by_field)
+{
+	static const struct {
+		const char *answer;
+		bool ok;
+	} cases[] = {
+	    {"V 0\n", true},
+	    {"V 1\n25:plan-resource-type-denied,5:error,19:terraform_data.x[0],7:main.tf,1:3,3:msg,", true},
+	    {"V 1\n3:r-1,7:warning,0:,1:.,1:0,1:m,", true},
+	    {"V 1\n3:r-1,7:warning,0:,1:.,1:0,1:m,junk", false},  /* trailing bytes */
+	    {"V 2\n3:r-1,7:warning,0:,1:.,1:0,1:m,", false},      /* fewer than announced */
+	    {"V 1\n3:R_1,5:error,0:,1:.,1:0,1:m,", false},        /* rule id charset */
+	    {"V 1\n3:r-1,5:fatal,0:,1:.,1:0,1:m,", false},        /* severity */
+	    {"V 1\n3:r-1,5:error,0:,7:/etc/x,1:0,1:m,", false},   /* absolute file */
+	    {"V 1\n3:r-1,5:error,0:,5:../x,1:0,1:m,", false},     /* climbing file */
+	    {"V 1\n3:r-1,5:error,0:,1:.,8:99999999,1:m,", false}, /* line out of range */
+	    {"V 1\n3:r-1,5:error,0:,1:.,2:-1,1:m,", false},       /* negative line */
+	    {"V 1\n3:r-1,5:error,3:a\nb,1:.,1:0,1:m,", false},    /* control character */
+	    {"V 1\n3:r-1,5:error,0:,1:.,1:0,2:\xc3(,", false},    /* not UTF-8 */
+	    {"V 1\n3:r-1,5:error,0:,1:.,1:0,9:m,", false},        /* length past the end */
+	    {"V 1\n3:r-1,5:error,0:,1:.,1:0,0:,", false},         /* empty message */
+	    {"V 99999\n", false},                                 /* too many */
+	    {"X", false},
+	    {"E not a plan", false},
+	};
+	struct tj_scan_result *r = NULL;
+	struct tj_error err = {0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = judge_answer_read(cases[i].answer, strlen(cases[i].answer), &r, &err);
+		ck_assert_msg((rc == 0) == cases[i].ok, "case %zu: %d %s", i, rc, err.msg);
+		tj_scan_result_free(r);
+	}
+	ck_assert_int_lt(judge_answer_read("E not a plan", 12, &r, &err), 0);
+	ck_assert_str_eq(err.msg, "not a plan");
+	ck_assert_int_eq(judge_answer_read(cases[1].answer, strlen(cases[1].answer), &r, &err), 0);
+	ck_assert_str_eq(r->v[0].address, "terraform_data.x[0]");
+	ck_assert_str_eq(r->v[0].file, "main.tf");
+	ck_assert_int_eq(r->v[0].line, 3);
+	tj_scan_result_free(r);
+}
+END_TEST
+
 Suite *planrules_suite(void)
 {
 	Suite *s = suite_create("planrules");
@@ -250,6 +406,8 @@ Suite *planrules_suite(void)
 	tcase_add_test(tc, plan_refused_by_a_plan_rule);
 	tcase_add_test(tc, plan_warning_exits_zero_with_steps_and_addresses);
 	tcase_add_test(tc, scan_and_policy_test_sarif_valid);
+	tcase_add_test(tc, plan_rules_judged_in_the_unprivileged_helper);
+	tcase_add_test(tc, plan_rules_answer_checked_field_by_field);
 	suite_add_tcase(s, tc);
 	return s;
 }
