@@ -1,9 +1,6 @@
-/* JSON as bytes: strict validation and walking of JSON text without
- * converting it.  cJSON turns numbers into doubles and strings into C
- * strings, which loses digits (9007199254740993), range (1e400) and NULs
- * (\u0000); where the bytes themselves matter (terraform's plan JSON, the
- * variables a client sends) the text is checked and copied with these
- * instead, and numbers and strings stay the tokens they were. */
+/* JSON as bytes: the text of variables files and terraform's plan JSON,
+ * checked with tj_json_text_opts (common/jsoncheck.h) and then walked
+ * without converting it. */
 #ifndef TFJAIL_COMMON_JSONTEXT_H
 #define TFJAIL_COMMON_JSONTEXT_H
 
@@ -11,25 +8,16 @@
 #include <stddef.h>
 
 #include "common/error.h"
-#include "common/util.h"
+#include "common/jsoncheck.h"
+#include "common/utf8.h"
 
-/* Deeper documents are refused (cJSON's own limit). */
-#define TJ_JSONTEXT_MAX_DEPTH 1000
+/* tj_json_check(s, len, &tj_json_text_opts, NULL, err) */
+int tj_jsontext_check(const char *s, size_t len, struct tj_error *err);
+/* tj_json_check_value(s, len, i, &tj_json_text_opts, end, err) */
+int tj_jsontext_value(const char *s, size_t len, size_t i, size_t *end, struct tj_error *err);
 
 /* The first byte at or after i that is not JSON whitespace. */
 size_t tj_jsontext_ws(const char *s, size_t len, size_t i);
-
-/* Checks the value that starts at s[i] (RFC 8259 grammar, strings well-formed
- * UTF-8 without raw control characters) and sets *end just past it.  0, or
- * -1 with err naming the byte offset. */
-int tj_jsontext_value(const char *s, size_t len, size_t i, size_t *end, struct tj_error *err);
-
-/* Whether s[0..len) is well-formed UTF-8 without control characters (C0
- * and DEL): text a less privileged process returned, fit to be shown. */
-bool tj_utf8_text(const char *s, size_t len);
-
-/* A whole document: one value, whitespace around it allowed, nothing else. */
-int tj_jsontext_check(const char *s, size_t len, struct tj_error *err);
 
 /* One member of an object (key_end > key) or element of an array (key ==
  * key_end == 0); offsets into the text, *_end exclusive.  key spans the
@@ -46,9 +34,5 @@ int tj_jsontext_next(const char *s, size_t len, size_t *pos, struct tj_jsontext_
 
 /* Whether the key token at it is exactly "name" (no escapes). */
 bool tj_jsontext_key_is(const char *s, const struct tj_jsontext_item *it, const char *name);
-
-/* Appends the checked value s[i..end) without insignificant whitespace;
- * every token is copied byte for byte. */
-int tj_jsontext_compact(const char *s, size_t i, size_t end, struct tj_buf *out);
 
 #endif

@@ -49,6 +49,16 @@ bool tj_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
+bool tj_utf8_text(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0, n; i < len; i += n)
+		if (p[i] < 0x20 || p[i] == 0x7f || !(n = tj_utf8_seq(p + i, len - i)))
+			return false;
+	return true;
+}
+
 size_t tj_utf8_cut(const char *s, size_t len, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -14,6 +14,10 @@ size_t tj_utf8_seq(const unsigned char *p, size_t avail);
 /* Whether s[0, len) is well-formed UTF-8. */
 bool tj_utf8_valid(const char *s, size_t len);
 
+/* Whether s[0, len) is well-formed UTF-8 without control characters (C0
+ * and DEL): text a less privileged process returned, fit to be shown. */
+bool tj_utf8_text(const char *s, size_t len);
+
 /* The longest prefix of s[0, len) that ends on a code point boundary and is
  * at most max bytes long (a byte that is not UTF-8 counts as one). */
 size_t tj_utf8_cut(const char *s, size_t len, size_t max);
