@@ -18,10 +18,11 @@
 
 #include "common/error.h"
 
-/* How an error reads (the offset is that of the wording's own callers). */
+/* How an error reads, and which byte it names. */
 enum tj_json_words {
-	TJ_JSON_WORDS_TEXT,    /* "invalid JSON at byte N: a value is missing" */
-	TJ_JSON_WORDS_REQUEST, /* "a value was expected at byte N" */
+	TJ_JSON_WORDS_TEXT,    /* "invalid JSON at byte N: a value is missing", N where the
+	                        * faulty token starts */
+	TJ_JSON_WORDS_REQUEST, /* "a value was expected at byte N", N where reading stopped */
 };
 
 struct tj_json_opts {
