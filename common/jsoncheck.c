@@ -590,8 +590,9 @@ int tj_json_check_value(const char *s, size_t len, size_t i, const struct tj_jso
 
 bool tj_json_valid(const char *s, size_t len, int max_depth)
 {
-	/* the grammar alone refuses a NUL byte anywhere */
-	const struct tj_json_opts o = {.max_depth = max_depth > 0 ? (unsigned)max_depth : 0};
+	/* the grammar alone refuses a NUL byte anywhere; the bytes go into
+	 * responses, which are UTF-8 */
+	const struct tj_json_opts o = {.max_depth = max_depth > 0 ? (unsigned)max_depth : 0, .utf8 = true};
 
 	return s && tj_json_check(s, len, &o, NULL, NULL) == 0;
 }

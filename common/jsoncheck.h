@@ -84,8 +84,9 @@ int tj_json_check(const char *s, size_t len, const struct tj_json_opts *o, struc
 int tj_json_check_value(const char *s, size_t len, size_t i, const struct tj_json_opts *o, size_t *end,
                         struct tj_error *err);
 
-/* True if s[0..len) is one JSON value (the grammar alone, whitespace around
- * it allowed) with no more than max_depth nested arrays and objects: for
+/* True if s[0..len) is one JSON value (the grammar, whitespace around it
+ * allowed, strings of well-formed UTF-8) with no more than max_depth nested
+ * arrays and objects: for
  * bytes that a less privileged process produced and that the host only
  * passes on, so that they cannot break the framing of the document they are
  * embedded in.  Allocates nothing. */
