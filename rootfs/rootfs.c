@@ -137,6 +137,7 @@ int rootfs_plan_build(const struct rootfs_spec *spec, struct rootfs_plan *plan, 
 		}
 		if (add(plan, ROOTFS_BIND_RO, src, dst, NULL, 0, 0, false) < 0)
 			goto nomem;
+		plan->ops[plan->n - 1].tree_fd = spec->binds[i].tree_fd;
 	}
 
 	/* /etc: generated, never the host's. */

@@ -2,7 +2,8 @@
  *
  * The plan is data (tested on its own); runtime/mount.c carries it out in the
  * sandbox's mount namespace.  Paths in the plan are inside the new root;
- * bind sources are host paths, read through the old root during setup. */
+ * bind sources are host paths, read through the old root during setup, or
+ * trees the host opened (tree_fd), attached as they are. */
 #ifndef TFJAIL_ROOTFS_ROOTFS_H
 #define TFJAIL_ROOTFS_ROOTFS_H
 
@@ -33,6 +34,8 @@ struct rootfs_op {
 	unsigned long flags; /* MS_NOSUID | MS_NODEV | MS_NOEXEC for tmpfs */
 	mode_t mode;
 	bool optional;     /* a missing source (or /proc entry) is skipped, not an error */
+	int tree_fd;       /* ROOTFS_BIND_RO: > 0, the source's detached tree to attach
+	                    * (src then only names it); else src is read through the old root */
 };
 
 struct rootfs_plan {
@@ -44,6 +47,7 @@ struct rootfs_plan {
 struct rootfs_bind {
 	const char *src;
 	const char *dst;   /* NULL = src */
+	int tree_fd;       /* > 0: a read-only clone of src's tree, opened by the host */
 };
 
 /* A runner-owned file, placed read-only below ROOTFS_RUNNER_DIR. */

@@ -37,6 +37,8 @@
 #define NEWROOT    "/newroot"
 #define OLDROOT    "/oldroot"
 #define UPLOAD_DIR "/.upload"
+/* The most binds a sandbox takes (their trees are inherited descriptors). */
+#define MAX_KEPT_BINDS 512
 
 /* The report of a failed step; extra (at most SANDBOX_INSPECT_MAX bytes)
  * follows it: the inspection of an upload that could not be copied. */
@@ -244,6 +246,43 @@ static int setup_workspace(struct init_ctx *c, enum sandbox_setup_step *step, st
 	return 0;
 }
 
+/* Renumbers what PID 1 keeps of the host's descriptors, the control socket
+ * at 3, the upload's tree at 4 and the binds' trees from 5 on, and closes
+ * every other.  Each goes above all of them first, so that no move
+ * overwrites one still to be moved. */
+static int keep_host_fds(struct init_ctx *c, struct tj_error *err)
+{
+	size_t nb = c->bind_fds ? c->cfg->n_binds : 0;
+	int top = c->ctl > c->upload ? c->ctl : c->upload;
+	int *fds[2 + MAX_KEPT_BINDS];
+	size_t n = 0;
+
+	if (nb > MAX_KEPT_BINDS)
+		return tj_error_set(err, E2BIG, "more than %d binds", MAX_KEPT_BINDS);
+	fds[n++] = &c->ctl;
+	fds[n++] = &c->upload;
+	for (size_t i = 0; i < nb; i++) {
+		fds[n++] = &c->bind_fds[i];
+		if (c->bind_fds[i] > top)
+			top = c->bind_fds[i];
+	}
+	if (top < 3 + (int)n)
+		top = 3 + (int)n; /* the copies stay above every target */
+	for (size_t i = 0; i < n; i++)
+		if (*fds[i] >= 0 && (*fds[i] = fcntl(*fds[i], F_DUPFD_CLOEXEC, top + 1)) < 0)
+			return tj_error_sys(err, "keep inherited file descriptors");
+	for (size_t i = 0; i < n; i++)
+		if (*fds[i] >= 0) {
+			int to = 3 + (int)i;
+			if (dup2(*fds[i], to) < 0)
+				return tj_error_sys(err, "keep inherited file descriptors");
+			*fds[i] = to;
+		}
+	if (syscall(SYS_close_range, 3 + (unsigned)n, ~0U, 0) < 0)
+		return tj_error_sys(err, "close inherited file descriptors");
+	return 0;
+}
+
 /* The setup sequence, top to bottom.  Runs as PID 1 of the new namespaces,
  * first as uid 0 of the new user namespace (all capabilities there, none on
  * the host), and ends unprivileged. */
@@ -273,19 +312,10 @@ static void child_setup(struct init_ctx *c)
 	else if (cgroup_job_attach_self(c->cg, &err) < 0)
 		child_fail(c->ctl, SANDBOX_SETUP_CGROUP, &err);
 
-	/* Only the control socket and the upload's O_PATH fd (opened by the
-	 * host) survive from the host. */
-	if (dup2(c->ctl, 3) < 0 || (c->upload >= 0 && dup2(c->upload, 4) < 0)) {
-		tj_error_sys(&err, "dup2 control socket");
+	/* Only the control socket, the upload's tree and the binds' trees
+	 * (opened by the host) survive from the host. */
+	if (keep_host_fds(c, &err) < 0)
 		child_fail(c->ctl, step, &err);
-	}
-	c->ctl = 3;
-	if (c->upload >= 0)
-		c->upload = 4;
-	if (syscall(SYS_close_range, c->upload >= 0 ? 5 : 4, ~0U, 0) < 0) {
-		tj_error_sys(&err, "close inherited file descriptors");
-		child_fail(c->ctl, step, &err);
-	}
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0) {
 		tj_error_sys(&err, "redirect stdio to /dev/null");
@@ -370,6 +400,7 @@ static void child_setup(struct init_ctx *c)
 		for (size_t i = 0; i < cfg->n_binds; i++) {
 			binds[i].src = cfg->binds[i].src;
 			binds[i].dst = cfg->binds[i].dst;
+			binds[i].tree_fd = c->bind_fds && c->bind_fds[i] > 0 ? c->bind_fds[i] : -1;
 		}
 		for (size_t i = 0; i < cfg->n_files; i++)
 			files[i] = (struct rootfs_file){cfg->files[i].name, cfg->files[i].content,
@@ -383,6 +414,10 @@ static void child_setup(struct init_ctx *c)
 		rootfs_plan_free(&plan);
 		free(binds);
 		free(files);
+		/* attached (or not needed): the trees' descriptors go */
+		for (size_t i = 0; c->bind_fds && i < cfg->n_binds; i++)
+			if (c->bind_fds[i] >= 0)
+				close(c->bind_fds[i]);
 	}
 
 	step = SANDBOX_SETUP_PIVOT_ROOT;

@@ -20,6 +20,7 @@ struct init_ctx {
 	struct cgroup_job *cg;
 	int ctl;               /* PID 1's end of the control socket */
 	int upload;            /* the host's detached read-only clone of the upload, or -1 */
+	int *bind_fds;         /* per cfg->binds[i]: the host's clone of its tree, or -1 */
 	bool joined_cgroup_ns; /* clone3 placed it in its cgroup and cgroup namespace */
 	uid_t uid;             /* uid/gid inside for commands */
 	gid_t gid;

@@ -134,6 +134,16 @@ static int apply_op(const struct rootfs_op *op, const char *newroot, const char 
 
 	case ROOTFS_BIND_RO:
 	case ROOTFS_BIND_DEV:
+		if (op->kind == ROOTFS_BIND_RO && op->tree_fd > 0) {
+			/* the host's read-only clone of the source, already resolved */
+			if (fstat(op->tree_fd, &st) < 0)
+				return tj_error_sys(err, "bind source %s", op->src);
+			if (make_mountpoint(dst, S_ISDIR(st.st_mode), err) < 0)
+				return -1;
+			if (move_mount(op->tree_fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+				return tj_error_sys(err, "attach %s at %s", op->src, op->dst);
+			return 0;
+		}
 		snprintf(src, sizeof(src), "%s%s", oldroot, op->src);
 		/* usrmerge: /bin -> usr/bin and the like are recreated as the same
 		 * relative symlink, so that the sandbox's layout matches the host's */
@@ -239,6 +249,23 @@ int mount_clone_tree_ro(int dirfd, const char *path, struct tj_error *err)
 		return tj_error_sys(err, "clone the mount of %s", *path ? path : "the upload");
 	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 		tj_error_sys(err, "make the clone of %s read-only", *path ? path : "the upload");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int mount_clone_bind_ro(const char *path, struct tj_error *err)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	};
+	int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+
+	if (fd < 0)
+		return tj_error_sys(err, "bind source %s", path);
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+		tj_error_sys(err, "make the bind of %s read-only", path);
 		close(fd);
 		return -1;
 	}

@@ -20,6 +20,10 @@ int mount_bind_ro(const char *src, const char *dst, struct tj_error *err);
  * namespace, where no path of the host is resolved again.  Returns the
  * tree's fd. */
 int mount_clone_tree_ro(int dirfd, const char *path, struct tj_error *err);
+/* Clones path's mount and every mount below it (path resolved here, links
+ * followed) as a detached, read-only, nosuid, nodev tree, executables kept:
+ * a bind the host opens for a sandbox.  Returns the tree's fd. */
+int mount_clone_bind_ro(const char *path, struct tj_error *err);
 /* Attaches a tree from mount_clone_tree_ro() at dst. */
 int mount_attach_tree(int tree_fd, const char *dst, struct tj_error *err);
 /* Applies a plan: destinations below newroot, bind sources below oldroot. */

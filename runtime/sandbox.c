@@ -223,6 +223,43 @@ static int write_id_maps(pid_t pid, const struct uidslot *slot, uid_t uid, gid_t
 	return tj_write_string_at(AT_FDCWD, path, map, err);
 }
 
+/* The caller's binds, each opened here as host root: a read-only clone of
+ * its source's tree, which PID 1 attaches where it goes.  So a source below
+ * a directory only root may pass (/root/...) can be bound, and PID 1 never
+ * resolves a caller's host path.  A relative symlink (usrmerge's bin ->
+ * usr/bin) stays a path: the sandbox recreates it as the same link. */
+static int open_binds(const struct sandbox_config *cfg, struct init_ctx *c, struct tj_error *err)
+{
+	if (!cfg->n_binds)
+		return 0;
+	if (!(c->bind_fds = malloc(cfg->n_binds * sizeof(*c->bind_fds))))
+		return tj_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->n_binds; i++)
+		c->bind_fds[i] = -1;
+	for (size_t i = 0; i < cfg->n_binds; i++) {
+		const char *src = cfg->binds[i].src;
+		char target[2];
+		struct stat st;
+		if (!src || src[0] != '/')
+			continue; /* the mount plan refuses it */
+		if (lstat(src, &st) == 0 && S_ISLNK(st.st_mode) &&
+		    readlink(src, target, sizeof(target)) > 0 && target[0] != '/')
+			continue;
+		if ((c->bind_fds[i] = mount_clone_bind_ro(src, err)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void close_binds(const struct sandbox_config *cfg, struct init_ctx *c)
+{
+	for (size_t i = 0; c->bind_fds && i < cfg->n_binds; i++)
+		if (c->bind_fds[i] >= 0)
+			close(c->bind_fds[i]);
+	free(c->bind_fds);
+	c->bind_fds = NULL;
+}
+
 static const char *const setup_step_names[] = {
     [SANDBOX_SETUP_INIT] = "init",
     [SANDBOX_SETUP_CLONE] = "clone",
@@ -331,6 +368,10 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 			goto fail;
 		}
 	}
+	if (open_binds(cfg, &c, &err) < 0) {
+		step = SANDBOX_SETUP_ROOTFS;
+		goto fail_fds;
+	}
 	if (cgroup_job_attach_open(sb->cg, &err) < 0) {
 		step = SANDBOX_SETUP_CGROUP;
 		goto fail_fds;
@@ -361,6 +402,7 @@ int sandbox_create(struct sandbox_runtime *rt, const struct sandbox_config *cfg,
 	close(sv[1]);
 	if (c.upload >= 0)
 		close(c.upload);
+	close_binds(cfg, &c);
 	cgroup_job_attach_close(sb->cg);
 	sb->alive = true;
 
@@ -447,6 +489,7 @@ fail_fds:
 	close(sv[1]);
 	if (c.upload >= 0)
 		close(c.upload);
+	close_binds(cfg, &c);
 	cgroup_job_attach_close(sb->cg);
 fail:
 	if (step_out)

@@ -605,6 +605,36 @@ START_TEST(workspace_below_a_private_directory)
 }
 END_TEST
 
+/* A bind's source is opened by the host: it may lie below a directory only
+ * root may pass (an operator's module mirror under /root), and it is
+ * read-only inside like every bind. */
+START_TEST(bind_below_a_private_directory)
+{
+	char dir[] = "/tmp/tfjail-privbind-XXXXXX", data[PATH_MAX];
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind binds[2];
+	char *cat[] = {(char *)"cat", (char *)"/data/file", NULL};
+	char *ro[] = {(char *)"write-fail", (char *)"/data", NULL};
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	tj_test_write(data, "file", "behind a private directory\n");
+	base_config(&cfg, &binds[0]);
+	binds[1] = (struct sandbox_bind){data, "/data"};
+	cfg.n_binds = 2;
+	run_cfg(&cfg, 20000, &res, cat);
+	assert_probe_ok(&res, "cat");
+	ck_assert_ptr_nonnull(strstr(res.out, "behind a private directory"));
+	sandbox_result_free(&res);
+	run_cfg(&cfg, 20000, &res, ro);
+	assert_probe_ok(&res, "write-fail");
+	sandbox_result_free(&res);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
 /* The upload given as a host fd (O_PATH, opened beneath the uploads
  * directory by the caller): the path is not resolved again, even when it
  * has been replaced by a symlink to a host directory meanwhile. */
@@ -1273,6 +1303,7 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, workspace_symlink_escape_is_refused);
 	tcase_add_test(tc, inspection_output_is_sealed);
 	tcase_add_test(tc, workspace_below_a_private_directory);
+	tcase_add_test(tc, bind_below_a_private_directory);
 	tcase_add_test(tc, workspace_from_a_host_fd);
 	tcase_add_test(tc, cli_run_passes_stdio_and_status);
 	tcase_add_test(tc, cli_usage_errors_are_one_line);

@@ -32,7 +32,7 @@ static size_t op_index(const struct rootfs_plan *p, enum rootfs_op_kind k, const
 
 START_TEST(plan_has_the_fixed_layout)
 {
-	struct rootfs_bind binds[] = {{"/usr", NULL}, {"/opt/tf-plugins", "/plugins"}};
+	struct rootfs_bind binds[] = {{"/usr", NULL, -1}, {"/opt/tf-plugins", "/plugins", -1}};
 	struct rootfs_spec spec = {.binds = binds, .n_binds = 2, .tmp_bytes = 1 << 20,
 				   .workspace_bytes = 2 << 20, .uid = 1000, .gid = 1000};
 	struct rootfs_plan plan;
@@ -92,14 +92,14 @@ START_TEST(plan_rejects_bad_binds)
 	struct tj_error err;
 
 	for (size_t i = 0; i < sizeof(bad_dst) / sizeof(bad_dst[0]); i++) {
-		struct rootfs_bind b = {"/usr", bad_dst[i]};
+		struct rootfs_bind b = {"/usr", bad_dst[i], -1};
 		struct rootfs_spec spec = {.binds = &b, .n_binds = 1};
 		struct rootfs_plan plan;
 		ck_assert_msg(rootfs_plan_build(&spec, &plan, &err) < 0, "accepted %s", bad_dst[i]);
 		ck_assert_int_eq(err.errnum, EINVAL);
 	}
 	{
-		struct rootfs_bind b = {"../usr", "/usr"};
+		struct rootfs_bind b = {"../usr", "/usr", -1};
 		struct rootfs_spec spec = {.binds = &b, .n_binds = 1};
 		struct rootfs_plan plan;
 		ck_assert_int_lt(rootfs_plan_build(&spec, &plan, &err), 0);
