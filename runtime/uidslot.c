@@ -166,12 +166,41 @@ static int thread_setresuid(uid_t r, uid_t e, uid_t s)
 
 static int saved_dumpable = -1;
 
+/* A change of the effective uid clears the parent-death signal (and the
+ * dumpable flag): a worker that took a slot's uid would outlive its
+ * launcher.  What it was is set again on the way back, and delivered at
+ * once if the parent died meanwhile, as the kernel would have. */
+struct deathsig {
+	int sig;
+	pid_t parent;
+};
+
+static void deathsig_save(struct deathsig *d)
+{
+	d->sig = 0;
+	if (prctl(PR_GET_PDEATHSIG, &d->sig, 0, 0, 0) < 0)
+		d->sig = 0;
+	d->parent = getppid();
+}
+
+static void deathsig_restore(const struct deathsig *d)
+{
+	if (!d->sig)
+		return;
+	prctl(PR_SET_PDEATHSIG, d->sig, 0, 0, 0);
+	if (getppid() != d->parent)
+		kill(getpid(), d->sig);
+}
+
+static struct deathsig saved_deathsig;
+
 int uidslot_enter(const struct uidslot *s, struct tj_error *err)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2];
 
 	saved_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	deathsig_save(&saved_deathsig);
 	if (thread_setresuid(s->host_root, s->host_root, 0) < 0)
 		return tj_error_sys(err, "take uid %u", (unsigned)s->host_root);
 	/* A uid change away from 0 clears the effective set; the permitted set
@@ -194,27 +223,31 @@ int uidslot_leave(struct tj_error *err)
 		return tj_error_sys(err, "return to uid 0");
 	if (saved_dumpable >= 0)
 		prctl(PR_SET_DUMPABLE, saved_dumpable, 0, 0, 0);
+	deathsig_restore(&saved_deathsig);
 	return 0;
 }
 
 int uidslot_kill(const struct uidslot *s, pid_t pid, int sig)
 {
 	int dumpable, rc, saved_errno;
+	struct deathsig ds;
 
 	if (kill(pid, sig) == 0 || errno == ESRCH)
 		return 0;
 	if (errno != EPERM)
 		return -1;
 	dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	deathsig_save(&ds);
 	if (thread_setresuid(s->host_root, s->host_user, 0) < 0)
 		return -1;
 	rc = kill(pid, sig);
 	saved_errno = rc < 0 && errno != ESRCH ? errno : 0;
 	/* back to uid 0 (allowed by the saved uid), like uidslot_leave() */
-	if (uidslot_leave(NULL) < 0)
+	if (thread_setresuid(0, 0, 0) < 0)
 		return -1;
 	if (dumpable >= 0)
 		prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+	deathsig_restore(&ds);
 	errno = saved_errno;
 	return saved_errno ? -1 : 0;
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -389,6 +390,63 @@ START_TEST(slot_uid_is_taken_by_the_calling_thread_only)
 }
 END_TEST
 
+/* A process that took a slot's uid and came back (as a job's worker does
+ * for every sandbox it makes) still dies with its parent: the kernel clears
+ * the parent-death signal on the uid change, and it is set again. */
+START_TEST(parent_death_signal_survives_the_slot_uid)
+{
+	char dir[] = "/tmp/tfjail-deathsig-XXXXXX";
+	int ready[2];
+	pid_t mid, worker = 0;
+	int st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	ck_assert_int_eq(pipe(ready), 0);
+	mid = fork();
+	ck_assert_int_ge(mid, 0);
+	if (mid == 0) {
+		pid_t w = fork();
+		if (w == 0) {
+			struct uidslot slot;
+			struct tj_error err;
+			pid_t me;
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			if (uidslot_acquire(dir, 1700000000, 4, &slot, &err) < 0 ||
+			    uidslot_enter(&slot, &err) < 0 || uidslot_leave(&err) < 0)
+				_exit(3);
+			me = getpid();
+			if (write(ready[1], &me, sizeof(me)) != sizeof(me))
+				_exit(4);
+			for (;;)
+				pause();
+		}
+		/* the parent waits for the worker to have taken the uid, then dies */
+		if (w > 0 && read(ready[0], &w, sizeof(w)) == sizeof(w) &&
+		    write(ready[1], &w, sizeof(w)) == sizeof(w))
+			_exit(0);
+		_exit(1);
+	}
+	ck_assert_int_eq(waitpid(mid, &st, 0), mid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	ck_assert_int_eq(read(ready[0], &worker, sizeof(worker)), (ssize_t)sizeof(worker));
+	/* the worker came to this process (a subreaper): it must end at once */
+	for (uint64_t deadline = tj_now_ms() + 5000;;) {
+		pid_t r = waitpid(worker, &st, WNOHANG);
+		if (r == worker)
+			break;
+		if (tj_now_ms() > deadline) {
+			kill(worker, SIGKILL);
+			waitpid(worker, NULL, 0);
+			ck_abort_msg("the worker outlived its parent");
+		}
+		usleep(10000);
+	}
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %d", st);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(uid_range_of_someone_else_is_refused)
 {
 	struct sandbox_runtime *rt2 = NULL;
@@ -432,6 +490,7 @@ Suite *neighbours_suite(void)
 	tcase_add_test(tc, uid_slots_are_distinct_across_processes);
 	tcase_add_test(tc, uid_range_of_someone_else_is_refused);
 	tcase_add_test(tc, slot_uid_is_taken_by_the_calling_thread_only);
+	tcase_add_test(tc, parent_death_signal_survives_the_slot_uid);
 	suite_add_tcase(s, tc);
 	return s;
 }
