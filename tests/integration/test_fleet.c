@@ -490,7 +490,8 @@ static struct server single;
 static void single_start(void)
 {
 	server_start(&single,
-	             "\"max_concurrent_jobs\": 1, \"queue_size\": 0, \"store\": {\"result_ttl_seconds\": 1}",
+	             "\"max_concurrent_jobs\": 1, \"queue_size\": 0, \"shutdown_grace\": 0, "
+	             "\"store\": {\"result_ttl_seconds\": 1}",
 	             POLICY);
 	copy_fixture(&single, "exfil-fileset", "slow");
 	copy_fixture(&single, "local-exec", "violation");
@@ -540,6 +541,27 @@ START_TEST(results_expire_and_the_queue_is_bounded)
 }
 END_TEST
 
+/* The embedded store ends with its host: a job killed by the shutdown is
+ * forgotten, and the log says so (its client must submit it again). */
+START_TEST(embedded_store_forgets_at_shutdown)
+{
+	struct http_reply r;
+	char *log;
+
+	post_job(single.port, "forgotten", "slow", &r);
+	ck_assert_int_eq(r.code, 202);
+	reply_free(&r);
+	wait_job(single.port, "forgotten", "RUNNING", 20000, &r);
+	reply_free(&r);
+	kill(single.pid, SIGTERM);
+	wait_exited(single.pid, 20000);
+	log = read_log(&single);
+	ck_assert_msg(strstr(log, "tfjail: stopped\n"), "%s", log);
+	ck_assert_msg(strstr(log, "the embedded job store forgets 1 unfinished job(s)"), "%s", log);
+	free(log);
+}
+END_TEST
+
 Suite *fleet_suite(void)
 {
 	Suite *s = suite_create("fleet");
@@ -569,6 +591,7 @@ Suite *fleet_suite(void)
 	tcase_add_unchecked_fixture(tc, single_start, single_stop);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, results_expire_and_the_queue_is_bounded);
+	tcase_add_test(tc, embedded_store_forgets_at_shutdown);
 	suite_add_tcase(s, tc);
 	return s;
 }
