@@ -68,7 +68,7 @@ static bool exists(const char *dir, const char *rel)
 static void setup(void)
 {
 	snprintf(root, sizeof(root), "/tmp/tfjail-install.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(root));
 }
 
 static void teardown(void)

@@ -650,7 +650,7 @@ START_TEST(options_from_config)
 	ck_assert_uint_eq(o.result_ttl_s, 86400);
 	api_store_options_free(&o);
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	tj_test_write(dir, "pw", "from-a-file\nignored\n");
 	snprintf(path, sizeof(path), "%s/pw", dir);
 	snprintf(json, sizeof(json),

@@ -237,6 +237,7 @@ static const char *write_tmp(const char *name, const char *text)
 	snprintf(path[k], sizeof(path[k]), "/tmp/tfjail-cli-%d-%s", (int)getpid(), name);
 	f = fopen(path[k], "w");
 	ck_assert_ptr_nonnull(f);
+	tj_test_track(path[k]);
 	fputs(text, f);
 	fclose(f);
 	return path[k];

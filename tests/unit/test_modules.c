@@ -166,7 +166,7 @@ START_TEST(local_only_needs_no_mirror)
 	int fd;
 	struct tj_policy *p = policy("");
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	tj_test_write(dir, "main.tf", "module \"a\" {\n  source = \"./a\"\n}\n");
 	tj_test_write(dir, "a/main.tf", "output \"x\" {\n  value = 1\n}\n");
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -237,7 +237,7 @@ START_TEST(add_module_and_list)
 	char *text;
 	struct stat st;
 
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(root));
 	snprintf(m, sizeof(m), "%s/mirror", root);
 	snprintf(src, sizeof(src), "%s/checkout", root);
 	ck_assert_int_eq(mkdir(m, 0755), 0);
