@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -49,61 +50,14 @@ static void report_scan(struct job *j, const struct tj_scan_result *scan)
 		classify_scan(j, scan);
 }
 
-/* 1b. Registry and git modules from the module mirror: resolved as
- * terraform's installer would, scanned like the upload, and staged as the
- * read-only data directory the sandbox mounts (st->n_binds 0: none used). */
-static void prepare_modules(struct job *j, struct modules_stage *st)
-{
-	struct modules_plan *mp = NULL;
-	struct tj_scan_result *scan = NULL;
-	struct tj_error err = {0};
-	enum modules_outcome oc = modules_resolve(j->policy, j->upload_fd, j->req->workdir, &mp, &err);
-
-	if (oc == MODULES_INVALID) {
-		/* the scan in the sandbox may still refuse the upload for the
-		 * policy's reasons; those come first */
-		if (!(st->unresolved = strdup(err.msg)))
-			job_outcome(j, "FAILED", "InternalError", "out of memory");
-		modules_plan_free(mp);
-		return;
-	}
-	if (oc != MODULES_RESOLVED) {
-		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
-		return;
-	}
-	if (mp->n_pkg && modules_scan(j->policy, mp, &scan, &err) < 0)
-		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
-	if (scan)
-		report_scan(j, scan);
-	if (mp->n_pkg && !j->done && modules_stage_create(mp, st, &err) < 0)
-		job_outcome(j, "FAILED", "InternalError", "%s", err.msg);
-	tj_scan_result_free(scan);
-	modules_plan_free(mp);
-}
-
 #define UNREADABLE_FIX                                                                                       \
-	"the sandbox copies the upload as an unprivileged user, who cannot read all of it: make it "         \
+	"cannot be read by the sandbox's unprivileged user, which copies the upload: make it "               \
 	"world-readable: chmod -R o+rX on the upload"
 
-/* 2a. What the sandbox's unprivileged uid could not copy, named before it
- * tries. */
-static void check_readable(struct job *j)
-{
-	char rel[PATH_MAX];
-	mode_t mode;
-
-	if (job_upload_unreadable(j->upload_fd, (unsigned)j->policy->upload.max_depth, rel, sizeof(rel),
-	                          &mode) == 1)
-		job_outcome(j, "FAILED", "InvalidUpload",
-		            "%s (mode %04o) cannot be read by the sandbox's unprivileged user, which copies "
-		            "the upload: "
-		            "make it world-readable: chmod -R o+rX on the upload",
-		            rel, (unsigned)mode);
-}
-
-/* 2b. The static scan ran inside the sandbox, on the copy (scanbox.h): its
- * checked result, applied.  What the policy forbids never reaches
- * terraform, and the host never parses the upload. */
+/* 2b. The static scan ran inside the sandbox, on the copy (scanbox.h), with
+ * the module tree resolved against the mirror, the mirrored packages scanned
+ * and the lock file read: its checked result, applied.  What the policy
+ * forbids never reaches terraform, and the host never parses the upload. */
 static void take_scan(struct job *j, const char *bytes, size_t len, uint64_t t0)
 {
 	struct tj_scan_result *scan = scanbox_result(j, bytes, len);
@@ -111,7 +65,6 @@ static void take_scan(struct job *j, const char *bytes, size_t len, uint64_t t0)
 	job_progress(j, "scan", true, !scan || tj_scan_has_errors(scan) ? 1 : 0, tj_now_ms() - t0);
 	if (!scan)
 		return;
-	/* after the mirrored modules' findings (prepare_modules) */
 	report_scan(j, scan);
 	tj_scan_result_free(j->scan);
 	j->scan = scan; /* the plan rules locate blocks with it; freed by job_run */
@@ -120,12 +73,10 @@ static void take_scan(struct job *j, const char *bytes, size_t len, uint64_t t0)
 /* 2. The sandbox, with the upload copied into its workspace and scanned
  * there. */
 static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
-                                      const struct job_tools *tools, const struct varfiles *vf,
-                                      const struct modules_stage *mods)
+                                      const struct job_tools *tools, const struct varfiles *vf)
 {
 	const struct tj_policy *p = j->policy;
-	struct sandbox_bind binds[2 + MODULES_MAX_BINDS] = {{tools->terraform, SB_TERRAFORM},
-	                                                    {tools->plugin_dir, SB_PLUGINS}};
+	struct sandbox_bind binds[3] = {{tools->terraform, SB_TERRAFORM}, {tools->plugin_dir, SB_PLUGINS}};
 	struct sandbox_config cfg = {
 	    .binds = binds,
 	    .n_binds = 2,
@@ -134,6 +85,7 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	    .workspace_exclude_ctx = (void *)(uintptr_t)p,
 	    .workspace_inspect = scanbox_inspect,
 	    .workspace_inspect_ctx = (void *)(uintptr_t)j,
+	    .inspect_seal = SB_DATA_DIR "/modules", /* the manifest of mirrored modules */
 	    .files = vf->files,
 	    .n_files = vf->n,
 	};
@@ -142,8 +94,13 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 	struct sandbox *sb = NULL;
 	uint64_t t0 = tj_now_ms();
 
-	for (size_t i = 0; i < mods->n_binds && i < MODULES_MAX_BINDS; i++)
-		binds[cfg.n_binds++] = mods->binds[i];
+	/* the module mirror, read in the sandbox only (modules.h); one that
+	 * is not there fails only the jobs that need it */
+	if (p->module_mirror && *p->module_mirror) {
+		struct stat st;
+		if (stat(p->module_mirror, &st) == 0 && S_ISDIR(st.st_mode))
+			binds[cfg.n_binds++] = (struct sandbox_bind){p->module_mirror, MODULES_MIRROR_DIR};
+	}
 	job_sandbox_limits(p, &cfg);
 	/* the copy and the scan are part of the sandbox's setup */
 	job_progress(j, "scan", false, 0, 0);
@@ -163,10 +120,12 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 		if (j->done)
 			return NULL;
 	}
-	if (fail_step == SANDBOX_SETUP_WORKSPACE && (fail.errnum == EACCES || fail.errnum == EPERM))
-		/* what job_upload_unreadable did not see (an ACL, a race): the
-		 * message names no path of the sandbox */
-		job_outcome(j, "FAILED", "InvalidUpload", "%s", UNREADABLE_FIX);
+	if (fail_step == SANDBOX_SETUP_WORKSPACE_UNREADABLE)
+		/* "<path in the upload> (mode 0NNN)" */
+		job_outcome(j, "FAILED", "InvalidUpload", "%s " UNREADABLE_FIX, fail.msg);
+	else if (fail_step == SANDBOX_SETUP_WORKSPACE && (fail.errnum == EACCES || fail.errnum == EPERM))
+		/* the message names no path of the sandbox */
+		job_outcome(j, "FAILED", "InvalidUpload", "a part of the upload " UNREADABLE_FIX);
 	else if (fail_step == SANDBOX_SETUP_WORKSPACE_INVALID || fail_step == SANDBOX_SETUP_INSPECT)
 		job_outcome(j, "FAILED", "InvalidUpload", "%s", fail.msg);
 	else if (fail_step == SANDBOX_SETUP_WORKSPACE_FULL)
@@ -180,7 +139,7 @@ static struct sandbox *create_sandbox(struct job *j, struct sandbox_runtime *rt,
 
 /* The environment is built from nothing: no TF_*, AWS_* or anything else of
  * the host reaches terraform (THREATS 5, 6). */
-static void build_env(const struct tj_policy *p, const struct modules_stage *mods, struct step_env *env)
+static void build_env(const struct tj_policy *p, struct step_env *env)
 {
 	step_env_add(env, "PATH=/usr/local/bin");
 	step_env_add(env, "HOME=/tmp");
@@ -189,7 +148,7 @@ static void build_env(const struct tj_policy *p, const struct modules_stage *mod
 	step_env_add(env, "TF_INPUT=0");
 	step_env_add(env, "CHECKPOINT_DISABLE=1");
 	step_env_add(env, "TF_CLI_CONFIG_FILE=" SB_CLI_CONFIG);
-	step_env_add(env, "TF_DATA_DIR=%s", mods->n_binds ? MODULES_DATA_DIR : SB_DATA_DIR);
+	step_env_add(env, "TF_DATA_DIR=" SB_DATA_DIR);
 	step_env_add(env, "GOMAXPROCS=%d", p->limits.cpus > 0 ? (int)ceil(p->limits.cpus) : 2);
 }
 
@@ -364,8 +323,7 @@ out:
 	sandbox_result_free(&res);
 }
 
-static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const struct job_tools *tools,
-                           const struct modules_stage *mods)
+static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const struct job_tools *tools)
 {
 	const struct job_request *req = j->req;
 	struct varfiles vf = {0};
@@ -381,17 +339,22 @@ static void run_in_sandbox(struct job *j, struct sandbox_runtime *rt, const stru
 		job_outcome(j, "FAILED", "InternalError", "out of memory writing variables");
 		goto out;
 	}
-	if (!(sb = create_sandbox(j, rt, tools, &vf, mods)) || j->done)
+	if (!(sb = create_sandbox(j, rt, tools, &vf)) || j->done)
 		goto out;
-	if (mods->unresolved) {
-		job_outcome(j, "FAILED", "ValidationError", "%s", mods->unresolved);
+	/* after the scan: a policy violation wins */
+	if (j->modules_failed) {
+		job_outcome(j, "FAILED", "InternalError", "%s", j->modules_failed);
 		goto out;
 	}
-	build_env(j->policy, mods, &env);
+	if (j->modules_unresolved) {
+		job_outcome(j, "FAILED", "ValidationError", "%s", j->modules_unresolved);
+		goto out;
+	}
+	build_env(j->policy, &env);
 	snprintf(cwd, sizeof(cwd), SB_WORKSPACE "%s%s", req->workdir && *req->workdir ? "/" : "",
 	         req->workdir ? req->workdir : "");
 
-	if (!run_init(j, sb, tools, env.envp, cwd, mods->n_binds > 0))
+	if (!run_init(j, sb, tools, env.envp, cwd, j->mirrored_modules))
 		goto out;
 	providers_start(j, sb, tools, env.envp, cwd, &pr);
 	if ((reattach_env = providers_env(&pr)) && env.n < sizeof(env.envp) / sizeof(env.envp[0]) - 1) {
@@ -424,7 +387,6 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
             cJSON **response, struct tj_error *err)
 {
 	struct job j = {.req = req, .policy = req->policy, .upload_fd = -1};
-	struct modules_stage mods = {0};
 	char idbuf[32];
 	const char *id = req->job_id;
 	uint64_t timeout_s = req->timeout_s ? req->timeout_s : req->policy->limits.job_timeout_s;
@@ -445,18 +407,16 @@ int job_run(struct sandbox_runtime *rt, const struct job_tools *tools, const str
 	if (j.upload_fd < 0)
 		job_outcome(&j, "FAILED", "InvalidUpload", "the upload cannot be opened");
 	if (!j.done)
-		check_readable(&j);
-	if (!j.done)
-		prepare_modules(&j, &mods);
-	if (!j.done)
-		run_in_sandbox(&j, rt, tools, &mods);
-	modules_stage_remove(&mods);
+		run_in_sandbox(&j, rt, tools);
 	if (!j.done)
 		job_outcome(&j, "FAILED", "InternalError", "the job ended without a result");
 
 	if (j.upload_fd >= 0)
 		close(j.upload_fd);
 	tj_scan_result_free(j.scan);
+	free(j.modules_unresolved);
+	free(j.modules_failed);
+	free(j.lock);
 	cJSON_ReplaceItemInObjectCaseSensitive(j.resp, "diagnostics", j.diagnostics);
 	job_response_set_seconds(j.resp, round((double)(tj_now_ms() - j.t0) / 10.0) / 100.0);
 	*response = j.resp;

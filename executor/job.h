@@ -116,13 +116,6 @@ bool job_id_valid(const char *id);
  * (.terraform/, terraform.d/, *.tfstate*, CLI configs; .terraform.lock.hcl
  * unless keep_lock_file: policy providers.lock_file "honor"). */
 bool job_upload_excluded(const char *rel, bool keep_lock_file);
-/* The first file (without o+r) or directory (without o+rx) of the upload
- * (upload_fd: the job's descriptor of it) that the sandbox's unprivileged
- * uid cannot read: 1 with its path relative to the upload (directories end
- * in '/', the upload itself is "./") and its mode; 0 if none; -1 if the
- * upload cannot be walked.  Excluded paths are skipped, symlinks not
- * followed. */
-int job_upload_unreadable(int upload_fd, unsigned max_depth, char *rel, size_t len, mode_t *mode);
 /* rel ("" = the upload itself) opened beneath the upload's descriptor with
  * openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS:
  * never a symlink, never outside; O_CLOEXEC added.  -1 with errno. */

@@ -10,6 +10,7 @@
 #include "executor/job.h"
 
 struct tj_scan_result;
+struct lockfile_summary;
 
 struct job {
 	const struct job_request *req;
@@ -19,6 +20,11 @@ struct job {
 	cJSON *steps;
 	cJSON *diagnostics;
 	struct tj_scan_result *scan; /* the static scan's result (block locations for the plan rules) */
+	/* what the sandbox's scan worker found besides the scan (scanbox.h) */
+	bool mirrored_modules;         /* the manifest of mirrored modules is in place */
+	char *modules_unresolved;      /* a module call the mirror cannot serve: ValidationError */
+	char *modules_failed;          /* the mirror could not be read: InternalError */
+	struct lockfile_summary *lock; /* the lock file terraform will read; NULL: none */
 	uint64_t t0;
 	uint64_t deadline; /* ms, monotonic */
 	bool done;

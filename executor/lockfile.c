@@ -2,6 +2,7 @@
 #include "executor/lockfile.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@
 #include "policy/hcl.h"
 
 #define MAX_LOCK_FILE (1u << 20)
-#define MAX_ENTRIES   64
 
 /* The lock file's grammar is small: provider "ADDR" { version = "V"
  * constraints = "C" hashes = ["h1:...", "zh:...", ...] }; the lexer's
@@ -87,35 +87,59 @@ out:
 	return rc;
 }
 
-/* The lock file of the job's directory, opened beneath the upload's
- * descriptor (never through a link, never by its host path): a regular
- * file, or -1. */
-static int lock_open(const struct job *j)
+static bool chars_in(const char *s, const char *set)
 {
-	const char *wd = j->req->workdir;
-	char rel[PATH_MAX];
-	struct stat st;
-	int fd;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr(set, *s)))
+			return false;
+	return true;
+}
 
-	if (snprintf(rel, sizeof(rel), "%s%s" LOCKFILE_NAME, wd && *wd ? wd : "", wd && *wd ? "/" : "") >=
-	        (int)sizeof(rel) ||
-	    (fd = job_upload_openat(j->upload_fd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)) < 0)
+bool lockfile_entry_ok(const struct lockfile_entry *e)
+{
+	size_t la = strnlen(e->addr, sizeof(e->addr)), lv = strnlen(e->version, sizeof(e->version)),
+	       lk = strnlen(e->kinds, sizeof(e->kinds));
+
+	return la > 0 && la < sizeof(e->addr) && lv < sizeof(e->version) && lk < sizeof(e->kinds) &&
+	       chars_in(e->addr, "._-/") && chars_in(e->version, ".+-") && chars_in(e->kinds, ":, ") &&
+	       !strstr(e->addr, "..") && !strstr(e->version, "..") && e->addr[0] != '/';
+}
+
+int lockfile_read(int dirfd, const char *workdir, struct lockfile_summary *out, struct tj_error *err)
+{
+	char rel[PATH_MAX];
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	if (snprintf(rel, sizeof(rel), "%s%s" LOCKFILE_NAME, workdir && *workdir ? workdir : "",
+	             workdir && *workdir ? "/" : "") >= (int)sizeof(rel))
+		return 0;
+	fd = job_upload_openat(dirfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+		return 0;
+	if (fd < 0)
+		return tj_error_sys(err, "open " LOCKFILE_NAME);
+	if (fstat(fd, &st) < 0)
+		return tj_error_sys(err, "stat " LOCKFILE_NAME);
+	if (!S_ISREG(st.st_mode))
+		return 0; /* terraform would not read it either */
+	if (tj_read_fd(fd, LOCKFILE_NAME, MAX_LOCK_FILE, &text, &len, err) < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	out->valid = lockfile_parse(text, len, out->e, LOCKFILE_MAX_ENTRIES, &out->n) == 0;
+	for (size_t i = 0; out->valid && i < out->n; i++)
+		out->valid = lockfile_entry_ok(&out->e[i]);
+	if (!out->valid)
+		out->n = 0;
+	return 1;
 }
 
 bool lockfile_in_use(const struct job *j)
 {
-	int fd;
-
-	if (j->policy->providers.lock_file != TJ_LOCK_FILE_HONOR || (fd = lock_open(j)) < 0)
-		return false;
-	close(fd);
-	return true;
+	return j->policy->providers.lock_file == TJ_LOCK_FILE_HONOR && j->lock;
 }
 
 /* The versions of addr in the mirror's unpacked layout for this platform,
@@ -178,22 +202,20 @@ static void unwrap(const char *in, size_t len, char *out, size_t cap)
 bool lockfile_explain_failure(struct job *j, const struct job_tools *tools, const struct sandbox_result *init)
 {
 	char versions[256];
-	_cleanup_free_ char *text = NULL, *flat = NULL;
-	_cleanup_close_ int fd = -1;
-	struct lockfile_entry e[MAX_ENTRIES];
-	size_t len, n = 0;
-	struct tj_error err;
+	_cleanup_free_ char *flat = NULL;
+	const struct lockfile_entry *e;
+	size_t n;
 	const char *mismatch;
 
-	/* read as root: only a regular file, never through a link (and only
-	 * its providers and versions are quoted) */
-	if (!init->err || j->policy->providers.lock_file != TJ_LOCK_FILE_HONOR || (fd = lock_open(j)) < 0 ||
-	    tj_read_fd(fd, LOCKFILE_NAME, MAX_LOCK_FILE, &text, &len, &err) < 0)
+	/* what the sandbox's scan worker read of the lock file (scanbox.h) */
+	if (!init->err || !lockfile_in_use(j))
 		return false;
-	if (lockfile_parse(text, len, e, MAX_ENTRIES, &n) < 0) {
+	if (!j->lock->valid) {
 		job_outcome(j, "FAILED", "ValidationError", LOCKFILE_NAME " is not valid HCL: %s", LOCK_FIX);
 		return true;
 	}
+	e = j->lock->e;
+	n = j->lock->n;
 	/* a locked version the mirror lacks */
 	for (size_t i = 0; i < n; i++)
 		if (!mirror_has(tools, &e[i])) {

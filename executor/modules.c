@@ -51,6 +51,7 @@ struct item { /* a module directory to read */
 
 struct resolver {
 	const char *mirror;
+	char mirror_real[PATH_MAX]; /* its real path: packages must stay beneath it */
 	int upload_fd;
 	int *pkg_fd;
 	struct modules_plan *mp;
@@ -313,16 +314,29 @@ static enum modules_outcome add_package(struct resolver *r, const struct item *i
                                         const char *version)
 {
 	char path[PATH_MAX], real[PATH_MAX], dir[PATH_MAX * 2], call[LINE];
+	size_t root_len;
 	struct modules_package *np;
 	int *nfd, fd;
 	_cleanup_close_ int sub = -1;
 
-	if (r->mp->n_pkg + 1 >= MODULES_MAX_BINDS)
+	if (!r->mirror_real[0] && !realpath(r->mirror, r->mirror_real)) {
+		tj_error_sys(r->err, "module mirror");
+		return failed(r);
+	}
+	root_len = strlen(r->mirror_real);
+
+	if (r->mp->n_pkg >= MODULES_MAX_PACKAGES)
 		return invalid(r, "module \"%s\" (%s:%d): more than %d mirrored modules in one configuration",
-		               c->name, c->file, c->line, MODULES_MAX_BINDS - 1);
+		               c->name, c->file, c->line, MODULES_MAX_PACKAGES);
 	snprintf(path, sizeof(path), "%s/%s", r->mirror, mirror_rel);
 	if (!realpath(path, real)) {
-		tj_error_sys(r->err, "module mirror: %s", path);
+		tj_error_sys(r->err, "module mirror: %s", mirror_rel);
+		return failed(r);
+	}
+	/* terraform reads the package where the sandbox sees the mirror: a
+	 * link inside the mirror must not lead out of it */
+	if (strncmp(real, r->mirror_real, root_len) != 0 || real[root_len] != '/') {
+		tj_error_set(r->err, EXDEV, "module mirror: %s is a link that leaves the mirror", mirror_rel);
 		return failed(r);
 	}
 	fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -351,12 +365,13 @@ static enum modules_outcome add_package(struct resolver *r, const struct item *i
 	call_path(key, call, sizeof(call));
 	np = &r->mp->pkg[r->mp->n_pkg++];
 	np->key = strdup(key);
-	np->host_dir = strdup(real);
+	np->dir = strdup(real);
 	np->label = strdup(mirror_rel);
 	np->subdir = strdup(s->subdir);
 	np->call = strdup(call);
-	snprintf(dir, sizeof(dir), MODULES_DATA_DIR "/modules/%s%s%s", key, *s->subdir ? "/" : "", s->subdir);
-	if (!np->key || !np->host_dir || !np->label || !np->subdir || !np->call ||
+	snprintf(dir, sizeof(dir), MODULES_MIRROR_DIR "/%s%s%s", real + root_len + 1, *s->subdir ? "/" : "",
+	         s->subdir);
+	if (!np->key || !np->dir || !np->label || !np->subdir || !np->call ||
 	    add_record(r->mp, key, s->canonical, version, dir) < 0 ||
 	    push(r, key, (int)r->mp->n_pkg - 1, s->subdir, dir, it->depth + 1) < 0) {
 		tj_error_set(r->err, ENOMEM, "out of memory");
@@ -509,7 +524,7 @@ void modules_plan_free(struct modules_plan *mp)
 	}
 	for (size_t i = 0; i < mp->n_pkg; i++) {
 		free(mp->pkg[i].key);
-		free(mp->pkg[i].host_dir);
+		free(mp->pkg[i].dir);
 		free(mp->pkg[i].label);
 		free(mp->pkg[i].subdir);
 		free(mp->pkg[i].call);
@@ -519,10 +534,10 @@ void modules_plan_free(struct modules_plan *mp)
 	free(mp);
 }
 
-enum modules_outcome modules_resolve(const struct tj_policy *p, int upload_fd, const char *workdir,
+enum modules_outcome modules_resolve(const char *mirror, int upload_fd, const char *workdir,
                                      struct modules_plan **out, struct tj_error *err)
 {
-	struct resolver r = {.mirror = p->module_mirror ? p->module_mirror : "", .upload_fd = -1, .err = err};
+	struct resolver r = {.mirror = mirror ? mirror : "", .upload_fd = -1, .err = err};
 	char root[PATH_MAX];
 
 	*out = NULL;
@@ -646,11 +661,11 @@ int modules_scan(const struct tj_policy *p, const struct modules_plan *mp, struc
 		bool dup = false;
 		int rc;
 		for (size_t j = 0; j < i && !dup; j++)
-			dup = strcmp(mp->pkg[j].host_dir, pk->host_dir) == 0 &&
+			dup = strcmp(mp->pkg[j].dir, pk->dir) == 0 &&
 			      strcmp(mp->pkg[j].subdir, pk->subdir) == 0;
 		if (dup)
 			continue;
-		if (tj_scan_dir_at(p, pk->host_dir, pk->subdir, &one, err) < 0) {
+		if (tj_scan_dir_at(p, pk->dir, pk->subdir, &one, err) < 0) {
 			tj_scan_result_free(res);
 			return tj_error_prefix(err, "scan of the mirrored module %s", pk->label);
 		}
@@ -669,85 +684,22 @@ int modules_scan(const struct tj_policy *p, const struct modules_plan *mp, struc
 	return 0;
 }
 
-/* ---- the data directory ---- */
+/* ---- the manifest ---- */
 
-void modules_stage_remove(struct modules_stage *st)
+int modules_write_manifest(const struct modules_plan *mp, const char *data_dir, struct tj_error *err)
 {
-	if (st->dir[0])
-		tj_remove_tree_at(AT_FDCWD, st->dir);
-	for (size_t i = 0; st->strs && i < 2 * (st->n_binds + 1); i++)
-		free(st->strs[i]);
-	free(st->strs);
-	free(st->binds);
-	free(st->unresolved);
-	memset(st, 0, sizeof(*st));
-}
-
-int modules_stage_create(const struct modules_plan *mp, struct modules_stage *st, struct tj_error *err)
-{
-	char path[PATH_MAX * 2];
+	char path[PATH_MAX];
 	_cleanup_free_ char *manifest = NULL;
-	cJSON *j;
-	int rc;
+	cJSON *j = modules_manifest_json(mp);
 
-	memset(st, 0, sizeof(*st));
-	snprintf(st->dir, sizeof(st->dir), "/tmp/tfjail-modules-XXXXXX");
-	if (!mkdtemp(st->dir)) {
-		st->dir[0] = '\0';
-		return tj_error_sys(err, "module data directory");
-	}
-	st->binds = calloc(mp->n_pkg + 1, sizeof(*st->binds));
-	st->strs = calloc(2 * (mp->n_pkg + 2), sizeof(*st->strs));
-	j = modules_manifest_json(mp);
 	manifest = j ? cJSON_PrintUnformatted(j) : NULL;
 	cJSON_Delete(j);
-	if (!st->binds || !st->strs || !manifest) {
-		modules_stage_remove(st);
+	if (!manifest)
 		return tj_error_set(err, ENOMEM, "out of memory");
-	}
-	/* readable by the sandbox's unprivileged uid, writable by nobody there */
-	snprintf(path, sizeof(path), "%s/modules", st->dir);
-	if (chmod(st->dir, 0755) < 0 || mkdir(path, 0755) < 0 || chmod(path, 0755) < 0) {
-		rc = tj_error_sys(err, "module data directory %s", path);
-		goto fail;
-	}
-	snprintf(path, sizeof(path), "%s/modules/modules.json", st->dir);
-	if (tj_write_file(path, manifest, strlen(manifest), 0644, err) < 0 || chmod(path, 0644) < 0) {
-		rc = tj_error_sys(err, "write %s", path);
-		goto fail;
-	}
-	/* What init writes into the data directory goes to the sandbox's /tmp:
-	 * the provider links (providers/) and the -plugin-dir it remembers. */
-	snprintf(path, sizeof(path), "%s/providers", st->dir);
-	if (symlink("/tmp", path) < 0) {
-		rc = tj_error_sys(err, "symlink %s", path);
-		goto fail;
-	}
-	snprintf(path, sizeof(path), "%s/plugin_path", st->dir);
-	if (symlink("/tmp/tfjail-plugin-path", path) < 0) {
-		rc = tj_error_sys(err, "symlink %s", path);
-		goto fail;
-	}
-	st->binds[st->n_binds++] = (struct sandbox_bind){st->dir, MODULES_DATA_DIR};
-	for (size_t i = 0; i < mp->n_pkg; i++) {
-		snprintf(path, sizeof(path), "%s/modules/%s", st->dir, mp->pkg[i].key);
-		if (mkdir(path, 0755) < 0 || chmod(path, 0755) < 0) {
-			rc = tj_error_sys(err, "module mount point %s", path);
-			goto fail;
-		}
-		{
-			char **src = &st->strs[2 * st->n_binds], **dst = src + 1;
-			if (!(*src = strdup(mp->pkg[i].host_dir)) ||
-			    asprintf(dst, MODULES_DATA_DIR "/modules/%s", mp->pkg[i].key) < 0) {
-				*dst = NULL;
-				rc = tj_error_set(err, ENOMEM, "out of memory");
-				goto fail;
-			}
-			st->binds[st->n_binds++] = (struct sandbox_bind){*src, *dst};
-		}
-	}
-	return 0;
-fail:
-	modules_stage_remove(st);
-	return rc;
+	if (snprintf(path, sizeof(path), "%s/modules", data_dir) >= (int)sizeof(path))
+		return tj_error_set(err, ENAMETOOLONG, "module data directory: path too long");
+	if (tj_mkdir_p(path, 0755, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/modules/modules.json", data_dir);
+	return tj_write_file(path, manifest, strlen(manifest), 0644, err);
 }

@@ -1,21 +1,27 @@
 /* Registry and git modules for a job, from the operator's module mirror.
  *
- * terraform's own module installer needs the network.  Instead, before the
- * sandbox starts, the job resolves every module call of the configuration
- * the way the installer would (registry addresses with //subdir, version
- * constraints choosing the newest matching version, git sources through the
- * mirror's index, nested calls of mirrored modules, local paths relative to
- * their module), all as data: a module plan holding terraform's module
- * manifest (Key, Source, Version, Dir) and the packages it needs.  Then:
+ * terraform's own module installer needs the network.  Instead, the job
+ * resolves every module call of the configuration the way the installer
+ * would (registry addresses with //subdir, version constraints choosing the
+ * newest matching version, git sources through the mirror's index, nested
+ * calls of mirrored modules, local paths relative to their module), all as
+ * data: a module plan holding terraform's module manifest (Key, Source,
+ * Version, Dir) and the packages it needs.
+ *
+ * All of it runs inside the job's sandbox, in the worker that copies and
+ * scans the upload (scanbox.h), as the sandbox's unprivileged uid under
+ * seccomp: the upload's files and the mirror's are parsed there and never on
+ * the host.  The mirror is bound read-only at MODULES_MIRROR_DIR; then
  *
  *   1. modules_scan: the mirrored packages get the static policy scan of the
  *      upload (a provisioner in a mirrored module is a violation, named with
  *      the module's path in the mirror);
- *   2. modules_stage: a runner-owned data directory is written on the host,
- *      with the manifest; the job mounts it read-only at MODULES_DATA_DIR
- *      and each package read-only at MODULES_DATA_DIR/modules/<key> (where
- *      terraform's installer would have put it);
- *   3. terraform runs with TF_DATA_DIR=MODULES_DATA_DIR and `init -get=false`.
+ *   2. modules_write_manifest: terraform's manifest goes to the job's data
+ *      directory, whose Dir entries name the packages where the sandbox sees
+ *      them (MODULES_MIRROR_DIR/<path in the mirror>); the sandbox's PID 1
+ *      makes that directory read-only before any command runs;
+ *   3. terraform runs `init -get=false`: it installs nothing and reads the
+ *      modules from the read-only mirror.
  *
  * A job whose modules are all local needs none of this: modules_resolve then
  * returns a plan with no packages. */
@@ -30,12 +36,12 @@
 #include "common/error.h"
 #include "policy/policy.h"
 #include "policy/scan.h"
-#include "runtime/sandbox.h"
 
-/* The data directory inside the sandbox when mirrored modules are used. */
-#define MODULES_DATA_DIR "/tfdata"
-/* Packages mounted into one job, at most (one bind each). */
-#define MODULES_MAX_BINDS 256
+/* Where the sandbox sees the module mirror (read-only): the manifest's Dir
+ * entries start here, wherever the resolution reads the mirror from. */
+#define MODULES_MIRROR_DIR "/module-mirror"
+/* Mirrored packages in one configuration, at most. */
+#define MODULES_MAX_PACKAGES 255
 
 struct modules_record { /* one entry of terraform's modules.json */
 	char *key;      /* "" root, "vpc", "vpc.subnets" */
@@ -44,12 +50,12 @@ struct modules_record { /* one entry of terraform's modules.json */
 	char *dir;      /* as terraform reads it, inside the sandbox */
 };
 
-struct modules_package { /* a mirrored package, mounted for one module key */
+struct modules_package { /* a mirrored package, used by one module key */
 	char *key;
-	char *host_dir; /* real path of the package in the mirror */
-	char *label;    /* its path relative to the mirror, for reports */
-	char *subdir;   /* the module's directory inside the package ("" = its root) */
-	char *call;     /* "module.a.module.b", for reports */
+	char *dir;    /* real path of the package where the resolution read it */
+	char *label;  /* its path relative to the mirror, for reports */
+	char *subdir; /* the module's directory inside the package ("" = its root) */
+	char *call;   /* "module.a.module.b", for reports */
 };
 
 struct modules_plan {
@@ -67,11 +73,12 @@ enum modules_outcome {
 
 /* Resolves the module tree of the configuration in <upload>/<workdir>
  * (upload_fd: the upload's directory, opened by the caller; workdir relative)
- * against the mirror (policy modules.mirror; "" = none: any registry or git
- * call is then MODULES_INVALID).  The message of a MODULES_INVALID names the
- * module call, its file and line, the source, the constraint and the
- * versions the mirror has. */
-enum modules_outcome modules_resolve(const struct tj_policy *p, int upload_fd, const char *workdir,
+ * against the mirror read at `mirror` (the policy's modules.mirror, or where
+ * it is bound; "" = none: any registry or git call is then
+ * MODULES_INVALID).  The message of a MODULES_INVALID names the module call,
+ * its file and line, the source, the constraint and the versions the mirror
+ * has. */
+enum modules_outcome modules_resolve(const char *mirror, int upload_fd, const char *workdir,
                                      struct modules_plan **out, struct tj_error *err);
 void modules_plan_free(struct modules_plan *mp);
 
@@ -83,17 +90,8 @@ cJSON *modules_manifest_json(const struct modules_plan *mp);
 int modules_scan(const struct tj_policy *p, const struct modules_plan *mp, struct tj_scan_result **out,
                  struct tj_error *err);
 
-/* The host side of the data directory, and the binds that mount it. */
-struct modules_stage {
-	char dir[PATH_MAX];         /* host directory, removed by modules_stage_remove */
-	struct sandbox_bind *binds; /* [0] the data dir, then one per package */
-	size_t n_binds;
-	char **strs; /* storage of the binds' paths (the stage outlives the plan) */
-	char *unresolved; /* a module call the mirror cannot serve: reported after
-	                   * the scan, so that a policy violation wins (malloc'd) */
-};
-
-int modules_stage_create(const struct modules_plan *mp, struct modules_stage *st, struct tj_error *err);
-void modules_stage_remove(struct modules_stage *st);
+/* Writes terraform's manifest to <data_dir>/modules/modules.json, creating
+ * the directories (0755, the file 0644). */
+int modules_write_manifest(const struct modules_plan *mp, const char *data_dir, struct tj_error *err);
 
 #endif

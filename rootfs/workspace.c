@@ -189,6 +189,19 @@ static int fail_errno(struct copy_state *cs, const char *what, const char *rel)
 	return fail(cs, WORKSPACE_IO, e, "%s %s: %s", what, rel, strerror(e));
 }
 
+/* An entry the copying uid may not read, named relative to the tree (a
+ * directory with a trailing slash, the root as "./") with its mode. */
+static int unreadable(struct copy_state *cs, const char *rel, bool dir, mode_t mode)
+{
+	return fail(cs, WORKSPACE_UNREADABLE, EACCES, "%s%s (mode %04o)", *rel ? rel : ".", dir ? "/" : "",
+	            (unsigned)(mode & 07777));
+}
+
+static bool denied(int e)
+{
+	return e == EACCES || e == EPERM;
+}
+
 static int note_hardlink(struct copy_state *cs, const struct stat *st, const char *rel)
 {
 	for (size_t i = 0; i < cs->n_links; i++)
@@ -227,7 +240,8 @@ static int copy_file(struct copy_state *cs, int ddir, const char *name, const ch
 		return errno == ELOOP || errno == EXDEV
 		           ? fail(cs, WORKSPACE_INVALID, errno, "%s changed into a link while it was copied",
 		                  rel)
-		           : fail_errno(cs, "open", rel);
+		       : denied(errno) ? unreadable(cs, rel, false, lst->st_mode)
+		                       : fail_errno(cs, "open", rel);
 	if (fstat(in, &fst) < 0)
 		return fail_errno(cs, "stat", rel);
 	if (!S_ISREG(fst.st_mode) || fst.st_ino != lst->st_ino || fst.st_dev != lst->st_dev)
@@ -291,8 +305,13 @@ static int copy_dir(struct copy_state *cs, int sdir, int ddir, const char *rel, 
 		if (snprintf(crel, sizeof(crel), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
 		    (int)sizeof(crel))
 			return fail(cs, WORKSPACE_INVALID, ENAMETOOLONG, "path too long: %s", crel);
-		if (fstatat(sdir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(sdir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			struct stat self;
+			/* a directory we may list but not search */
+			if (denied(errno) && fstat(sdir, &self) == 0)
+				return unreadable(cs, rel, true, self.st_mode);
 			return fail_errno(cs, "stat", crel);
+		}
 		if (cs->o->exclude && cs->o->exclude(crel, &st, cs->o->ctx))
 			continue;
 		if (++cs->files > cs->o->max_files && cs->o->max_files)
@@ -306,6 +325,8 @@ static int copy_dir(struct copy_state *cs, int sdir, int ddir, const char *rel, 
 			struct stat dst;
 			s2 = open_beneath(cs->root, crel, O_RDONLY | O_DIRECTORY);
 			d2 = openat(ddir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s2 < 0 && denied(errno))
+				return unreadable(cs, crel, true, st.st_mode);
 			if (s2 < 0 || d2 < 0)
 				return fail_errno(cs, "open directory", crel);
 			if (fstat(s2, &dst) < 0 || dst.st_ino != st.st_ino || dst.st_dev != st.st_dev)
@@ -359,7 +380,11 @@ int workspace_copy(const char *src_dir, const char *dst_dir, const struct worksp
 
 	s = open(src_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s < 0) {
-		rc = fail_errno(&cs, "open upload", src_dir);
+		struct stat st;
+		if (denied(errno) && stat(src_dir, &st) == 0)
+			rc = unreadable(&cs, "", true, st.st_mode);
+		else
+			rc = fail_errno(&cs, "open upload", src_dir);
 		goto out;
 	}
 	cs.root = s;

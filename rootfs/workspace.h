@@ -17,26 +17,27 @@
 
 enum workspace_failure {
 	WORKSPACE_OK = 0,
-	WORKSPACE_INVALID,   /* the tree breaks a rule or a limit (the upload's fault) */
-	WORKSPACE_NOSPACE,   /* the workspace tmpfs is full */
-	WORKSPACE_IO,        /* anything else */
+	WORKSPACE_INVALID,    /* the tree breaks a rule or a limit (the upload's fault) */
+	WORKSPACE_NOSPACE,    /* the workspace tmpfs is full */
+	WORKSPACE_UNREADABLE, /* the copying uid may not read an entry: "<rel> (mode 0NNN)" */
+	WORKSPACE_IO,         /* anything else */
 };
 
 struct workspace_copy_opts {
 	bool (*exclude)(const char *rel, const struct stat *st, void *ctx);
 	void *ctx;
-	uint64_t max_files;        /* 0 = unlimited */
+	uint64_t max_files; /* 0 = unlimited */
 	uint64_t max_total_bytes;
 	uint64_t max_file_bytes;
 	uint64_t max_depth;
-	uid_t uid;                 /* owner of the copies; (uid_t)-1 = unchanged */
+	uid_t uid; /* owner of the copies; (uid_t)-1 = unchanged */
 	gid_t gid;
 };
 
 /* Copies src_dir into dst_dir (which exists).  On failure fills err and, if
  * kind is non-NULL, why. */
 int workspace_copy(const char *src_dir, const char *dst_dir, const struct workspace_copy_opts *opts,
-		   enum workspace_failure *kind, struct tj_error *err);
+                   enum workspace_failure *kind, struct tj_error *err);
 
 /* Lexically resolves a relative symlink target against the link's directory
  * (both relative to the tree's root); true if it stays inside. */

@@ -149,9 +149,10 @@ static __attribute__((noreturn)) void workspace_worker(const struct init_ctx *c,
 		goto report;
 	}
 	if (workspace_copy(UPLOAD_DIR, "/workspace", &o, &kind, &err) < 0) {
-		r.step = kind == WORKSPACE_NOSPACE   ? SANDBOX_SETUP_WORKSPACE_FULL
-		         : kind == WORKSPACE_INVALID ? SANDBOX_SETUP_WORKSPACE_INVALID
-		                                     : SANDBOX_SETUP_WORKSPACE;
+		r.step = kind == WORKSPACE_NOSPACE      ? SANDBOX_SETUP_WORKSPACE_FULL
+		         : kind == WORKSPACE_INVALID    ? SANDBOX_SETUP_WORKSPACE_INVALID
+		         : kind == WORKSPACE_UNREADABLE ? SANDBOX_SETUP_WORKSPACE_UNREADABLE
+		                                        : SANDBOX_SETUP_WORKSPACE;
 		/* nothing will run: the inspection may explain, from the
 		 * read-only upload, with the same credentials */
 		if (kind == WORKSPACE_INVALID && cfg->workspace_inspect) {
@@ -232,6 +233,14 @@ static int setup_workspace(struct init_ctx *c, enum sandbox_setup_step *step, st
 		return tj_error_sys(err, "unmount the upload");
 	if (rmdir(UPLOAD_DIR) < 0)
 		return tj_error_sys(err, "remove %s", UPLOAD_DIR);
+	/* what the inspection wrote for the commands, read-only to them */
+	{
+		const char *seal = c->cfg->inspect_seal;
+		struct stat sst;
+		if (seal && lstat(seal, &sst) == 0 && S_ISDIR(sst.st_mode) &&
+		    mount_bind_ro(seal, seal, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 

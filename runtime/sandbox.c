@@ -235,6 +235,7 @@ static const char *const setup_step_names[] = {
     [SANDBOX_SETUP_WORKSPACE] = "workspace",
     [SANDBOX_SETUP_WORKSPACE_INVALID] = "workspace-invalid",
     [SANDBOX_SETUP_WORKSPACE_FULL] = "workspace-full",
+    [SANDBOX_SETUP_WORKSPACE_UNREADABLE] = "workspace-unreadable",
     [SANDBOX_SETUP_PIVOT_ROOT] = "pivot_root",
     [SANDBOX_SETUP_LIMITS] = "limits",
     [SANDBOX_SETUP_CAPABILITIES] = "capabilities",

@@ -87,6 +87,10 @@ struct sandbox_config {
 	void *workspace_exclude_ctx;
 	sandbox_inspect_fn workspace_inspect; /* NULL = none */
 	void *workspace_inspect_ctx;
+	/* A directory the inspection may write (e.g. under /tmp): if it exists
+	 * once the inspection is done, PID 1 makes it read-only before any
+	 * command runs.  NULL = none. */
+	const char *inspect_seal;
 	uint64_t copy_max_files; /* 0 = unlimited */
 	uint64_t copy_max_total_bytes;
 	uint64_t copy_max_file_bytes;
@@ -121,9 +125,11 @@ enum sandbox_setup_step {
 	SANDBOX_SETUP_NETWORK,
 	SANDBOX_SETUP_MOUNT,
 	SANDBOX_SETUP_ROOTFS,
-	SANDBOX_SETUP_WORKSPACE,         /* the upload could not be opened or bound */
-	SANDBOX_SETUP_WORKSPACE_INVALID, /* the upload breaks a workspace rule */
-	SANDBOX_SETUP_WORKSPACE_FULL,    /* the upload exceeds a workspace limit */
+	SANDBOX_SETUP_WORKSPACE,            /* the upload could not be opened or bound */
+	SANDBOX_SETUP_WORKSPACE_INVALID,    /* the upload breaks a workspace rule */
+	SANDBOX_SETUP_WORKSPACE_FULL,       /* the upload exceeds a workspace limit */
+	SANDBOX_SETUP_WORKSPACE_UNREADABLE, /* the commands' uid may not read an entry of
+	                                     * the upload: the error names it "<rel> (mode 0NNN)" */
 	SANDBOX_SETUP_PIVOT_ROOT,
 	SANDBOX_SETUP_LIMITS, /* per-user-namespace counters, rlimits */
 	SANDBOX_SETUP_CAPABILITIES,

@@ -8,6 +8,9 @@
  * then init -get=false, plan and show -json outside any sandbox. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/fanotify.h>
 #include <cJSON.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "executor/planjson.h"
 #include "tests/testutil.h"
 
@@ -205,26 +209,9 @@ START_TEST(registry_module_with_pessimistic_constraint)
 }
 END_TEST
 
-/* The job's module data directories on the host (tfjail-modules-*). */
-static int staged_dirs(void)
-{
-	DIR *d = opendir("/tmp");
-	struct dirent *de;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)))
-		n += strncmp(de->d_name, "tfjail-modules-", 15) == 0;
-	closedir(d);
-	return n;
-}
-
 START_TEST(nested_registry_and_local_calls)
 {
-	int staged = staged_dirs();
 	cJSON *r = plan("nested", policy_file);
-
-	ck_assert_int_le(staged_dirs(), staged); /* the data directory went with the job */
 
 	assert_outcome(r, "SUCCESS", NULL);
 	/* a registry call inside a mirrored module, resolved against the mirror */
@@ -319,7 +306,8 @@ START_TEST(source_not_allowed_is_a_policy_violation)
 END_TEST
 
 /* The one aws job: a mirrored module under the aws provider, which the job
- * starts once and reattaches (the data directory is then the read-only one). */
+ * starts once and reattaches (with the manifest of the mirrored modules
+ * read-only in the data directory). */
 START_TEST(aws_provider_in_a_mirrored_module)
 {
 	cJSON *r = plan("aws", policy_file);
@@ -339,6 +327,155 @@ START_TEST(aws_provider_in_a_mirrored_module)
 	}
 	ck_assert(found);
 	cJSON_Delete(r);
+}
+END_TEST
+
+/* ---- the host never opens the upload's files or the mirror's ---- */
+
+struct opens {
+	int fan;
+	ino_t ino[256]; /* the files and directories watched */
+	size_t n_ino;
+	int by_host;  /* opens by the tfjail process itself */
+	int by_other; /* opens by anything else (the sandbox's processes) */
+	char first_host[PATH_MAX];
+};
+
+/* Every directory below path (itself included) and its direct children
+ * report FAN_OPEN and FAN_ACCESS with the opener's pid. */
+static void watch_tree(struct opens *o, const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	struct stat st;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(fanotify_mark(o->fan, FAN_MARK_ADD,
+	                               FAN_OPEN | FAN_ACCESS | FAN_ONDIR | FAN_EVENT_ON_CHILD, AT_FDCWD,
+	                               path),
+	                 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	if (o->n_ino < 256)
+		o->ino[o->n_ino++] = st.st_ino;
+	while ((de = readdir(d))) {
+		char child[PATH_MAX * 2];
+		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
+		if (lstat(child, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			watch_tree(o, child);
+		else if (o->n_ino < 256)
+			o->ino[o->n_ino++] = st.st_ino;
+	}
+	closedir(d);
+}
+
+static void drain(struct opens *o, pid_t host)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	ssize_t n;
+
+	while ((n = read(o->fan, buf, sizeof(buf))) > 0) {
+		struct fanotify_event_metadata *m = (struct fanotify_event_metadata *)buf;
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			struct stat st;
+			bool ours = false;
+			if (m->fd >= 0 && fstat(m->fd, &st) == 0)
+				for (size_t i = 0; i < o->n_ino && !ours; i++)
+					ours = o->ino[i] == st.st_ino;
+			if (ours && m->pid == host) {
+				char self[64];
+				ssize_t l;
+				snprintf(self, sizeof(self), "/proc/self/fd/%d", m->fd);
+				if (o->by_host++ == 0 &&
+				    (l = readlink(self, o->first_host, sizeof(o->first_host) - 1)) > 0)
+					o->first_host[l] = '\0';
+			} else if (ours) {
+				o->by_other++;
+			}
+			if (m->fd >= 0)
+				close(m->fd);
+		}
+	}
+}
+
+/* tfjail plan DIR --policy POLICY --output json, watched; its response. */
+static cJSON *plan_watched(const char *dir, const char *policy, struct opens *o)
+{
+	char *argv[] = {(char *)tj_test_bin(), "plan",     (char *)dir, "--policy",
+	                (char *)policy,        "--output", "json",      NULL};
+	char out_path[PATH_MAX + 16], *text = NULL;
+	struct tj_error err = {0};
+	size_t len;
+	int st, fd;
+	pid_t pid;
+	cJSON *j;
+
+	snprintf(out_path, sizeof(out_path), "%s/out.json", workdir);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		ck_assert_int_eq(errno, EINTR);
+	drain(o, pid);
+	ck_assert_int_eq(tj_read_file(out_path, 16 << 20, &text, &len, &err), 0);
+	j = cJSON_Parse(text);
+	ck_assert_msg(j, "no JSON: %s", text);
+	free(text);
+	return j;
+}
+
+/* The upload's files (module calls, lock file) and the mirror's packages are
+ * read only in the sandbox: the tfjail process itself opens none of them,
+ * neither to resolve the modules nor to scan them nor to explain a failed
+ * init with the lock file (its pid is never the opener; the sandbox's
+ * processes are, which shows the watch works). */
+START_TEST(host_never_opens_the_upload_or_the_mirror)
+{
+	struct opens o = {0};
+	char up[PATH_MAX + 16], honor[PATH_MAX + 16];
+	cJSON *r;
+
+	o.fan = fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE);
+	ck_assert_int_ge(o.fan, 0);
+	watch_tree(&o, tj_test_src("tests/fixtures/modules/nested"));
+	watch_tree(&o, mirror);
+	r = plan_watched(tj_test_src("tests/fixtures/modules/nested"), policy_file, &o);
+	assert_outcome(r, "SUCCESS", NULL);
+	cJSON_Delete(r);
+
+	/* a lock file terraform rejects: init fails, and the job says why */
+	snprintf(up, sizeof(up), "%s/upload", workdir);
+	tj_test_write(up, "main.tf", "locals {\n  x = 1\n}\noutput \"x\" {\n  value = local.x\n}\n");
+	tj_test_write(
+	    up, ".terraform.lock.hcl",
+	    "provider \"registry.terraform.io/hashicorp/null\" {\n  version = \"3.2.2\"\n  hashes = [\n"
+	    "    \"h1:aaaa\",\n    \"zh:bbbb\",\n  ]\n}\n");
+	watch_tree(&o, up);
+	snprintf(honor, sizeof(honor), "%s/honor.json", workdir);
+	tj_test_write(workdir, "honor.json",
+	              "{\"version\": 1, \"name\": \"honor\", \"providers\": {\"lock_file\": \"honor\"}}\n");
+	r = plan_watched(up, honor, &o);
+	assert_outcome(r, "FAILED", "ValidationError");
+	ck_assert_msg(
+	    strstr(str(r, "error_message"),
+	           ".terraform.lock.hcl locks registry.terraform.io/hashicorp/null 3.2.2 (checksums "
+	           "h1:, zh:), which the provider mirror does not have"),
+	    "%s", str(r, "error_message"));
+	cJSON_Delete(r);
+
+	ck_assert_msg(o.by_host == 0, "the tfjail process opened %d watched files, first %s", o.by_host,
+	              o.first_host);
+	ck_assert_int_gt(o.by_other, 0);
+	close(o.fan);
 }
 END_TEST
 
@@ -391,6 +528,7 @@ Suite *modules_plan_suite(void)
 	tcase_add_test(tc, mirrored_provisioner_is_a_policy_violation);
 	tcase_add_test(tc, source_not_allowed_is_a_policy_violation);
 	tcase_add_test(tc, cli_mirror_list_and_policy_show);
+	tcase_add_test(tc, host_never_opens_the_upload_or_the_mirror);
 	tcase_add_test(tc, aws_provider_in_a_mirrored_module);
 	suite_add_tcase(s, tc);
 	return s;

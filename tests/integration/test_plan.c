@@ -698,6 +698,8 @@ START_TEST(unreadable_upload_is_invalid)
 	} cases[] = {
 	    {"modules/net/secret.tf", 0600, "modules/net/secret.tf (mode 0600)"},
 	    {"modules/net", 0700, "modules/net/ (mode 0700)"},
+	    {"modules/net", 0744, "modules/net/ (mode 0744)"}, /* listed, not searched */
+	    {"", 0750, "./ (mode 0750)"},                      /* the upload itself */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

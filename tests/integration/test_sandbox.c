@@ -637,6 +637,52 @@ START_TEST(workspace_from_a_host_fd)
 }
 END_TEST
 
+/* What the inspection writes for the commands (the manifest of mirrored
+ * modules) is read-only to them once written; the rest of /tmp is not. */
+static ssize_t write_for_commands(const char *workspace, void *ctx, char *out, size_t max,
+                                  struct tj_error *err)
+{
+	(void)workspace;
+	(void)ctx;
+	if (max < 2 || tj_mkdir_p("/tmp/sealed", 0755, err) < 0 ||
+	    tj_write_file("/tmp/sealed/manifest", "from the inspection\n", 20, 0644, err) < 0)
+		return -1;
+	memcpy(out, "ok", 2);
+	return 2;
+}
+
+START_TEST(inspection_output_is_sealed)
+{
+	char dir[] = "/tmp/tfjail-ws-XXXXXX";
+	struct sandbox_result res;
+	struct sandbox_config cfg;
+	struct sandbox_bind bind;
+	char *cat[] = {(char *)"cat", (char *)"/tmp/sealed/manifest", NULL};
+	char *ro[] = {(char *)"readonly", (char *)"/tmp/sealed", (char *)"/tmp/sealed/manifest", NULL};
+	char *wf[] = {(char *)"write-fail", (char *)"/tmp/sealed", NULL};
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	chmod(dir, 0755);
+	tj_test_write(dir, "main.tf", "# x\n");
+	base_config(&cfg, &bind);
+	cfg.workspace_src = dir;
+	cfg.workspace_inspect = write_for_commands;
+	cfg.inspect_seal = "/tmp/sealed";
+	run_cfg(&cfg, 20000, &res, cat);
+	assert_probe_ok(&res, "cat");
+	ck_assert_ptr_nonnull(strstr(res.out, "from the inspection"));
+	sandbox_result_free(&res);
+	run_cfg(&cfg, 20000, &res, ro);
+	assert_probe_ok(&res, "readonly");
+	sandbox_result_free(&res);
+	run_cfg(&cfg, 20000, &res, wf);
+	assert_probe_ok(&res, "write-fail");
+	ck_assert_ptr_nonnull(strstr(res.out, "EROFS"));
+	sandbox_result_free(&res);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(workspace_symlink_escape_is_refused)
 {
 	char dir[] = "/tmp/tfjail-ws-XXXXXX", link[PATH_MAX];
@@ -1225,6 +1271,7 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, output_is_capped_and_flagged);
 	tcase_add_test(tc, workspace_is_copied_in);
 	tcase_add_test(tc, workspace_symlink_escape_is_refused);
+	tcase_add_test(tc, inspection_output_is_sealed);
 	tcase_add_test(tc, workspace_below_a_private_directory);
 	tcase_add_test(tc, workspace_from_a_host_fd);
 	tcase_add_test(tc, cli_run_passes_stdio_and_status);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "executor/mirror.h"
 #include "executor/modules.h"
 #include "policy/policy.h"
@@ -41,7 +42,6 @@ static enum modules_outcome resolve(const char *fixture, const char *mirror_dir,
                                     struct tj_error *err)
 {
 	char rel[256];
-	struct tj_policy *p = policy(mirror_dir);
 	int fd;
 	enum modules_outcome oc;
 
@@ -50,9 +50,8 @@ static enum modules_outcome resolve(const char *fixture, const char *mirror_dir,
 	snprintf(rel, sizeof(rel), "tests/fixtures/modules/%s", fixture);
 	fd = open(tj_test_src(rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
-	oc = modules_resolve(p, fd, NULL, mp, err);
+	oc = modules_resolve(mirror_dir, fd, NULL, mp, err);
 	close(fd);
-	tj_policy_free(p);
 	return oc;
 }
 
@@ -93,21 +92,25 @@ START_TEST(nested_manifest_is_terraforms)
 	ck_assert_msg(resolve("nested", mirror, &mp, &err) == MODULES_RESOLVED, "%s", err.msg);
 	ck_assert_uint_eq(mp->n_rec, 7);
 	assert_record(mp, "", "", NULL, ".");
-	assert_record(mp, "stack", "registry.terraform.io/acme/stack/null", "0.3.1", "/tfdata/modules/stack");
+	assert_record(mp, "stack", "registry.terraform.io/acme/stack/null", "0.3.1",
+	              "/module-mirror/registry.terraform.io/acme/stack/null/0.3.1");
 	/* ">= 1.0, < 2.0, != 1.2.0": the newest that meets all three */
 	assert_record(mp, "stack.greet", "registry.terraform.io/acme/greet/null", "1.0.0",
-	              "/tfdata/modules/stack.greet");
-	assert_record(mp, "stack.inner", "./modules/inner", NULL, "/tfdata/modules/stack/modules/inner");
-	assert_record(mp, "stack.inner.shared", "../shared", NULL, "/tfdata/modules/stack/modules/shared");
+	              "/module-mirror/registry.terraform.io/acme/greet/null/1.0.0");
+	assert_record(mp, "stack.inner", "./modules/inner", NULL,
+	              "/module-mirror/registry.terraform.io/acme/stack/null/0.3.1/modules/inner");
+	assert_record(mp, "stack.inner.shared", "../shared", NULL,
+	              "/module-mirror/registry.terraform.io/acme/stack/null/0.3.1/modules/shared");
 	assert_record(mp, "local", "./local", NULL, "local");
 	assert_record(mp, "local.greet", "registry.terraform.io/acme/greet/null", "1.0.0",
-	              "/tfdata/modules/local.greet");
+	              "/module-mirror/registry.terraform.io/acme/greet/null/1.0.0");
 	ck_assert_uint_eq(mp->n_pkg, 3);
 	m = modules_manifest_json(mp);
 	text = cJSON_PrintUnformatted(m);
-	ck_assert_ptr_nonnull(
-	    strstr(text, "{\"Key\":\"stack\",\"Source\":\"registry.terraform.io/acme/stack/null\","
-	                 "\"Version\":\"0.3.1\",\"Dir\":\"/tfdata/modules/stack\"}"));
+	ck_assert_ptr_nonnull(strstr(
+	    text,
+	    "{\"Key\":\"stack\",\"Source\":\"registry.terraform.io/acme/stack/null\","
+	    "\"Version\":\"0.3.1\",\"Dir\":\"/module-mirror/registry.terraform.io/acme/stack/null/0.3.1\"}"));
 	free(text);
 	cJSON_Delete(m);
 	modules_plan_free(mp);
@@ -120,19 +123,20 @@ START_TEST(newest_match_subdir_and_git)
 	struct tj_error err = {0};
 
 	ck_assert_msg(resolve("registry-pessimistic", mirror, &mp, &err) == MODULES_RESOLVED, "%s", err.msg);
-	assert_record(mp, "greet", "registry.terraform.io/acme/greet/null", "1.2.0", "/tfdata/modules/greet");
+	assert_record(mp, "greet", "registry.terraform.io/acme/greet/null", "1.2.0",
+	              "/module-mirror/registry.terraform.io/acme/greet/null/1.2.0");
 	ck_assert_str_eq(mp->pkg[0].label, "registry.terraform.io/acme/greet/null/1.2.0");
 	modules_plan_free(mp);
 
 	ck_assert_msg(resolve("subdir", mirror, &mp, &err) == MODULES_RESOLVED, "%s", err.msg);
 	assert_record(mp, "part", "registry.terraform.io/acme/parts/null//modules/part", "1.1.0",
-	              "/tfdata/modules/part/modules/part");
+	              "/module-mirror/registry.terraform.io/acme/parts/null/1.1.0/modules/part");
 	ck_assert_str_eq(mp->pkg[0].subdir, "modules/part");
 	modules_plan_free(mp);
 
 	ck_assert_msg(resolve("git", mirror, &mp, &err) == MODULES_RESOLVED, "%s", err.msg);
 	assert_record(mp, "repo", "git::https://git.example.com/acme/repo.git//sub?ref=v1.0.0", NULL,
-	              "/tfdata/modules/repo/sub");
+	              "/module-mirror/git/acme-repo/v1.0.0/sub");
 	ck_assert_str_eq(mp->pkg[0].label, "git/acme-repo/v1.0.0");
 	modules_plan_free(mp);
 }
@@ -164,27 +168,70 @@ START_TEST(local_only_needs_no_mirror)
 	struct tj_error err = {0};
 	char dir[] = "/tmp/tfjail-modtest-XXXXXX";
 	int fd;
-	struct tj_policy *p = policy("");
 
 	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	tj_test_write(dir, "main.tf", "module \"a\" {\n  source = \"./a\"\n}\n");
 	tj_test_write(dir, "a/main.tf", "output \"x\" {\n  value = 1\n}\n");
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
-	ck_assert_int_eq(modules_resolve(p, fd, NULL, &mp, &err), MODULES_RESOLVED);
+	ck_assert_int_eq(modules_resolve("", fd, NULL, &mp, &err), MODULES_RESOLVED);
 	ck_assert_uint_eq(mp->n_pkg, 0);
 	modules_plan_free(mp);
 	/* a missing local module is terraform's to report, with its diagnostics */
 	tj_test_write(dir, "main.tf", "module \"a\" {\n  source = \"./gone\"\n}\n");
-	ck_assert_int_eq(modules_resolve(p, fd, NULL, &mp, &err), MODULES_RESOLVED);
+	ck_assert_int_eq(modules_resolve("", fd, NULL, &mp, &err), MODULES_RESOLVED);
 	ck_assert_uint_eq(mp->n_pkg, 0);
 	modules_plan_free(mp);
 	/* a local path out of the upload is refused, as the scan refuses it */
 	tj_test_write(dir, "main.tf", "module \"a\" {\n  source = \"../../etc\"\n}\n");
-	ck_assert_int_eq(modules_resolve(p, fd, NULL, &mp, &err), MODULES_INVALID);
+	ck_assert_int_eq(modules_resolve("", fd, NULL, &mp, &err), MODULES_INVALID);
 	ck_assert_ptr_nonnull(strstr(err.msg, "leaves the upload"));
 	close(fd);
-	tj_policy_free(p);
 	tj_test_rm_rf(dir);
+}
+END_TEST
+
+/* terraform reads a package where the sandbox sees the mirror: a version
+ * that is a link out of the mirror is refused; the manifest is written
+ * where terraform's data directory expects it. */
+START_TEST(package_link_leaving_the_mirror_and_the_manifest)
+{
+	char root[] = "/tmp/tfjail-modlink-XXXXXX", m[PATH_MAX + 16], path[PATH_MAX * 2],
+	     outside[PATH_MAX + 16];
+	struct modules_plan *mp = NULL;
+	struct tj_error err = {0};
+	char *text = NULL;
+	size_t len;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	snprintf(m, sizeof(m), "%s/mirror", root);
+	snprintf(outside, sizeof(outside), "%s/outside", root);
+	tj_test_write(outside, "main.tf", "output \"x\" {\n  value = 1\n}\n");
+	tj_test_write(root, "mirror/registry.terraform.io/acme/greet/null/1.0.0/main.tf",
+	              "output \"x\" {\n  value = 1\n}\n");
+	snprintf(path, sizeof(path), "%s/registry.terraform.io/acme/greet/null/2.0.0", m);
+	ck_assert_int_eq(symlink(outside, path), 0);
+	tj_test_write(root, "upload/main.tf",
+	              "module \"g\" {\n  source  = \"acme/greet/null\"\n  version = \"2.0.0\"\n}\n");
+	snprintf(path, sizeof(path), "%s/upload", root);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(modules_resolve(m, fd, NULL, &mp, &err), MODULES_FAILED);
+	ck_assert_msg(strstr(err.msg, "is a link that leaves the mirror"), "%s", err.msg);
+	tj_test_write(root, "upload/main.tf",
+	              "module \"g\" {\n  source  = \"acme/greet/null\"\n  version = \"1.0.0\"\n}\n");
+	ck_assert_msg(modules_resolve(m, fd, NULL, &mp, &err) == MODULES_RESOLVED, "%s", err.msg);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/data", root);
+	ck_assert_msg(modules_write_manifest(mp, path, &err) == 0, "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/data/modules/modules.json", root);
+	ck_assert_int_eq(tj_read_file(path, 1 << 20, &text, &len, &err), 0);
+	ck_assert_str_eq(text, "{\"Modules\":[{\"Key\":\"\",\"Source\":\"\",\"Dir\":\".\"},{\"Key\":\"g\","
+	                       "\"Source\":\"registry.terraform.io/acme/greet/null\",\"Version\":\"1.0.0\","
+	                       "\"Dir\":\"/module-mirror/registry.terraform.io/acme/greet/null/1.0.0\"}]}");
+	free(text);
+	modules_plan_free(mp);
+	tj_test_rm_rf(root);
 }
 END_TEST
 
@@ -311,6 +358,7 @@ Suite *modules_suite(void)
 	tcase_add_test(tc, failures_name_call_file_source_constraint_versions);
 	tcase_add_test(tc, local_only_needs_no_mirror);
 	tcase_add_test(tc, mirrored_provisioner_is_reported_with_its_path);
+	tcase_add_test(tc, package_link_leaving_the_mirror_and_the_manifest);
 	tcase_add_test(tc, add_module_and_list);
 	tcase_add_test(tc, policy_mirror_key);
 	suite_add_tcase(s, tc);
