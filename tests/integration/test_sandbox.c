@@ -661,7 +661,7 @@ START_TEST(inspection_output_is_sealed)
 	char *ro[] = {(char *)"readonly", (char *)"/tmp/sealed", (char *)"/tmp/sealed/manifest", NULL};
 	char *wf[] = {(char *)"write-fail", (char *)"/tmp/sealed", NULL};
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	chmod(dir, 0755);
 	tj_test_write(dir, "main.tf", "# x\n");
 	base_config(&cfg, &bind);

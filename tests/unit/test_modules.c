@@ -203,7 +203,7 @@ START_TEST(package_link_leaving_the_mirror_and_the_manifest)
 	size_t len;
 	int fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(root));
 	snprintf(m, sizeof(m), "%s/mirror", root);
 	snprintf(outside, sizeof(outside), "%s/outside", root);
 	tj_test_write(outside, "main.tf", "output \"x\" {\n  value = 1\n}\n");

@@ -118,7 +118,7 @@ START_TEST(tracked_paths_are_removed)
 	char gone[] = "/tmp/tfjail-tracked-XXXXXX", mounted[] = "/tmp/tfjail-tracked-XXXXXX";
 	char *saved = getenv("TFJAIL_TEST_LEFTOVERS") ? strdup(getenv("TFJAIL_TEST_LEFTOVERS")) : NULL;
 	char sub[64];
-	int fd = mkstemp(list);
+	int fd = tj_test_mkstemps(list, 0);
 	struct stat st;
 
 	ck_assert_int_ge(fd, 0);
