@@ -325,16 +325,21 @@ START_TEST(stopped_host_hands_its_jobs_back)
 	}
 	start(&stopping, hs, 2);
 	for (uint64_t end = tj_now_ms() + 5000;;) {
-		api_dispatch_stats(stopping.d, &ds);
-		if (ds.running == 2)
+		unsigned n;
+		pthread_mutex_lock(&stopping.lock);
+		n = stopping.running;
+		pthread_mutex_unlock(&stopping.lock);
+		if (n == 2)
 			break;
-		ck_assert_msg(tj_now_ms() < end, "the stopping host runs %u jobs", ds.running);
+		ck_assert_msg(tj_now_ms() < end, "the stopping host runs %u jobs", n);
 		usleep(10000);
 	}
 	/* the server's shutdown: no grace, then the runner kills what runs */
 	api_dispatch_stop(stopping.d, 0);
-	for (uint64_t h = 1; h <= 2; h++)
+	for (uint64_t h = 1; h <= 2; h++) {
+		ck_assert_int_gt(stopping.pids[h], 0);
 		kill(stopping.pids[h], SIGKILL);
+	}
 	for (uint64_t end = tj_now_ms() + 5000;;) {
 		api_dispatch_stats(stopping.d, &ds);
 		if (ds.running == 0)
