@@ -6,7 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/strictjson.h"
+#include "common/jsoncheck.h"
+#include "common/utf8.h"
 #include "executor/job.h"
 #include "rootfs/rootfs.h"
 
@@ -19,11 +20,11 @@ static int bad(char *msg, size_t msglen, const char *fmt, ...)
 	vsnprintf(msg, msglen, fmt, ap);
 	va_end(ap);
 	/* never cut a character in half */
-	msg[api_utf8_cut(msg, strlen(msg), msglen - 1)] = '\0';
+	msg[tj_utf8_cut(msg, strlen(msg), msglen - 1)] = '\0';
 	return -1;
 }
 
-static const struct api_json_member *member(const struct api_json_doc *d, const char *key)
+static const struct tj_json_member *member(const struct tj_json_doc *d, const char *key)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (!d->m[i].key_truncated && strcmp(d->m[i].key, key) == 0)
@@ -44,12 +45,27 @@ static int read_string(const cJSON *root, const char *key, char *out, size_t out
 	return 0;
 }
 
+struct tj_json_opts api_request_json_opts(unsigned max_depth)
+{
+	return (struct tj_json_opts){.max_depth = max_depth + 1,
+	                             .depth_counts_values = true,
+	                             .utf8 = true,
+	                             .paired_surrogates = true,
+	                             .unique_keys = true,
+	                             .no_nul_keys = true,
+	                             .no_nul_strings = true,
+	                             .nul_ok_in = "variables",
+	                             .words = TJ_JSON_WORDS_REQUEST};
+}
+
 int api_request_parse(const char *body, size_t len, const struct api_request_limits *lim,
                       struct api_exec_request *out, char *msg, size_t msglen)
 {
 	static const char *const known[] = {"job_id", "upload_id", "variables", "working_dir"};
-	struct api_json_doc doc;
-	const struct api_json_member *vars, *wd;
+	const struct tj_json_opts strict = api_request_json_opts(lim->max_depth);
+	struct tj_json_doc doc;
+	struct tj_error err;
+	const struct tj_json_member *vars, *wd;
 	cJSON *root;
 	int rc = 0;
 
@@ -57,9 +73,11 @@ int api_request_parse(const char *body, size_t len, const struct api_request_lim
 	if (len == 0)
 		return bad(msg, msglen, "the request body is empty (want an ExecutionRequest JSON object)");
 	/* strictly first: what cJSON would accept leniently never gets there */
-	if (api_json_validate(body, len, lim->max_depth + 1, "variables", &doc, msg, msglen) < 0)
+	if (tj_json_check(body, len, &strict, &doc, &err) < 0) {
+		snprintf(msg, msglen, "the request body is not valid: %s", err.msg);
 		return -1;
-	if (doc.type != API_JSON_OBJECT)
+	}
+	if (doc.type != TJ_JSON_OBJECT)
 		return bad(msg, msglen, "the request body must be a JSON object");
 	for (size_t i = 0; i < doc.n; i++) {
 		bool ok = false;
@@ -75,8 +93,8 @@ int api_request_parse(const char *body, size_t len, const struct api_request_lim
 	if (!member(&doc, "upload_id"))
 		return bad(msg, msglen, "upload_id is missing");
 	vars = member(&doc, "variables");
-	if (vars && vars->type != API_JSON_NULL) {
-		if (vars->type != API_JSON_OBJECT)
+	if (vars && vars->type != TJ_JSON_NULL) {
+		if (vars->type != TJ_JSON_OBJECT)
 			return bad(msg, msglen, "variables must be an object of NAME: value");
 		if (vars->n_members > lim->max_variables)
 			return bad(msg, msglen, "variables has %zu names; at most %u are accepted",
@@ -94,7 +112,7 @@ int api_request_parse(const char *body, size_t len, const struct api_request_lim
 	} else if (!job_id_valid(out->job_id) || !job_id_valid(out->upload_id)) {
 		rc = bad(msg, msglen, "%s must be 1-128 characters of [A-Za-z0-9._-] and not '.' or '..'",
 		         job_id_valid(out->job_id) ? "upload_id" : "job_id");
-	} else if ((wd = member(&doc, "working_dir")) && wd->type != API_JSON_NULL) {
+	} else if ((wd = member(&doc, "working_dir")) && wd->type != TJ_JSON_NULL) {
 		char abs[API_WORKDIR_MAX + 2];
 		if (read_string(root, "working_dir", out->working_dir, sizeof(out->working_dir), msg,
 		                msglen) < 0) {

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/jsoncheck.h"
+
 #define API_ID_MAX      128
 #define API_WORKDIR_MAX 1024
 
@@ -23,7 +25,13 @@ struct api_exec_request {
 	size_t n_variables;
 };
 
-/* Validates a request body strictly (api/strictjson.h) and reads it.  The
+/* How strictly a body is checked (common/jsoncheck.h): RFC 8259 and more,
+ * linear in its length: UTF-8 only, no lone surrogate escapes, no duplicate
+ * keys at any level, no NUL in keys nor in the request's own strings (the
+ * variables' strings may hold one), max_depth levels below the body's own. */
+struct tj_json_opts api_request_json_opts(unsigned max_depth);
+
+/* Validates a request body strictly (common/jsoncheck.h) and reads it.  The
  * request points into body.  On error returns -1 with one sentence (valid
  * UTF-8) for the 400 answer in msg. */
 int api_request_parse(const char *body, size_t len, const struct api_request_limits *lim,

@@ -29,8 +29,8 @@
 #include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/request.h"
-#include "api/strictjson.h"
 #include "common/cleanup.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "executor/job.h"
 #include "executor/response.h"
@@ -219,7 +219,7 @@ static enum MHD_Result send_answer(struct server *s, struct conn *k, struct answ
 	enum MHD_Result ret;
 
 	/* every body is valid UTF-8, whatever went into it */
-	if (a->body && api_utf8_repair(&a->body, &a->len) < 0) {
+	if (a->body && tj_utf8_repair(&a->body, &a->len) < 0) {
 		free(a->body);
 		a->body = NULL;
 	}
@@ -274,7 +274,7 @@ static struct answer error_answer(unsigned code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	msg[api_utf8_cut(msg, strlen(msg), sizeof(msg) - 1)] = '\0';
+	msg[tj_utf8_cut(msg, strlen(msg), sizeof(msg) - 1)] = '\0';
 	if (o && !cJSON_AddStringToObject(o, "error", msg)) {
 		cJSON_Delete(o);
 		o = NULL;
@@ -483,7 +483,7 @@ static cJSON *internal_error_response(const struct tj_policy *policy, const char
 
 	snprintf(msg, sizeof(msg), "tfjail could not finish the job: %s",
 	         why ? why : "the job process failed");
-	msg[api_utf8_cut(msg, strlen(msg), sizeof(msg) - 1)] = '\0';
+	msg[tj_utf8_cut(msg, strlen(msg), sizeof(msg) - 1)] = '\0';
 	job_response_set_outcome(o, "FAILED", "InternalError", msg);
 	job_response_set_seconds(o, seconds);
 	cJSON_AddStringToObject(o, "request_id", request_id);

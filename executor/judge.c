@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "common/jsontext.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "policy/scan.h"
 

@@ -49,6 +49,12 @@ struct item { /* a module directory to read */
 	int depth;
 };
 
+struct parsed {      /* the calls of one module directory, read once */
+	char *where; /* "<package label>/<rel>", or "/<rel>" for the upload */
+	struct call *calls;
+	size_t n;
+};
+
 struct resolver {
 	const char *mirror;
 	char mirror_real[PATH_MAX]; /* its real path: packages must stay beneath it */
@@ -57,6 +63,8 @@ struct resolver {
 	struct modules_plan *mp;
 	struct item *q;
 	size_t nq, head;
+	struct parsed *memo; /* a directory called from many modules is parsed once */
+	size_t n_memo;
 	struct tj_error *err;
 	enum modules_outcome oc;
 };
@@ -512,6 +520,47 @@ static enum modules_outcome resolve_call(struct resolver *r, const struct item *
 	}
 }
 
+/* The module calls of the item's directory, parsed at its first visit: a
+ * directory that many modules call (the same package or local path) costs
+ * one parse, not one per call.  NULL once the resolution has failed. */
+static const struct parsed *calls_of(struct resolver *r, const struct item *it)
+{
+	char prefix[PATH_MAX + 1] = "";
+	_cleanup_free_ char *where = NULL;
+	struct parsed *np;
+	struct call *calls = NULL;
+	size_t n = 0;
+	int fd = it->pkg < 0 ? r->upload_fd : r->pkg_fd[it->pkg];
+
+	if (it->pkg >= 0)
+		snprintf(prefix, sizeof(prefix), "%s/", r->mp->pkg[it->pkg].label);
+	if (asprintf(&where, "%s/%s", it->pkg >= 0 ? r->mp->pkg[it->pkg].label : "", it->rel) < 0) {
+		where = NULL;
+		tj_error_set(r->err, ENOMEM, "out of memory");
+		failed(r);
+		return NULL;
+	}
+	for (size_t i = 0; i < r->n_memo; i++)
+		if (strcmp(r->memo[i].where, where) == 0)
+			return &r->memo[i];
+	if (read_calls(r, fd, it->rel, prefix, &calls, &n) != MODULES_RESOLVED) {
+		calls_free(calls, n);
+		return NULL;
+	}
+	np = reallocarray(r->memo, r->n_memo + 1, sizeof(*np));
+	if (!np) {
+		calls_free(calls, n);
+		tj_error_set(r->err, ENOMEM, "out of memory");
+		failed(r);
+		return NULL;
+	}
+	r->memo = np;
+	np = &np[r->n_memo++];
+	*np = (struct parsed){.where = where, .calls = calls, .n = n};
+	where = NULL;
+	return np;
+}
+
 void modules_plan_free(struct modules_plan *mp)
 {
 	if (!mp)
@@ -561,16 +610,9 @@ enum modules_outcome modules_resolve(const char *mirror, int upload_fd, const ch
 	}
 	for (r.head = 0; r.head < r.nq && r.oc == MODULES_RESOLVED; r.head++) {
 		struct item it = r.q[r.head]; /* the queue moves while calls are added */
-		struct call *calls = NULL;
-		size_t n = 0;
-		char prefix[PATH_MAX + 1] = "";
-		int fd = it.pkg < 0 ? r.upload_fd : r.pkg_fd[it.pkg];
-		if (it.pkg >= 0)
-			snprintf(prefix, sizeof(prefix), "%s/", r.mp->pkg[it.pkg].label);
-		if (read_calls(&r, fd, it.rel, prefix, &calls, &n) == MODULES_RESOLVED)
-			for (size_t i = 0; i < n && r.oc == MODULES_RESOLVED; i++)
-				resolve_call(&r, &it, &calls[i]);
-		calls_free(calls, n);
+		const struct parsed *pd = calls_of(&r, &it);
+		for (size_t i = 0; pd && i < pd->n && r.oc == MODULES_RESOLVED; i++)
+			resolve_call(&r, &it, &pd->calls[i]);
 	}
 out:
 	for (size_t i = 0; i < r.nq; i++) {
@@ -579,6 +621,11 @@ out:
 		free(r.q[i].dir);
 	}
 	free(r.q);
+	for (size_t i = 0; i < r.n_memo; i++) {
+		free(r.memo[i].where);
+		calls_free(r.memo[i].calls, r.memo[i].n);
+	}
+	free(r.memo);
 	for (size_t i = 0; r.pkg_fd && i < r.mp->n_pkg; i++)
 		close(r.pkg_fd[i]);
 	free(r.pkg_fd);

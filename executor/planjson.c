@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "common/jsontext.h"
+#include "common/jsoncheck.h"
 #include "common/util.h"
 
 struct span {

@@ -155,6 +155,15 @@ int uidslot_check_range(uid_t base, uint32_t slots, const char *passwd_path, con
 
 /* ------------------------------------------------------------ namespace owner */
 
+/* setresuid(2) for the calling thread only.  glibc's wrapper changes every
+ * thread of the process (it signals each to follow); the raw system call
+ * changes the caller's credentials, which are what clone() and kill() use,
+ * so that another thread never runs, even briefly, as a slot's uid. */
+static int thread_setresuid(uid_t r, uid_t e, uid_t s)
+{
+	return (int)syscall(SYS_setresuid, r, e, s);
+}
+
 static int saved_dumpable = -1;
 
 int uidslot_enter(const struct uidslot *s, struct tj_error *err)
@@ -163,7 +172,7 @@ int uidslot_enter(const struct uidslot *s, struct tj_error *err)
 	struct __user_cap_data_struct data[2];
 
 	saved_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-	if (setresuid(s->host_root, s->host_root, 0) < 0)
+	if (thread_setresuid(s->host_root, s->host_root, 0) < 0)
 		return tj_error_sys(err, "take uid %u", (unsigned)s->host_root);
 	/* A uid change away from 0 clears the effective set; the permitted set
 	 * stays with the saved uid 0: raise it again (cgroup and /proc access
@@ -181,7 +190,7 @@ int uidslot_enter(const struct uidslot *s, struct tj_error *err)
 int uidslot_leave(struct tj_error *err)
 {
 	/* Back to uid 0: allowed by the saved uid; restores the effective set. */
-	if (setresuid(0, 0, 0) < 0)
+	if (thread_setresuid(0, 0, 0) < 0)
 		return tj_error_sys(err, "return to uid 0");
 	if (saved_dumpable >= 0)
 		prctl(PR_SET_DUMPABLE, saved_dumpable, 0, 0, 0);
@@ -197,7 +206,7 @@ int uidslot_kill(const struct uidslot *s, pid_t pid, int sig)
 	if (errno != EPERM)
 		return -1;
 	dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-	if (setresuid(s->host_root, s->host_user, 0) < 0)
+	if (thread_setresuid(s->host_root, s->host_user, 0) < 0)
 		return -1;
 	rc = kill(pid, sig);
 	saved_errno = rc < 0 && errno != ESRCH ? errno : 0;

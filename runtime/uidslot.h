@@ -36,8 +36,8 @@ void uidslot_release(struct uidslot *s);
 int uidslot_check_range(uid_t base, uint32_t slots, const char *passwd_path, const char *group_path,
                         const char *subuid_path, const char *subgid_path, struct tj_error *err);
 
-/* The calling single-threaded process (host root) takes the slot's host_root
- * as its real and effective uid, keeping uid 0 saved and its capabilities
+/* The calling thread (host root) takes the slot's host_root as its real and
+ * effective uid (the other threads of the process keep theirs), keeping uid 0 saved and its capabilities
  * effective, so that a user namespace it clones now is owned by that uid.
  * uidslot_leave() returns to uid 0 (and the dumpable flag it had). */
 int uidslot_enter(const struct uidslot *s, struct tj_error *err);
@@ -49,7 +49,8 @@ int uidslot_leave(struct tj_error *err);
  * container's root, docs/container.md) may signal them only as one of those
  * uids: on EPERM the call is repeated with the real uid host_root and the
  * effective uid host_user (the kernel accepts either against the target's
- * uid), then returns to uid 0.  Same single-thread rule as uidslot_enter(). */
+ * uid), then returns to uid 0; like uidslot_enter(), only the calling
+ * thread changes its uid. */
 int uidslot_kill(const struct uidslot *s, pid_t pid, int sig);
 
 #endif

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/strictjson.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "tests/integration/apiserver.h"
 #include "tests/testutil.h"
@@ -573,7 +573,7 @@ START_TEST(strict_parsing_over_http)
 		execute(&hs, "", body, &r);
 		assert_error(&r, 400);
 		ck_assert_msg(strstr(str(r.json, "error"), bad[i].want), "%s: %s", body, r.body);
-		ck_assert(api_utf8_valid(r.body, strlen(r.body)));
+		ck_assert(tj_utf8_valid(r.body, strlen(r.body)));
 		reply_free(&r);
 	}
 	/* 64,000 variable names: refused at once, before any job */

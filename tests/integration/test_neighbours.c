@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/nsfs.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,6 +337,58 @@ END_TEST
 
 /* A range that holds a user's uid (root: 0, daemon: 1) or a subordinate
  * range is refused at start. */
+/* Taking a slot's uid (to clone its user namespace, or to signal its
+ * processes without CAP_KILL) changes the calling thread only: another
+ * thread of the process stays uid 0 all along. */
+struct uid_seen {
+	int go[2], done[2];
+	long uid, euid;
+};
+
+static void *report_uids(void *arg)
+{
+	struct uid_seen *u = arg;
+	char c;
+
+	if (read(u->go[0], &c, 1) != 1)
+		return NULL;
+	u->uid = syscall(SYS_getuid);
+	u->euid = syscall(SYS_geteuid);
+	if (write(u->done[1], "x", 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+START_TEST(slot_uid_is_taken_by_the_calling_thread_only)
+{
+	char dir[] = "/tmp/tfjail-slotthr-XXXXXX";
+	struct uidslot slot;
+	struct tj_error err = {0};
+	struct uid_seen u = {.uid = -1, .euid = -1};
+	pthread_t t;
+	char c;
+	long mine;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_msg(uidslot_acquire(dir, 1700000000, 4, &slot, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pipe(u.go), 0);
+	ck_assert_int_eq(pipe(u.done), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, report_uids, &u), 0);
+	ck_assert_msg(uidslot_enter(&slot, &err) == 0, "%s", err.msg);
+	mine = syscall(SYS_geteuid);
+	ck_assert_int_eq(write(u.go[1], "x", 1), 1);
+	ck_assert_int_eq(read(u.done[0], &c, 1), 1);
+	ck_assert_int_eq(uidslot_leave(&err), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(mine, (long)slot.host_root);
+	ck_assert_int_eq(u.uid, 0);
+	ck_assert_int_eq(u.euid, 0);
+	ck_assert_int_eq(geteuid(), 0);
+	uidslot_release(&slot);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(uid_range_of_someone_else_is_refused)
 {
 	struct sandbox_runtime *rt2 = NULL;
@@ -377,6 +431,7 @@ Suite *neighbours_suite(void)
 	tcase_add_test(tc, nothing_of_a_command_survives_into_the_next);
 	tcase_add_test(tc, uid_slots_are_distinct_across_processes);
 	tcase_add_test(tc, uid_range_of_someone_else_is_refused);
+	tcase_add_test(tc, slot_uid_is_taken_by_the_calling_thread_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,7 +11,8 @@
 #include "api/openapi.h"
 #include "api/msg.h"
 #include "api/request.h"
-#include "api/strictjson.h"
+#include "common/jsoncheck.h"
+#include "common/utf8.h"
 #include "tests/testutil.h"
 
 static void load_ok(const char *text, struct api_config *c)
@@ -132,7 +133,7 @@ static void parse_fails(const char *body, size_t len, const char *want)
 	ck_assert_msg(api_request_parse(body, len, &limits, &r, msg, sizeof(msg)) < 0, "'%s' was accepted",
 	              body);
 	ck_assert_msg(strstr(msg, want), "'%s': '%s' lacks '%s'", body, msg, want);
-	ck_assert(api_utf8_valid(msg, strlen(msg)));
+	ck_assert(tj_utf8_valid(msg, strlen(msg)));
 }
 #define FAILS(lit, want) parse_fails(lit, sizeof(lit) - 1, want)
 
@@ -215,15 +216,16 @@ START_TEST(strict_json_is_linear)
 {
 	for (int names = 1000; names <= 64000; names *= 8) {
 		struct tj_buf b = {0};
-		struct api_json_doc doc;
-		char msg[256];
+		const struct tj_json_opts strict = api_request_json_opts(7);
+		struct tj_json_doc doc;
+		struct tj_error err;
 
 		tj_buf_printf(&b, "{\"v\":{");
 		for (int i = 0; i < names; i++)
 			tj_buf_printf(&b, "%s\"a_long_common_prefix_for_every_name_%d\":[%d,{\"x\":1}]",
 			              i ? "," : "", i, i);
 		tj_buf_printf(&b, "}}");
-		ck_assert_int_eq(api_json_validate(b.data, b.len, 8, NULL, &doc, msg, sizeof(msg)), 0);
+		ck_assert_int_eq(tj_json_check(b.data, b.len, &strict, &doc, &err), 0);
 		ck_assert_uint_eq(doc.m[0].n_members, (size_t)names);
 		ck_assert_msg(doc.steps < 3 * b.len, "%d names: %zu steps for %zu bytes", names, doc.steps,
 		              b.len);
@@ -238,14 +240,14 @@ START_TEST(utf8_helpers)
 	                 "b\xe2\x82");
 	size_t len = strlen(s);
 
-	ck_assert(api_utf8_valid("h\xc3\xa9", 3));
-	ck_assert(!api_utf8_valid("h\xc3", 2));
-	ck_assert_uint_eq(api_utf8_cut("\xc3\xa9\xc3\xa9", 4, 3), 2);
-	ck_assert_uint_eq(api_utf8_cut("abc", 3, 10), 3);
-	ck_assert_int_eq(api_utf8_repair(&s, &len), 0);
+	ck_assert(tj_utf8_valid("h\xc3\xa9", 3));
+	ck_assert(!tj_utf8_valid("h\xc3", 2));
+	ck_assert_uint_eq(tj_utf8_cut("\xc3\xa9\xc3\xa9", 4, 3), 2);
+	ck_assert_uint_eq(tj_utf8_cut("abc", 3, 10), 3);
+	ck_assert_int_eq(tj_utf8_repair(&s, &len), 0);
 	ck_assert_str_eq(s, "a\xef\xbf\xbd"
 	                    "b\xef\xbf\xbd\xef\xbf\xbd");
-	ck_assert(api_utf8_valid(s, len));
+	ck_assert(tj_utf8_valid(s, len));
 	free(s);
 }
 END_TEST

@@ -235,6 +235,36 @@ START_TEST(package_link_leaving_the_mirror_and_the_manifest)
 }
 END_TEST
 
+/* One local module called from 300 places: 300 manifest records, each with
+ * its own key and the same directory (the directory is parsed once). */
+START_TEST(fan_in_of_one_local_module)
+{
+	char dir[] = "/tmp/tfjail-modfan-XXXXXX";
+	struct modules_plan *mp = NULL;
+	struct tj_error err = {0};
+	struct tj_buf main_tf = {0};
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (int i = 0; i < 300; i++)
+		tj_buf_printf(&main_tf, "module \"m%d\" {\n  source = \"./shared\"\n}\n", i);
+	tj_test_write(dir, "main.tf", main_tf.data);
+	tj_test_write(dir, "shared/main.tf", "module \"leaf\" {\n  source = \"../leaf\"\n}\n");
+	tj_test_write(dir, "leaf/main.tf", "output \"x\" {\n  value = 1\n}\n");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(modules_resolve("", fd, NULL, &mp, &err) == MODULES_RESOLVED, "%s", err.msg);
+	ck_assert_uint_eq(mp->n_rec, 601);
+	assert_record(mp, "m0", "./shared", NULL, "shared");
+	assert_record(mp, "m299", "./shared", NULL, "shared");
+	assert_record(mp, "m299.leaf", "../leaf", NULL, "leaf");
+	modules_plan_free(mp);
+	close(fd);
+	free(main_tf.data);
+	tj_test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(mirrored_provisioner_is_reported_with_its_path)
 {
 	struct modules_plan *mp = NULL;
@@ -357,6 +387,7 @@ Suite *modules_suite(void)
 	tcase_add_test(tc, newest_match_subdir_and_git);
 	tcase_add_test(tc, failures_name_call_file_source_constraint_versions);
 	tcase_add_test(tc, local_only_needs_no_mirror);
+	tcase_add_test(tc, fan_in_of_one_local_module);
 	tcase_add_test(tc, mirrored_provisioner_is_reported_with_its_path);
 	tcase_add_test(tc, package_link_leaving_the_mirror_and_the_manifest);
 	tcase_add_test(tc, add_module_and_list);

@@ -90,7 +90,8 @@ START_TEST(json_syntax_check)
 					   "\"\xc3\xa9\""};
 	static const char *const bad[] = {"", "{", "}", "[1,]", "{\"a\"}", "{\"a\":1,}", "01", "1.", "-",
 					  ".5", "1e", "\"a", "\"\\x\"", "\"\\u12\"", "tru", "nul",
-					  "[1] [2]", "{\"a\":1}x", "\"\t\"", "{1:2}", "[1 2]"};
+					  "[1] [2]", "{\"a\":1}x", "\"\t\"", "{1:2}", "[1 2]",
+					  "\"\xc3\"", "\"\xff\"", "\"\xed\xa0\x80\""};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		ck_assert_msg(tj_json_valid(good[i], strlen(good[i]), 8), "%s", good[i]);

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/jsontext.h"
+#include "common/jsoncheck.h"
 #include "common/util.h"
 #include "executor/job.h"
 #include "executor/planjson.h"
