@@ -369,7 +369,7 @@ START_TEST(slot_uid_is_taken_by_the_calling_thread_only)
 	char c;
 	long mine;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	ck_assert_msg(uidslot_acquire(dir, 1700000000, 4, &slot, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(pipe(u.go), 0);
 	ck_assert_int_eq(pipe(u.done), 0);

@@ -245,7 +245,7 @@ START_TEST(fan_in_of_one_local_module)
 	struct tj_buf main_tf = {0};
 	int fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	for (int i = 0; i < 300; i++)
 		tj_buf_printf(&main_tf, "module \"m%d\" {\n  source = \"./shared\"\n}\n", i);
 	tj_test_write(dir, "main.tf", main_tf.data);
