@@ -365,10 +365,14 @@ static void poll_waiters(struct api_async *a)
 			else if (!found)
 				res =
 				    result_of(NULL, API_JOB_ABORTED, "the job is no longer in the job store");
-			else if (stopping)
+			else if (stopping) {
+				/* nobody reads this execute's result: no host runs it */
+				enum api_store_cancel c;
+				api_store_cancel(a->store, w->id, &c, &err);
 				res = result_of(NULL, API_JOB_ABORTED, "the service is shutting down");
-			else
+			} else {
 				answered = false;
+			}
 			if (found)
 				api_store_job_free(&j);
 		}
@@ -481,6 +485,22 @@ void api_async_drain(struct api_async *a, unsigned grace_s)
 	api_dispatch_stop(a->disp, (uint64_t)grace_s * 1000);
 }
 
+/* The embedded store ends with this process: say what it takes along. */
+static void forget_embedded(struct api_async *a)
+{
+	struct api_store_stats st;
+	struct tj_error err = {0};
+
+	if (strcmp(a->store->ops->scheme, "embedded") != 0 || api_store_stats(a->store, &st, &err) < 0 ||
+	    st.queued + st.running == 0)
+		return;
+	fprintf(stderr,
+	        "tfjail: the embedded job store forgets %" PRIu64 " unfinished job(s) (queued, or killed by "
+	        "the shutdown): after the restart GET answers 404 for them and their clients must submit "
+	        "them again\n",
+	        st.queued + st.running);
+}
+
 void api_async_free(struct api_async *a)
 {
 	if (!a)
@@ -493,6 +513,7 @@ void api_async_free(struct api_async *a)
 	pthread_mutex_unlock(&a->lock);
 	if (a->poller_started)
 		pthread_join(a->poller, NULL);
+	forget_embedded(a);
 	while (a->runs) {
 		struct run *r = a->runs;
 		a->runs = r->next;

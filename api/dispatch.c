@@ -64,6 +64,24 @@ static void slot_free(struct slot *s)
 
 /* ------------------------------------------------------------ the rounds */
 
+/* A job the shutdown killed goes back to the queue for another host; when
+ * the store cannot take it now, its lease runs out instead (it is not
+ * retried: the host is going away). */
+static void release(struct api_dispatch *d, struct slot *s)
+{
+	struct tj_error err = {0};
+	bool released;
+
+	if (api_store_release(d->store, &s->claim, &released, &err) < 0) {
+		log_store_error(d, "handing a job back (it runs again after its lease)", &err);
+		return;
+	}
+	store_ok(d);
+	d->st.released += released;
+	if (released)
+		fprintf(stderr, "tfjail: dispatch: job %s handed back to the queue\n", s->claim.id);
+}
+
 /* 1. Results of ended jobs into the store.  Returns how many are left. */
 static unsigned publish(struct api_dispatch *d)
 {
@@ -85,8 +103,10 @@ static unsigned publish(struct api_dispatch *d)
 			continue;
 		result = s->result;
 		if (s->stop == STOP_LOST || s->stop == STOP_SHUTDOWN) {
-			/* another host's result counts; or, stopping, the lease will
-			 * run out and another host runs it again */
+			/* another host's result counts; or, stopping, another host
+			 * runs it again */
+			if (s->stop == STOP_SHUTDOWN)
+				release(d, s);
 			pthread_mutex_lock(&d->lock);
 			slot_free(s);
 			pthread_mutex_unlock(&d->lock);
@@ -237,9 +257,9 @@ static void *dispatch_main(void *arg)
 		renew_now = d->renew_now;
 		d->renew_now = false;
 		pthread_mutex_unlock(&d->lock);
+		publish(d);
 		if (exiting)
 			return NULL;
-		publish(d);
 		now = tj_now_ms();
 		if (renew_now || now - last_renew >= d->o.renew_ms) {
 			renew(d);

@@ -50,6 +50,7 @@ struct api_dispatch_stats {
 	uint64_t published;
 	uint64_t cancelled; /* killed on a user's cancel */
 	uint64_t lost;      /* killed because another host took the job over */
+	uint64_t released;  /* killed by the shutdown and handed back to the queue */
 	uint64_t store_errors;
 };
 
@@ -67,11 +68,14 @@ void api_dispatch_poke(struct api_dispatch *d);
 void api_dispatch_check_now(struct api_dispatch *d);
 /* Stops claiming, and waits up to grace_ms until every job running here
  * has ended and its result is published.  Jobs still running then are left
- * to their runner to kill: their end is not published (their lease runs
- * out and another host runs them again).  The thread goes on publishing
- * until api_dispatch_free. */
+ * to their runner to kill: their end is not published, the job is released
+ * instead (api_store_release: queued again at once, and another host runs
+ * it without waiting for the lease; if the store cannot be reached then,
+ * the lease runs out as for a host that died).  The thread goes on
+ * publishing until api_dispatch_free. */
 void api_dispatch_stop(struct api_dispatch *d, uint64_t grace_ms);
-/* Joins the thread and frees; the runner must have ended every job. */
+/* Publishes (or releases) once more what has ended since the last round,
+ * joins the thread and frees; the runner must have ended every job. */
 void api_dispatch_free(struct api_dispatch *d);
 
 #endif

@@ -362,6 +362,13 @@ int api_store_finish(struct api_store *s, const struct api_store_claim *c, enum 
 	return s->ops->finish(s, c, state, result, written, err);
 }
 
+int api_store_release(struct api_store *s, const struct api_store_claim *c, bool *released,
+                      struct tj_error *err)
+{
+	*released = false;
+	return s->ops->release(s, c, released, err);
+}
+
 int api_store_cancel(struct api_store *s, const char *id, enum api_store_cancel *out, struct tj_error *err)
 {
 	if (check_id(id, err) < 0)

@@ -15,7 +15,9 @@
  * renewing (killed, powered off, cut off) loses the lease after lease_ms and
  * another host claims the job again: a plan has no side effects, so running
  * a job more than once is correct (at-least-once execution), and the first
- * result written is the one kept.
+ * result written is the one kept.  A host that stops without finishing a job
+ * (its shutdown killed it) releases it: the job is QUEUED again at once, for
+ * the next host with a free slot, without waiting for the lease.
  *
  * Every call may be made from any thread; a backend serialises as it needs.
  * A call that cannot reach the store fails with errnum EAGAIN ("the store
@@ -133,6 +135,8 @@ struct api_store_ops {
 	             struct tj_error *err);
 	int (*finish)(struct api_store *s, const struct api_store_claim *c, enum api_store_state state,
 	              const char *result, bool *written, struct tj_error *err);
+	int (*release)(struct api_store *s, const struct api_store_claim *c, bool *released,
+	               struct tj_error *err);
 	int (*cancel)(struct api_store *s, const char *id, enum api_store_cancel *out, struct tj_error *err);
 	int (*stats)(struct api_store *s, struct api_store_stats *st, struct tj_error *err);
 	void (*describe)(const struct api_store *s, char *buf, size_t len);
@@ -168,6 +172,16 @@ int api_store_renew(struct api_store *s, const struct api_store_claim *c, enum a
  * there (another host finished first, or it was cancelled). */
 int api_store_finish(struct api_store *s, const struct api_store_claim *c, enum api_store_state state,
                      const char *result, bool *written, struct tj_error *err);
+/* Hands a job this host holds, and will not finish, back to the queue at
+ * once (the host is stopping and killed it): QUEUED again, its host and
+ * start time cleared, its attempts kept (the next claim counts one more),
+ * first in line for the next host with a free slot.  The claim is dead
+ * after it.  *released is false when the claim no longer held the job
+ * (another host took it over, or it is final): nothing changed then.  A
+ * job whose cancel was requested meanwhile ends CANCELLED instead (no host
+ * runs it again). */
+int api_store_release(struct api_store *s, const struct api_store_claim *c, bool *released,
+                      struct tj_error *err);
 int api_store_cancel(struct api_store *s, const char *id, enum api_store_cancel *out, struct tj_error *err);
 int api_store_stats(struct api_store *s, struct api_store_stats *st, struct tj_error *err);
 

@@ -1,7 +1,8 @@
 /* The embedded job store: the serve process's memory, one mutex.  Jobs sit
  * in one array in submission order, so the oldest queued job is the first
  * QUEUED one.  There is one host, so a lease never runs out: a job is lost
- * only with the process, and then so is everything else.  Final jobs are
+ * only with the process, and then so is everything else (a job released by
+ * the shutdown included: nothing claims it before the process ends).  Final jobs are
  * swept result_ttl_s after they finished, on the next call. */
 #include <errno.h>
 #include <inttypes.h>
@@ -267,6 +268,32 @@ static int mem_finish(struct api_store *s, const struct api_store_claim *c, enum
 	return 0;
 }
 
+/* The job goes back to QUEUED where it was in submission order: it is the
+ * oldest queued job again, the first one claimed.  A cancel requested
+ * meanwhile makes it CANCELLED instead. */
+static int mem_release(struct api_store *s, const struct api_store_claim *c, bool *released,
+                       struct tj_error *err)
+{
+	struct mem_store *m = mem(s);
+	struct mem_job *j;
+
+	pthread_mutex_lock(&m->lock);
+	j = held(m, c);
+	if (j) {
+		j->j.started_ms = 0;
+		j->lease = 0;
+		free(j->j.host);
+		j->j.host = NULL;
+		if (j->j.cancel_requested)
+			finalise(m, j, API_STORE_CANCELLED, NULL, api_store_now_ms());
+		else
+			j->j.state = API_STORE_QUEUED;
+		*released = true;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
 static int mem_cancel(struct api_store *s, const char *id, enum api_store_cancel *out, struct tj_error *err)
 {
 	struct mem_store *m = mem(s);
@@ -328,6 +355,7 @@ const struct api_store_ops api_store_embedded_ops = {
     .claim = mem_claim,
     .renew = mem_renew,
     .finish = mem_finish,
+    .release = mem_release,
     .cancel = mem_cancel,
     .stats = mem_stats,
     .describe = mem_describe,

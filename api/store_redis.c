@@ -16,7 +16,10 @@
  * Each operation that reads and writes is one Lua script, so it is atomic
  * on the server, and times come from Redis's clock (TIME), so hosts with
  * skewed clocks agree.  A job whose host stops renewing is claimed again
- * with XAUTOCLAIM once its entry has been idle lease_ms.  Standalone Redis
+ * with XAUTOCLAIM once its entry has been idle lease_ms; a host that stops
+ * releases its unfinished jobs by making their entries look idle that long
+ * at once (XCLAIM ... IDLE), so the next XAUTOCLAIM of any host takes them,
+ * before new work.  Standalone Redis
  * (or a Sentinel-managed primary) only: the scripts touch keys they compute,
  * which Redis Cluster does not allow.
  *
@@ -102,6 +105,8 @@ static const char lua_claim[] = LUA_NOW
     "    redis.call('XACK', KEYS[2], '" GROUP "', entry); redis.call('XDEL', KEYS[2], entry); return nil\n"
     "  end\n"
     "  if h[2] == '1' then finalise(key, id, entry, 'CANCELLED', nil, nil); return nil end\n"
+    /* a released job was handed back, not taken over */
+    "  if h[1] == 'QUEUED' then reclaimed = 0 end\n"
     "  local attempts = tonumber(h[4] or '0') + 1\n"
     "  redis.call('HSET', key, 'state', 'RUNNING', 'host', ARGV[1], 'started', now,\n"
     "    'attempts', attempts, 'entry', entry)\n"
@@ -134,6 +139,23 @@ static const char lua_renew[] =
     "redis.call('XCLAIM', KEYS[2], '" GROUP "', ARGV[1], 0, ARGV[2], 'JUSTID')\n"
     "if h[3] == '1' then return 1 end\n"
     "return 0\n";
+
+/* KEYS: job, queue, queued, running, counts; ARGV: id, host, entry,
+ * lease_ms, ttl.  -> 1 released, 0 not held by this claim.  The entry stays
+ * in the pending list with the idle time of a lease run out: the next
+ * XAUTOCLAIM takes it.  The job is queued again under its first queued
+ * time; one whose cancel was requested ends CANCELLED instead. */
+static const char lua_release[] =
+    LUA_NOW "local ttl = tonumber(ARGV[5])\n" LUA_FINALISE
+            "local h = redis.call('HMGET', KEYS[1], 'state', 'host', 'entry', 'queued', 'cancel')\n"
+            "if h[1] ~= 'RUNNING' or h[2] ~= ARGV[2] or h[3] ~= ARGV[3] then return 0 end\n"
+            "redis.call('HDEL', KEYS[1], 'host', 'started')\n"
+            "if h[5] == '1' then finalise(KEYS[1], ARGV[1], h[3], 'CANCELLED', nil, nil); return 1 end\n"
+            "redis.call('XCLAIM', KEYS[2], '" GROUP "', ARGV[2], 0, ARGV[3], 'IDLE', ARGV[4], 'JUSTID')\n"
+            "redis.call('HSET', KEYS[1], 'state', 'QUEUED')\n"
+            "redis.call('ZREM', KEYS[4], ARGV[1])\n"
+            "redis.call('ZADD', KEYS[3], h[4] or 0, ARGV[1])\n"
+            "return 1\n";
 
 /* KEYS: job, queue, queued, running, counts; ARGV: id, state, result, host,
  * ttl.  -> 1 written, 0 a result was already there (or the job is gone) */
@@ -620,6 +642,27 @@ static int redis_finish(struct api_store *s, const struct api_store_claim *c, en
 	return 0;
 }
 
+static int redis_release(struct api_store *s, const struct api_store_claim *c, bool *released,
+                         struct tj_error *err)
+{
+	struct redis_store *r = rs(s);
+	char key[KEY_MAX + API_STORE_ID_MAX + 1], lease[32], ttl[32];
+	const char *keys[] = {key, r->k_queue, r->k_queued, r->k_running, r->k_counts};
+	const char *args[] = {c->id, s->opt.host_id, c->lease ? c->lease : "", lease, ttl};
+	redisReply *rep;
+
+	job_key(s, c->id, key, sizeof(key));
+	snprintf(lease, sizeof(lease), "%" PRIu64, s->opt.lease_ms);
+	snprintf(ttl, sizeof(ttl), "%" PRIu64, s->opt.result_ttl_s);
+	if (eval_locked(s, lua_release, 5, keys, 5, args, &rep, err) < 0)
+		return -1;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return bad_reply(s, rep, "release", err);
+	*released = rep->integer == 1;
+	freeReplyObject(rep);
+	return 0;
+}
+
 static int redis_cancel(struct api_store *s, const char *id, enum api_store_cancel *out, struct tj_error *err)
 {
 	static const enum api_store_cancel answers[] = {API_STORE_CANCEL_UNKNOWN, API_STORE_CANCEL_DONE,
@@ -677,6 +720,7 @@ const struct api_store_ops api_store_redis_ops = {
     .claim = redis_claim,
     .renew = redis_renew,
     .finish = redis_finish,
+    .release = redis_release,
     .cancel = redis_cancel,
     .stats = redis_stats,
     .describe = redis_describe,

@@ -8,6 +8,19 @@
 
 /* Removes a directory tree (no symlink following). */
 void tj_test_rm_rf(const char *path);
+
+/* Temporary files and directories of the tests.  A failed assertion ends a
+ * test at once (Check's forked child exits without its clean-up, and
+ * without a checked fixture's teardown), so every path made here is also
+ * written to the list of the runner (TFJAIL_TEST_LEFTOVERS), which removes
+ * whatever of it is still there once the suites have run. */
+char *tj_test_mkdtemp(char *tmpl);
+int tj_test_mkstemps(char *tmpl, int suffixlen);
+/* A path made otherwise (a fixed name), for the same clean-up. */
+void tj_test_track(const char *path);
+/* The runner's half: removes every listed path still there (the same
+ * inode; never below a mount point); returns how many. */
+size_t tj_test_remove_tracked(const char *list);
 /* Creates dir/relpath (and parents) with the given content. */
 void tj_test_write(const char *dir, const char *relpath, const char *content);
 /* True when running as root (the sandbox tests need it). */
@@ -17,8 +30,6 @@ const char *tj_test_probe(const char *name);
 const char *tj_test_bin(void);
 /* Path below the source tree (TFJAIL_SRCDIR, default "."). */
 const char *tj_test_src(const char *rel);
-
-
 
 /* Runs argv (no shell), captures stdout and stderr (NUL-terminated, caller
  * frees); returns the wait status. */

@@ -58,7 +58,7 @@ void server_start(struct server *s, const char *config, const char *policy)
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->dir, sizeof(s->dir), "/tmp/tfjail-api-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(s->dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(s->dir));
 	chmod(s->dir, 0755);
 	snprintf(s->uploads, sizeof(s->uploads), "%s/uploads", s->dir);
 	snprintf(s->log, sizeof(s->log), "%s/serve.log", s->dir);

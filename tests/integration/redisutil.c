@@ -69,7 +69,7 @@ void tj_test_redis_start(struct tj_test_redis *r)
 
 	if (!r->dir[0]) {
 		snprintf(r->dir, sizeof(r->dir), "/tmp/tfjail-redis-XXXXXX");
-		ck_assert_ptr_nonnull(mkdtemp(r->dir));
+		ck_assert_ptr_nonnull(tj_test_mkdtemp(r->dir));
 	}
 	if (!r->port)
 		r->port = tj_test_free_port();

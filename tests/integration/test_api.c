@@ -351,6 +351,64 @@ START_TEST(token_is_required)
 }
 END_TEST
 
+/* The asynchronous job endpoints need the token like execute: a refused
+ * request neither queues, reads nor cancels a job. */
+START_TEST(token_guards_the_job_endpoints)
+{
+	const char *bad[] = {"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer " TOKEN "x\r\n",
+	                     "Authorization: Basic " TOKEN "\r\n"};
+	const char *good = "Authorization: Bearer " TOKEN "\r\n";
+	const char *body = "{\"job_id\": \"job-async-auth\", \"upload_id\": \"syntax-error\"}";
+	const char *path = "/api/v1/jobs/job-async-auth";
+	struct http_reply r;
+
+	for (int known = 0; known < 2; known++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			if (!known) {
+				http(authed.port, "POST", "/api/v1/jobs", bad[i], body, &r);
+				assert_error(&r, 401);
+				ck_assert_ptr_nonnull(strcasestr(r.head, "WWW-Authenticate: Bearer"));
+				reply_free(&r);
+			}
+			http(authed.port, "GET", path, bad[i], NULL, &r);
+			assert_error(&r, 401);
+			ck_assert_ptr_nonnull(strcasestr(r.head, "WWW-Authenticate: Bearer"));
+			reply_free(&r);
+			http(authed.port, "DELETE", path, bad[i], NULL, &r);
+			assert_error(&r, 401);
+			ck_assert_ptr_nonnull(strcasestr(r.head, "WWW-Authenticate: Bearer"));
+			reply_free(&r);
+		}
+		if (known)
+			break;
+		/* the refused POSTs queued nothing */
+		http(authed.port, "GET", path, good, NULL, &r);
+		assert_error(&r, 404);
+		reply_free(&r);
+		http(authed.port, "POST", "/api/v1/jobs", good, body, &r);
+		ck_assert_msg(r.code == 202, "HTTP %d: %s", r.code, r.body);
+		ck_assert_str_eq(str(r.json, "job_id"), "job-async-auth");
+		ck_assert_ptr_nonnull(strcasestr(r.head, "Location: /api/v1/jobs/job-async-auth"));
+		reply_free(&r);
+	}
+	/* the refused DELETEs cancelled nothing; the right token reads and cancels */
+	http(authed.port, "GET", path, good, NULL, &r);
+	ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
+	ck_assert_str_eq(str(r.json, "job_id"), "job-async-auth");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "cancel_requested")));
+	reply_free(&r);
+	http(authed.port, "DELETE", path, good, NULL, &r);
+	ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
+	ck_assert_str_eq(str(r.json, "job_id"), "job-async-auth");
+	/* cancelled, or it had already ended (a syntax error is found fast) */
+	ck_assert_msg(strcmp(str(r.json, "status"), "CANCELLED") == 0 ||
+	                  strcmp(str(r.json, "status"), "RUNNING") == 0 ||
+	                  strcmp(str(r.json, "status"), "FAILED") == 0,
+	              "%s", r.body);
+	reply_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ queue, crash, shutdown */
 
 /* One job at a time and no queue; exfil-fileset runs until it is killed. */
@@ -465,6 +523,7 @@ Suite *api_suite(void)
 	tcase_add_unchecked_fixture(auth, authed_start, authed_stop);
 	tcase_set_timeout(auth, 120);
 	tcase_add_test(auth, token_is_required);
+	tcase_add_test(auth, token_guards_the_job_endpoints);
 	suite_add_tcase(s, auth);
 
 	tcase_set_timeout(life, 120);

@@ -302,6 +302,79 @@ START_TEST(killed_host_jobs_finish_elsewhere)
 }
 END_TEST
 
+/* A host stopped with no grace: the jobs it kills go back to the queue, and
+ * another host runs them at once, though the lease (600 s) never ran out. */
+START_TEST(stopped_host_hands_its_jobs_back)
+{
+	enum { N = 3 };
+	struct tj_test_redis redis = {0};
+	struct sleeper stopping = {.force_sleep = "60"}, r = {0};
+	struct api_store *s, *hs;
+	struct api_dispatch_stats ds;
+	struct api_store_stats st;
+	struct tj_error err = {0};
+	unsigned attempts = 0;
+	char id[8];
+
+	tj_test_redis_start(&redis);
+	s = open_store(redis.url, "survivor", 600000);
+	hs = open_store(redis.url, "stopping", 600000);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "h%d", i);
+		submit(s, id, "0.2");
+	}
+	start(&stopping, hs, 2);
+	for (uint64_t end = tj_now_ms() + 5000;;) {
+		unsigned n;
+		pthread_mutex_lock(&stopping.lock);
+		n = stopping.running;
+		pthread_mutex_unlock(&stopping.lock);
+		if (n == 2)
+			break;
+		ck_assert_msg(tj_now_ms() < end, "the stopping host runs %u jobs", n);
+		usleep(10000);
+	}
+	/* the server's shutdown: no grace, then the runner kills what runs */
+	api_dispatch_stop(stopping.d, 0);
+	for (uint64_t h = 1; h <= 2; h++) {
+		ck_assert_int_gt(stopping.pids[h], 0);
+		kill(stopping.pids[h], SIGKILL);
+	}
+	for (uint64_t end = tj_now_ms() + 5000;;) {
+		api_dispatch_stats(stopping.d, &ds);
+		if (ds.running == 0)
+			break;
+		ck_assert_msg(tj_now_ms() < end, "killed jobs did not end");
+		usleep(10000);
+	}
+	api_dispatch_free(stopping.d);
+	api_store_close(hs);
+	ck_assert_int_eq(api_store_stats(s, &st, &err), 0);
+	ck_assert_uint_eq(st.running, 0);
+	ck_assert_uint_eq(st.queued, N);
+	ck_assert_uint_eq(st.done, 0);
+
+	start(&r, s, 2);
+	for (int i = 0; i < N; i++) {
+		struct api_store_job j;
+		snprintf(id, sizeof(id), "h%d", i);
+		wait_state(s, id, API_STORE_DONE, 10000, &j);
+		ck_assert_str_eq(j.host, "survivor");
+		attempts += j.attempts;
+		api_store_job_free(&j);
+	}
+	/* two jobs ran twice, none was taken over from a silent host */
+	ck_assert_uint_eq(attempts, N + 2);
+	api_dispatch_stats(r.d, &ds);
+	ck_assert_uint_eq(ds.claimed, N);
+	ck_assert_uint_eq(ds.reclaimed, 0);
+	api_dispatch_stop(r.d, 1000);
+	api_dispatch_free(r.d);
+	api_store_close(s);
+	tj_test_redis_destroy(&redis);
+}
+END_TEST
+
 START_TEST(results_wait_for_redis)
 {
 	struct tj_test_redis redis = {0};
@@ -348,6 +421,7 @@ Suite *dispatch_suite(void)
 	tcase_add_test(tc, slots_bound_the_host);
 	tcase_add_test(tc, cancel_kills_the_running_job);
 	tcase_add_test(tc, killed_host_jobs_finish_elsewhere);
+	tcase_add_test(tc, stopped_host_hands_its_jobs_back);
 	tcase_add_test(tc, results_wait_for_redis);
 	suite_add_tcase(s, tc);
 	return s;

@@ -29,9 +29,9 @@
 static struct tj_test_redis redis;
 static struct server host_a, host_b;
 
-/* A host on the shared store, named name; the second one reads the first
- * one's uploads (the same volume, the same path). */
-static void host_start(struct server *s, const char *name, const char *uploads)
+/* A host on the shared store, named name, with a lease of lease_s; the
+ * second one reads the first one's uploads (the same volume, the same path). */
+static void host_start(struct server *s, const char *name, const char *uploads, int lease_s)
 {
 	char cfg[1024];
 
@@ -40,16 +40,16 @@ static void host_start(struct server *s, const char *name, const char *uploads)
 	         "\"store\": {\"url\": \"%s\", \"host_id\": \"%s\", \"lease_seconds\": %d, "
 	         "\"result_ttl_seconds\": 600}",
 	         uploads ? "\"uploads_dir\": \"" : "", uploads ? uploads : "", uploads ? "\", " : "",
-	         redis.url, name, LEASE_S);
+	         redis.url, name, lease_s);
 	server_start(s, cfg, POLICY_FLEET);
 }
 
 static void fleet_start(void)
 {
 	tj_test_redis_start(&redis);
-	host_start(&host_a, "host-a", NULL);
+	host_start(&host_a, "host-a", NULL, LEASE_S);
 	mkdir(host_a.uploads, 0755);
-	host_start(&host_b, "host-b", host_a.uploads);
+	host_start(&host_b, "host-b", host_a.uploads, LEASE_S);
 	copy_fixture(&host_a, "tfdata-only", "tfdata");
 	copy_fixture(&host_a, "local-exec", "violation");
 	copy_fixture(&host_a, "exfil-fileset", "slow");
@@ -322,6 +322,82 @@ START_TEST(killed_host_loses_no_job)
 }
 END_TEST
 
+/* ------------------------------------------------------------ a host stops */
+
+/* Two hosts whose leases (600 s) never run out during the suite: a job that
+ * moves to the other host was handed back, not taken over. */
+#define LONG_LEASE_S 600
+
+static void long_lease_start(void)
+{
+	tj_test_redis_start(&redis);
+	host_start(&host_a, "host-a", NULL, LONG_LEASE_S);
+	mkdir(host_a.uploads, 0755);
+	host_start(&host_b, "host-b", host_a.uploads, LONG_LEASE_S);
+	copy_fixture(&host_a, "exfil-fileset", "slow");
+}
+
+/* Waits until pid, a host of the fixture's process (not this test's child,
+ * so not ours to reap), has exited: a zombie, or gone. */
+static void wait_exited(pid_t pid, unsigned timeout_ms)
+{
+	uint64_t deadline = tj_now_ms() + timeout_ms;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (;;) {
+		char *stat = NULL, *paren;
+		struct tj_error err;
+		bool done = tj_read_file(path, 4096, &stat, NULL, &err) < 0 ||
+		            ((paren = strrchr(stat, ')')) && paren[1] == ' ' && paren[2] == 'Z');
+		free(stat);
+		if (done)
+			return;
+		ck_assert_msg(tj_now_ms() < deadline, "process %d did not exit within %u ms", (int)pid,
+		              timeout_ms);
+		usleep(20000);
+	}
+}
+
+/* SIGTERM on the host running a slow job: at the end of its grace (1 s)
+ * the job is killed and handed back, and the other host runs it again at
+ * once, long before the lease would have run out. */
+START_TEST(stopped_host_hands_its_job_back)
+{
+	struct http_reply r;
+	struct server *runner, *other;
+	char *log;
+
+	post_job(host_a.port, "handback", "slow", &r);
+	ck_assert_int_eq(r.code, 202);
+	reply_free(&r);
+	wait_job(host_a.port, "handback", "RUNNING", 20000, &r);
+	ck_assert_uint_eq((unsigned)num(r.json, "attempts"), 1);
+	runner = strcmp(str(r.json, "host"), "host-a") == 0 ? &host_a : &host_b;
+	other = runner == &host_a ? &host_b : &host_a;
+	reply_free(&r);
+
+	kill(runner->pid, SIGTERM);
+	wait_exited(runner->pid, 20000);
+	log = read_log(runner);
+	ck_assert_msg(strstr(log, "tfjail: stopped\n"), "%s", log);
+	ck_assert_msg(strstr(log, "job handback handed back to the queue"), "%s", log);
+	free(log);
+	/* the slow job runs again, in full, on the other host: its second
+	 * attempt, begun after the first host stopped, not a reclaim */
+	wait_job(other->port, "handback", NULL, 60000, &r);
+	ck_assert_msg(strcmp(str(r.json, "status"), "TIMEOUT") == 0, "%s", r.body);
+	ck_assert_str_eq(str(r.json, "host"), other == &host_a ? "host-a" : "host-b");
+	ck_assert_uint_eq((unsigned)num(r.json, "attempts"), 2);
+	reply_free(&r);
+	http(other->port, "GET", "/metrics", "", NULL, &r);
+	ck_assert_ptr_nonnull(strstr(r.body, "tfjail_dispatch_claimed_total 1\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "tfjail_dispatch_reclaimed_total 0\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "tfjail_store_jobs{state=\"RUNNING\"} 0\n"));
+	reply_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ Redis goes away */
 
 #define SECRET "redis-pw-9f3a-never-shown"
@@ -414,7 +490,8 @@ static struct server single;
 static void single_start(void)
 {
 	server_start(&single,
-	             "\"max_concurrent_jobs\": 1, \"queue_size\": 0, \"store\": {\"result_ttl_seconds\": 1}",
+	             "\"max_concurrent_jobs\": 1, \"queue_size\": 0, \"shutdown_grace\": 0, "
+	             "\"store\": {\"result_ttl_seconds\": 1}",
 	             POLICY);
 	copy_fixture(&single, "exfil-fileset", "slow");
 	copy_fixture(&single, "local-exec", "violation");
@@ -464,6 +541,27 @@ START_TEST(results_expire_and_the_queue_is_bounded)
 }
 END_TEST
 
+/* The embedded store ends with its host: a job killed by the shutdown is
+ * forgotten, and the log says so (its client must submit it again). */
+START_TEST(embedded_store_forgets_at_shutdown)
+{
+	struct http_reply r;
+	char *log;
+
+	post_job(single.port, "forgotten", "slow", &r);
+	ck_assert_int_eq(r.code, 202);
+	reply_free(&r);
+	wait_job(single.port, "forgotten", "RUNNING", 20000, &r);
+	reply_free(&r);
+	kill(single.pid, SIGTERM);
+	wait_exited(single.pid, 20000);
+	log = read_log(&single);
+	ck_assert_msg(strstr(log, "tfjail: stopped\n"), "%s", log);
+	ck_assert_msg(strstr(log, "the embedded job store forgets 1 unfinished job(s)"), "%s", log);
+	free(log);
+}
+END_TEST
+
 Suite *fleet_suite(void)
 {
 	Suite *s = suite_create("fleet");
@@ -477,6 +575,12 @@ Suite *fleet_suite(void)
 	tcase_add_test(tc, killed_host_loses_no_job);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("handback");
+	tcase_add_unchecked_fixture(tc, long_lease_start, fleet_stop);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, stopped_host_hands_its_job_back);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("redis-restart");
 	tcase_add_unchecked_fixture(tc, lone_start, lone_stop);
 	tcase_set_timeout(tc, 90);
@@ -487,6 +591,7 @@ Suite *fleet_suite(void)
 	tcase_add_unchecked_fixture(tc, single_start, single_stop);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, results_expire_and_the_queue_is_bounded);
+	tcase_add_test(tc, embedded_store_forgets_at_shutdown);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -68,7 +68,7 @@ static bool exists(const char *dir, const char *rel)
 static void setup(void)
 {
 	snprintf(root, sizeof(root), "/tmp/tfjail-install.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(root));
 }
 
 static void teardown(void)
@@ -230,8 +230,9 @@ START_TEST(bash_completion_completes)
 	                       "t tfjail policy \"\"; t tfjail serve --' '%s'",
 	                       tj_test_src("packaging/bash-completion/tfjail")),
 	                 0);
-	ck_assert_str_eq(out, "run plan scan policy rules mirror serve version --help --version\n--output\n"
-	                      "text json sarif junit\ncheck show test diff\n--config --listen --help\n");
+	ck_assert_str_eq(
+	    out, "run plan scan policy rules mirror serve version --help --version\n--output\n"
+	         "text json sarif junit\ncheck show test diff\n--config --listen --print-config --help\n");
 	free(out);
 }
 END_TEST

@@ -98,7 +98,7 @@ START_TEST(test_checker_catches)
 	char dir[] = "/tmp/tfjail-k8s-XXXXXX", path[4096], *text, *at, *out = NULL;
 	FILE *f;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	for (size_t i = 0; i < sizeof(checked_files) / sizeof(checked_files[0]); i++) {
 		char *o = NULL, *e = NULL, parent[4096];
 		snprintf(parent, sizeof(parent), "%s/%s", dir, checked_files[i]);

@@ -32,7 +32,7 @@ static void setup(void)
 
 	ck_assert_ptr_nonnull(realpath(tj_test_src("tests/fixtures/modules/mirror"), mirror));
 	snprintf(workdir, sizeof(workdir), "/tmp/tfjail-modplan-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(workdir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(workdir));
 	snprintf(
 	    text, sizeof(text),
 	    "{\"version\": 1, \"name\": \"modules-test\", \"modules\": {\"allowed_sources\": [\"acme/*\", "

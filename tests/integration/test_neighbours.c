@@ -228,7 +228,7 @@ START_TEST(host_stdout_file_cannot_grow)
 {
 	struct sandbox *sb = nb_create();
 	char tmpl[] = "/tmp/tfjail-stdout-XXXXXX";
-	int fd = mkstemp(tmpl);
+	int fd = tj_test_mkstemps(tmpl, 0);
 	char *argv[] = {probe_argv0, (char *)"grow-stdout", NULL};
 	struct sandbox_cmd cmd = {.argv = argv,
 	                          .envp = probe_env,
@@ -370,7 +370,7 @@ START_TEST(slot_uid_is_taken_by_the_calling_thread_only)
 	char c;
 	long mine;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	ck_assert_msg(uidslot_acquire(dir, 1700000000, 4, &slot, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(pipe(u.go), 0);
 	ck_assert_int_eq(pipe(u.done), 0);
@@ -458,7 +458,7 @@ START_TEST(uid_range_of_someone_else_is_refused)
 	ck_assert_int_eq(err.errnum, EEXIST);
 	ck_assert_msg(strstr(err.msg, "/etc/passwd"), "%s", err.msg);
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	tj_test_write(dir, "subuid", "alice:100000:65536\nbad line\n");
 	tj_test_write(dir, "empty", "");
 	snprintf(sub, sizeof(sub), "%s/subuid", dir);

@@ -125,6 +125,8 @@ static void run_plans(struct plan_run *r, const char *const *dirs, const char *c
 	for (size_t i = 0; i < n; i++) {
 		struct tj_error err;
 		memset(&r[i], 0, sizeof(r[i]));
+		tj_test_track(files[i][0]);
+		tj_test_track(files[i][1]);
 		ck_assert_int_eq(tj_read_file(files[i][0], 1 << 26, &r[i].out, NULL, &err), 0);
 		ck_assert_int_eq(tj_read_file(files[i][1], 1 << 26, &r[i].err, NULL, &err), 0);
 		unlink(files[i][0]);
@@ -208,7 +210,7 @@ static void copy_file(const char *from, const char *dir, const char *name)
 static void make_temp_upload(char *dir, size_t len)
 {
 	snprintf(dir, len, "/tmp/tfjail-upload-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	/* the sandbox copies the upload as an unprivileged uid */
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 }
@@ -611,7 +613,7 @@ START_TEST(exact_values_survive)
 	struct tj_error err;
 	struct plan_run r;
 	char *got;
-	int fd = mkstemps(vf, 12);
+	int fd = tj_test_mkstemps(vf, 12);
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
@@ -635,7 +637,7 @@ START_TEST(invalid_json_var_file_is_refused)
 	const char *extra[] = {"--var-file", vf, NULL};
 	struct tj_error err;
 	struct plan_run r;
-	int fd = mkstemps(vf, 12);
+	int fd = tj_test_mkstemps(vf, 12);
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
@@ -922,7 +924,7 @@ static void plant_secret(void)
 	ck_assert_int_eq(setenv("AWS_SECRET_ACCESS_KEY", secret, 1), 0);
 	ck_assert_int_eq(setenv("TF_VAR_leak", secret, 1), 0);
 	snprintf(secret_dir, sizeof(secret_dir), "/tmp/tfjail-secret-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(secret_dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(secret_dir));
 	chmod(secret_dir, 0755);
 	snprintf(path, sizeof(path), "%s/secret.txt", secret_dir);
 	ck_assert_int_eq(tj_write_file(path, secret, strlen(secret), 0644, &err), 0);

@@ -80,7 +80,7 @@ static const char policy[] =
 static void setup(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/tfjail-planrules-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(tmp));
 	tj_test_write(tmp, "policy.json", policy);
 	tj_test_write(tmp, "warn.json",
 	              "{\"version\": 1, \"name\": \"warn\", \"data_sources\": {\"denied\": []},"

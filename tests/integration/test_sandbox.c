@@ -555,7 +555,7 @@ START_TEST(workspace_is_copied_in)
 	char *args[] = {(char *)"ls", (char *)"/workspace/sub", NULL};
 	char *args2[] = {(char *)"ls", (char *)"/workspace", NULL};
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	chmod(dir, 0755);
 	tj_test_write(dir, "main.tf", "resource \"terraform_data\" \"x\" {}\n");
 	tj_test_write(dir, "sub/inner.tf", "# inner\n");
@@ -591,7 +591,7 @@ START_TEST(workspace_below_a_private_directory)
 	char *args[] = {(char *)"ls", (char *)"/workspace", NULL};
 
 	/* like /root: only root may pass; the upload itself is world-readable */
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	ck_assert_int_eq(chmod(dir, 0700), 0);
 	snprintf(up, sizeof(up), "%s/upload", dir);
 	tj_test_write(up, "main.tf", "# x\n");
@@ -647,7 +647,7 @@ START_TEST(workspace_from_a_host_fd)
 	char *args[] = {(char *)"ls", (char *)"/workspace", NULL};
 	int fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	snprintf(up, sizeof(up), "%s/upload", dir);
 	snprintf(moved, sizeof(moved), "%s/moved", dir);
 	tj_test_write(up, "main.tf", "# x\n");
@@ -691,7 +691,7 @@ START_TEST(inspection_output_is_sealed)
 	char *ro[] = {(char *)"readonly", (char *)"/tmp/sealed", (char *)"/tmp/sealed/manifest", NULL};
 	char *wf[] = {(char *)"write-fail", (char *)"/tmp/sealed", NULL};
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	chmod(dir, 0755);
 	tj_test_write(dir, "main.tf", "# x\n");
 	base_config(&cfg, &bind);
@@ -722,7 +722,7 @@ START_TEST(workspace_symlink_escape_is_refused)
 	struct tj_error fail;
 	enum sandbox_setup_step fail_step;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	chmod(dir, 0755);
 	tj_test_write(dir, "main.tf", "# x\n");
 	snprintf(link, sizeof(link), "%s/shadow.tf", dir);

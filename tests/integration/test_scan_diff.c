@@ -98,7 +98,7 @@ static cJSON *terraform_facts(const char *fixture)
 	struct tj_error err;
 	cJSON *show, *conf, *facts, *provs, *mods;
 
-	ck_assert_ptr_nonnull(mkdtemp(work));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(work));
 	snprintf(cmd, sizeof(cmd),
 		 "cp -a '%s/.' '%s/src' 2>/dev/null || { mkdir -p '%s/src' && cp -a '%s/.' '%s/src'; } && cd '%s/src' && "
 		 "export TF_CLI_CONFIG_FILE=/dev/null TF_DATA_DIR='%s/data' TF_IN_AUTOMATION=1 TF_INPUT=0 "

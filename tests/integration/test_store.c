@@ -112,6 +112,15 @@ static enum api_store_cancel cancel(struct api_store *s, const char *id)
 	return r;
 }
 
+static bool release(struct api_store *s, const struct api_store_claim *c)
+{
+	struct tj_error err = {0};
+	bool released;
+
+	ck_assert_msg(api_store_release(s, c, &released, &err) == 0, "%s", err.msg);
+	return released;
+}
+
 static void stats(struct api_store *s, struct api_store_stats *st)
 {
 	struct tj_error err = {0};
@@ -232,6 +241,71 @@ START_TEST(cancel_queued_and_running)
 	api_store_job_free(&j);
 	api_store_claim_free(&c);
 	api_store_close(s);
+}
+END_TEST
+
+/* A host that stops hands its unfinished job back: queued again at once,
+ * first in line, for any host (a lease of 600 s never runs out here). */
+START_TEST(release_hands_a_job_back)
+{
+	char prefix[64];
+	struct api_store *a, *b;
+	struct api_store_claim ca, cb, none;
+	struct api_store_job j;
+	struct api_store_stats st;
+
+	prefix_for(prefix, sizeof(prefix), "release", _i);
+	a = open_store(_i, prefix, "host-a", 600000, 60);
+	/* the embedded store has one host */
+	b = _i == 0 ? a : open_store(_i, prefix, "host-b", 600000, 60);
+	submit(a, "first", "{\"n\":1}");
+	submit(a, "second", "{\"n\":2}");
+	ck_assert(claim(a, &ca));
+	ck_assert_str_eq(ca.id, "first");
+	ck_assert(release(a, &ca));
+	ck_assert(get(b, "first", &j));
+	ck_assert_int_eq(j.state, API_STORE_QUEUED);
+	ck_assert_ptr_null(j.host);
+	ck_assert_uint_eq(j.started_ms, 0);
+	ck_assert_uint_eq(j.attempts, 1);
+	api_store_job_free(&j);
+	stats(b, &st);
+	ck_assert_uint_eq(st.queued, 2);
+	ck_assert_uint_eq(st.running, 0);
+	/* the released claim holds nothing any more */
+	ck_assert_int_eq(renew(a, &ca), API_STORE_LOST);
+	ck_assert(!release(a, &ca));
+	api_store_claim_free(&ca);
+	/* handed back, not taken over: before the job queued after it */
+	ck_assert(claim(b, &cb));
+	ck_assert_str_eq(cb.id, "first");
+	ck_assert_str_eq(cb.request, "{\"n\":1}");
+	ck_assert_uint_eq(cb.attempts, 2);
+	ck_assert(!cb.reclaimed);
+	ck_assert(finish(b, &cb, API_STORE_DONE, "{\"by\":\"b\"}"));
+	ck_assert(!release(b, &cb));
+	ck_assert(get(a, "first", &j));
+	ck_assert_int_eq(j.state, API_STORE_DONE);
+	ck_assert_uint_eq(j.attempts, 2);
+	api_store_job_free(&j);
+	api_store_claim_free(&cb);
+	/* a cancel requested while it ran holds: it ends CANCELLED, unrun */
+	ck_assert(claim(a, &ca));
+	ck_assert_str_eq(ca.id, "second");
+	ck_assert_int_eq(cancel(b, "second"), API_STORE_CANCEL_REQUESTED);
+	ck_assert(release(a, &ca));
+	ck_assert(!claim(b, &none));
+	ck_assert(get(b, "second", &j));
+	ck_assert_int_eq(j.state, API_STORE_CANCELLED);
+	ck_assert_uint_eq(j.started_ms, 0);
+	api_store_job_free(&j);
+	stats(b, &st);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(st.running, 0);
+	api_store_claim_free(&ca);
+	if (b != a)
+		api_store_close(b);
+	api_store_close(a);
 }
 END_TEST
 
@@ -576,7 +650,7 @@ START_TEST(options_from_config)
 	ck_assert_uint_eq(o.result_ttl_s, 86400);
 	api_store_options_free(&o);
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	tj_test_write(dir, "pw", "from-a-file\nignored\n");
 	snprintf(path, sizeof(path), "%s/pw", dir);
 	snprintf(json, sizeof(json),
@@ -637,6 +711,7 @@ Suite *store_suite(void)
 	tcase_add_loop_test(both, submit_is_idempotent, 0, 2);
 	tcase_add_loop_test(both, claim_run_finish_once, 0, 2);
 	tcase_add_loop_test(both, cancel_queued_and_running, 0, 2);
+	tcase_add_loop_test(both, release_hands_a_job_back, 0, 2);
 	tcase_add_loop_test(both, stats_count_states, 0, 2);
 	tcase_add_loop_test(both, results_expire, 0, 2);
 	tcase_add_loop_test(both, bad_ids_and_states, 0, 2);

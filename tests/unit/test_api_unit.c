@@ -76,7 +76,7 @@ START_TEST(config_token_file)
 	struct api_config c;
 	char dir[] = "/tmp/tfjail-cfg-XXXXXX", text[256];
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	tj_test_write(dir, "token", "from-file\nsecond line\n");
 	snprintf(text, sizeof(text), "{\"token_file\": \"%s/token\"}", dir);
 	load_ok(text, &c);

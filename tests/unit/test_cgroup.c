@@ -89,7 +89,7 @@ static void fake_hook(const char *path, bool created, void *arg)
 static void fake_setup(void)
 {
 	snprintf(fk.root, sizeof(fk.root), "/tmp/tfjail-cgfake-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fk.root));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(fk.root));
 	chmod(fk.root, 0755);
 	fk.v2 = false;
 	fk.memsw = true;

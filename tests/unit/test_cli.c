@@ -9,6 +9,8 @@
 
 #include <cJSON.h>
 
+#include "api/openapi.h"
+#include "common/util.h"
 #include "policy/rules.h"
 #include "tests/testutil.h"
 
@@ -235,6 +237,7 @@ static const char *write_tmp(const char *name, const char *text)
 	snprintf(path[k], sizeof(path[k]), "/tmp/tfjail-cli-%d-%s", (int)getpid(), name);
 	f = fopen(path[k], "w");
 	ck_assert_ptr_nonnull(f);
+	tj_test_track(path[k]);
 	fputs(text, f);
 	fclose(f);
 	return path[k];
@@ -276,6 +279,109 @@ START_TEST(policy_check_diff_exit_codes)
 }
 END_TEST
 
+/* ------------------------------------------------------------ the endpoint lists */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted "METHOD /path" lines (malloc'd) of items[0..n). */
+static char *sorted_lines(char **items, size_t n)
+{
+	struct tj_buf b = {0};
+	char *out;
+
+	qsort(items, n, sizeof(*items), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		tj_buf_printf(&b, "%s\n", items[i]);
+		free(items[i]);
+	}
+	out = strdup(b.data ? b.data : "");
+	tj_buf_free(&b);
+	return out;
+}
+
+/* Every endpoint a text names on a line of its own: "  GET    /health  ..."
+ * in `serve --help`, ".B GET /health" in tfjail(1). */
+static char *endpoints_in(const char *text)
+{
+	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+	char *items[64];
+	size_t n = 0;
+
+	for (const char *line = text; *line;) {
+		const char *end = strchrnul(line, '\n'), *p = line + strspn(line, " ");
+		size_t mlen = 0;
+
+		if (strncmp(p, ".B ", 3) == 0)
+			p += 3;
+		for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]) && !mlen; i++)
+			if (strncmp(p, methods[i], strlen(methods[i])) == 0 && p[strlen(methods[i])] == ' ')
+				mlen = strlen(methods[i]);
+		if (mlen && p[mlen + strspn(p + mlen, " ")] == '/') {
+			const char *path = p + mlen + strspn(p + mlen, " ");
+			ck_assert_uint_lt(n, 64);
+			ck_assert_int_gt(
+			    asprintf(&items[n++], "%.*s %.*s", (int)mlen, p, (int)strcspn(path, " \n"), path),
+			    0);
+		}
+		line = *end ? end + 1 : end;
+	}
+	return sorted_lines(items, n);
+}
+
+/* Every path and method of the OpenAPI document the server serves. */
+static char *endpoints_in_openapi(void)
+{
+	cJSON *doc = cJSON_Parse(api_openapi_text());
+	const cJSON *path, *op;
+	char *items[64];
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(doc);
+	cJSON_ArrayForEach (path, cJSON_GetObjectItemCaseSensitive(doc, "paths")) {
+		cJSON_ArrayForEach (op, path) {
+			char method[16];
+			size_t i;
+			if (strlen(op->string) >= sizeof(method) || strcmp(op->string, "parameters") == 0)
+				continue;
+			for (i = 0; op->string[i]; i++)
+				method[i] = (char)(op->string[i] -
+				                   ('a' <= op->string[i] && op->string[i] <= 'z' ? 32 : 0));
+			method[i] = '\0';
+			ck_assert_uint_lt(n, 64);
+			ck_assert_int_gt(asprintf(&items[n++], "%s %s", method, path->string), 0);
+		}
+	}
+	cJSON_Delete(doc);
+	return sorted_lines(items, n);
+}
+
+/* `serve --help` and tfjail(1) list exactly the endpoints of /openapi.json. */
+START_TEST(serve_help_lists_every_endpoint)
+{
+	char *want = endpoints_in_openapi(), *help, *man = NULL;
+	struct cli_run r;
+	struct tj_error err;
+
+	ck_assert_ptr_nonnull(strstr(want, "DELETE /api/v1/jobs/{job_id}\n"));
+	ck_assert_ptr_nonnull(strstr(want, "GET /ready\n"));
+	cli(&r, ARGS("serve", "--help"));
+	ck_assert_int_eq(r.status, 0);
+	help = endpoints_in(r.out);
+	ck_assert_str_eq(help, want);
+	ck_assert_int_eq(tj_read_file(tj_test_src("packaging/man/tfjail.1"), 1 << 20, &man, NULL, &err), 0);
+	free(help);
+	help = endpoints_in(man);
+	ck_assert_str_eq(help, want);
+	free(help);
+	free(man);
+	free(want);
+	cli_free(&r);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -289,6 +395,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, run_command_line_untouched);
 	tcase_add_test(tc, rules_catalogue_json);
 	tcase_add_test(tc, policy_check_diff_exit_codes);
+	tcase_add_test(tc, serve_help_lists_every_endpoint);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -169,7 +169,7 @@ START_TEST(local_only_needs_no_mirror)
 	char dir[] = "/tmp/tfjail-modtest-XXXXXX";
 	int fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	tj_test_write(dir, "main.tf", "module \"a\" {\n  source = \"./a\"\n}\n");
 	tj_test_write(dir, "a/main.tf", "output \"x\" {\n  value = 1\n}\n");
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -203,7 +203,7 @@ START_TEST(package_link_leaving_the_mirror_and_the_manifest)
 	size_t len;
 	int fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(root));
 	snprintf(m, sizeof(m), "%s/mirror", root);
 	snprintf(outside, sizeof(outside), "%s/outside", root);
 	tj_test_write(outside, "main.tf", "output \"x\" {\n  value = 1\n}\n");
@@ -245,7 +245,7 @@ START_TEST(fan_in_of_one_local_module)
 	struct tj_buf main_tf = {0};
 	int fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	for (int i = 0; i < 300; i++)
 		tj_buf_printf(&main_tf, "module \"m%d\" {\n  source = \"./shared\"\n}\n", i);
 	tj_test_write(dir, "main.tf", main_tf.data);
@@ -314,7 +314,7 @@ START_TEST(add_module_and_list)
 	char *text;
 	struct stat st;
 
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(root));
 	snprintf(m, sizeof(m), "%s/mirror", root);
 	snprintf(src, sizeof(src), "%s/checkout", root);
 	ck_assert_int_eq(mkdir(m, 0755), 0);

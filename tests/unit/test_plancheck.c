@@ -253,7 +253,7 @@ START_TEST(scan_starts_at_the_working_directory)
 	struct tj_scan_result *r = NULL;
 	struct tj_error err = {0};
 
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(tmp));
 	tj_test_write(tmp, "sub/main.tf",
 	              "resource \"terraform_data\" \"x\" {\n  provisioner \"local-exec\" {\n"
 	              "    command = \"id\"\n  }\n}\n");

@@ -222,7 +222,7 @@ START_TEST(file_errors_name_the_file)
 	struct tj_policy *p = NULL;
 	struct tj_error err = {0};
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	tj_test_write(dir, "bad.json", "{\n  \"version\": 1,\n  \"name\": \"x\",\n}\n");
 	snprintf(path, sizeof(path), "%s/bad.json", dir);
 	ck_assert_int_lt(tj_policy_load(path, &p, &err), 0);

@@ -143,8 +143,8 @@ static void ws_make(struct ws *w)
 {
 	snprintf(w->src, sizeof(w->src), "/tmp/tfjail-src-XXXXXX");
 	snprintf(w->dst, sizeof(w->dst), "/tmp/tfjail-dst-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(w->src));
-	ck_assert_ptr_nonnull(mkdtemp(w->dst));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(w->src));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(w->dst));
 }
 
 static void ws_free(struct ws *w)
@@ -249,7 +249,7 @@ START_TEST(copy_refuses_escapes_and_limits)
 	ck_assert_int_eq(link(p, q), 0);
 	{
 		char dst2[] = "/tmp/tfjail-dst2-XXXXXX";
-		ck_assert_ptr_nonnull(mkdtemp(dst2));
+		ck_assert_ptr_nonnull(tj_test_mkdtemp(dst2));
 		ck_assert_int_lt(workspace_copy(w.src, dst2, &o, &kind, &err), 0);
 		ck_assert_int_eq(kind, WORKSPACE_INVALID);
 		ck_assert_ptr_nonnull(strstr(err.msg, "h.tf"));

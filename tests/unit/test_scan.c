@@ -136,7 +136,7 @@ static char tmp[64];
 static void tmp_setup(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/tfjail-scan-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(tmp));
 }
 
 static void tmp_teardown(void)

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/jsoncheck.h"
 #include "common/util.h"
@@ -66,7 +69,7 @@ START_TEST(read_file_cap)
 	size_t len;
 	struct tj_error err;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/f", dir);
 	ck_assert_int_eq(tj_write_file(path, "hello world", 11, 0600, &err), 0);
 	ck_assert_int_eq(tj_read_file(path, 100, &data, &len, &err), 0);
@@ -107,6 +110,51 @@ START_TEST(json_syntax_check)
 }
 END_TEST
 
+/* The runner's clean-up of what a failed test left: a tracked directory is
+ * removed, a namesake made after the test's own removal is not, nor a
+ * directory with a mount point below it. */
+START_TEST(tracked_paths_are_removed)
+{
+	char list[] = "/tmp/tfjail-tracked-XXXXXX", kept[] = "/tmp/tfjail-tracked-XXXXXX";
+	char gone[] = "/tmp/tfjail-tracked-XXXXXX", mounted[] = "/tmp/tfjail-tracked-XXXXXX";
+	char *saved = getenv("TFJAIL_TEST_LEFTOVERS") ? strdup(getenv("TFJAIL_TEST_LEFTOVERS")) : NULL;
+	char sub[64];
+	int fd = tj_test_mkstemps(list, 0);
+	struct stat st;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(setenv("TFJAIL_TEST_LEFTOVERS", list, 1), 0);
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(gone));
+	tj_test_write(gone, "a/b/c.tf", "locals {}\n");
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(kept));
+	/* removed by its test; later (past the file system's clock tick) a
+	 * namesake, very likely on the same inode number */
+	ck_assert_int_eq(rmdir(kept), 0);
+	usleep(30000);
+	ck_assert_int_eq(mkdir(kept, 0700), 0);
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(mounted));
+	snprintf(sub, sizeof(sub), "%s/m", mounted);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(mount("tmpfs", sub, "tmpfs", 0, "size=64k"), 0);
+	if (saved)
+		setenv("TFJAIL_TEST_LEFTOVERS", saved, 1);
+	else
+		unsetenv("TFJAIL_TEST_LEFTOVERS");
+	free(saved);
+
+	ck_assert_uint_eq(tj_test_remove_tracked(list), 1);
+	ck_assert_int_lt(lstat(gone, &st), 0);
+	ck_assert_int_eq(lstat(kept, &st), 0);
+	ck_assert_int_eq(lstat(sub, &st), 0);
+	ck_assert_int_eq(umount(sub), 0);
+	ck_assert_uint_eq(tj_test_remove_tracked(list), 1);
+	ck_assert_int_lt(lstat(mounted, &st), 0);
+	rmdir(kept);
+	unlink(list);
+}
+END_TEST
+
 Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -115,6 +163,7 @@ Suite *util_suite(void)
 	tcase_add_test(tc, parse_size_units);
 	tcase_add_test(tc, parse_size_rejects);
 	tcase_add_test(tc, sha256_known_vector);
+	tcase_add_test(tc, tracked_paths_are_removed);
 	tcase_add_test(tc, buf_grows);
 	tcase_add_test(tc, json_syntax_check);
 	tcase_add_test(tc, read_file_cap);

@@ -35,6 +35,114 @@ void tj_test_rm_rf(const char *path)
 	nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/* Who a path is: its inode and its birth time (an inode number is reused
+ * at once by a namesake made after a removal; the birth time is not). */
+static int identity(const char *path, char *buf, size_t len, bool *is_dir)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_TYPE | STATX_BTIME, &sx) < 0)
+		return -1;
+	if (is_dir)
+		*is_dir = S_ISDIR(sx.stx_mode);
+	snprintf(buf, len, "%u:%u:%llu:%lld.%09u", sx.stx_dev_major, sx.stx_dev_minor,
+	         (unsigned long long)sx.stx_ino,
+	         (sx.stx_mask & STATX_BTIME) ? (long long)sx.stx_btime.tv_sec : -1LL,
+	         (sx.stx_mask & STATX_BTIME) ? sx.stx_btime.tv_nsec : 0u);
+	return 0;
+}
+
+/* One line per path: "IDENTITY PATH", so that the runner removes what the
+ * test made and never a later namesake.  Appends are single writes. */
+void tj_test_track(const char *path)
+{
+	const char *list = getenv("TFJAIL_TEST_LEFTOVERS");
+	char line[PATH_MAX + 128], id[96];
+	int fd, n;
+
+	if (!list || !*list || identity(path, id, sizeof(id), NULL) < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s %s\n", id, path);
+	fd = open(list, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (n > 0 && (size_t)n < sizeof(line) && write(fd, line, (size_t)n) != n)
+		fprintf(stderr, "tests: cannot note %s in %s\n", path, list);
+	close(fd);
+}
+
+char *tj_test_mkdtemp(char *tmpl)
+{
+	char *dir = mkdtemp(tmpl);
+
+	if (dir)
+		tj_test_track(dir);
+	return dir;
+}
+
+int tj_test_mkstemps(char *tmpl, int suffixlen)
+{
+	int fd = mkstemps(tmpl, suffixlen);
+
+	if (fd >= 0)
+		tj_test_track(tmpl);
+	return fd;
+}
+
+/* Whether a mount point lies at or below path (a test that died with a
+ * bind mount in its directory): removing through it could reach anything. */
+static bool holds_mount(const char *path)
+{
+	char *info = NULL, *line, *save = NULL;
+	struct tj_error err;
+	size_t len = strlen(path);
+	bool found = false;
+
+	if (tj_read_file("/proc/self/mountinfo", 16 << 20, &info, NULL, &err) < 0)
+		return true;
+	for (line = strtok_r(info, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
+		char mnt[PATH_MAX];
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; spaces in it are \040, so
+		 * a prefix match on the escaped form is enough for our paths */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strncmp(mnt, path, len) == 0 &&
+		    (mnt[len] == '\0' || mnt[len] == '/'))
+			found = true;
+	}
+	free(info);
+	return found;
+}
+
+size_t tj_test_remove_tracked(const char *list)
+{
+	char *text = NULL, *line, *save = NULL;
+	struct tj_error err;
+	size_t removed = 0;
+
+	if (tj_read_file(list, 64 << 20, &text, NULL, &err) < 0)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *path = strchr(line, ' '), id[96];
+		bool is_dir;
+
+		if (!path)
+			continue;
+		*path++ = '\0';
+		if (identity(path, id, sizeof(id), &is_dir) < 0 || strcmp(id, line) != 0)
+			continue;
+		if (holds_mount(path)) {
+			fprintf(stderr, "tests: %s is left: a mount point is below it\n", path);
+			continue;
+		}
+		if (is_dir)
+			tj_test_rm_rf(path);
+		else
+			unlink(path);
+		removed++;
+	}
+	free(text);
+	return removed;
+}
+
 void tj_test_write(const char *dir, const char *relpath, const char *content)
 {
 	char path[PATH_MAX];
@@ -157,7 +265,7 @@ static void bare_copy(const char *fixture_dir, char *home, char *work, size_t le
 	struct tj_error e = {0};
 
 	snprintf(home, len, "/tmp/tfjail-bare-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(home));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(home));
 	snprintf(work, len, "%s/work", home);
 	ck_assert_int_eq(mkdir(work, 0755), 0);
 	ck_assert_ptr_nonnull(d = opendir(fixture_dir));
@@ -177,9 +285,11 @@ char *tj_test_lock_file(const char *fixture_dir)
 {
 	struct job_tools tools;
 	struct tj_error e = {0};
-	char home[PATH_MAX], work[PATH_MAX], chdir_arg[PATH_MAX + 16], mirror[PATH_MAX + 16], path[PATH_MAX + 32];
+	char home[PATH_MAX], work[PATH_MAX], chdir_arg[PATH_MAX + 16], mirror[PATH_MAX + 16],
+	    path[PATH_MAX + 32];
 	char *out = NULL, *err = NULL, *lock = NULL;
-	char *args[] = {chdir_arg, "providers", "lock", "-no-color", mirror, "-platform=" MIRROR_PLATFORM, NULL};
+	char *args[] = {chdir_arg, "providers", "lock", "-no-color", mirror, "-platform=" MIRROR_PLATFORM,
+	                NULL};
 	int st;
 
 	ck_assert_msg(job_tools_discover(NULL, NULL, &tools, &e) == 0, "%s", e.msg);
@@ -210,7 +320,8 @@ char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args)
 	snprintf(plugin, sizeof(plugin), "-plugin-dir=%s", tools.plugin_dir);
 	snprintf(planfile, sizeof(planfile), "-out=%s/plan", home);
 	{
-		char *init[] = {chdir_arg, "init", "-input=false", "-no-color", "-backend=false", plugin, NULL};
+		char *init[] = {chdir_arg, "init", "-input=false", "-no-color", "-backend=false",
+		                plugin,    NULL};
 		int st = bare_terraform(tools.terraform, home, init, &out, &err);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bare terraform init: %s", err);
 		free(out);
@@ -232,7 +343,8 @@ char *tj_test_bare_plan(const char *fixture_dir, const char *const *plan_args)
 		char *show[] = {chdir_arg, "show", "-json", "-no-color", planfile + 5, NULL};
 		int st = bare_terraform(tools.terraform, home, show, &out, &err);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bare terraform show: %s", err);
-		ck_assert_msg(planjson_normalize(out, strlen(out), &canonical, &len, sha, &e) == 0, "%s", e.msg);
+		ck_assert_msg(planjson_normalize(out, strlen(out), &canonical, &len, sha, &e) == 0, "%s",
+		              e.msg);
 		free(out);
 		free(err);
 	}
