@@ -400,7 +400,7 @@ START_TEST(parent_death_signal_survives_the_slot_uid)
 	pid_t mid, worker = 0;
 	int st;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
 	ck_assert_int_eq(pipe(ready), 0);
 	mid = fork();

@@ -617,7 +617,7 @@ START_TEST(bind_below_a_private_directory)
 	char *cat[] = {(char *)"cat", (char *)"/data/file", NULL};
 	char *ro[] = {(char *)"write-fail", (char *)"/data", NULL};
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(tj_test_mkdtemp(dir));
 	ck_assert_int_eq(chmod(dir, 0700), 0);
 	snprintf(data, sizeof(data), "%s/data", dir);
 	tj_test_write(data, "file", "behind a private directory\n");
