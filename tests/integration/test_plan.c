@@ -1085,7 +1085,7 @@ static size_t count_named(const char *dir, const char *prefix)
 
 START_TEST(fifty_jobs_leave_nothing_behind)
 {
-	size_t tmp0, mounts0;
+	size_t tmp0, mounts0, cg0 = count_leaked_cgroups("/sys/fs/cgroup", 0);
 	char *mi = NULL;
 	struct tj_error err;
 
@@ -1107,7 +1107,8 @@ START_TEST(fifty_jobs_leave_nothing_behind)
 		assert_outcome(&r, "SUCCESS", NULL);
 		plan_run_free(&r);
 	}
-	ck_assert_uint_eq(count_leaked_cgroups("/sys/fs/cgroup", 0), 0);
+	/* none of the jobs' (another process killed meanwhile may leave one) */
+	ck_assert_uint_le(count_leaked_cgroups("/sys/fs/cgroup", 0), cg0);
 	ck_assert_uint_le(count_named("/tmp", "tfjail"), tmp0);
 	{
 		char *kids = NULL;
