@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1083,6 +1085,41 @@ static size_t count_named(const char *dir, const char *prefix)
 	return n;
 }
 
+/* A tmpfs over /tmp (in this process's own mount namespace); what the test
+ * needs from the old /tmp (a checkout there: the source tree, tfjail and
+ * the probes) is carried over as it is. */
+static void private_tmp(void)
+{
+	const char *need[] = {tj_test_src(""), tj_test_bin(), getenv("TFJAIL_PROBES")};
+	char tops[3][PATH_MAX];
+	int trees[3];
+	size_t n = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		char real[PATH_MAX], top[PATH_MAX];
+		bool seen = false;
+		if (!need[i] || !realpath(need[i], real) || strncmp(real, "/tmp/", 5) != 0)
+			continue;
+		snprintf(top, sizeof(top), "%.*s", (int)(5 + strcspn(real + 5, "/")), real);
+		for (size_t j = 0; j < n; j++)
+			seen |= strcmp(tops[j], top) == 0;
+		if (seen)
+			continue;
+		snprintf(tops[n], sizeof(tops[n]), "%s", top);
+		trees[n] = (int)syscall(SYS_open_tree, AT_FDCWD, top, OPEN_TREE_CLONE | AT_RECURSIVE);
+		ck_assert_msg(trees[n] >= 0, "open_tree %s: %s", top, strerror(errno));
+		n++;
+	}
+	ck_assert_int_eq(mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), 0);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(mkdir(tops[i], 0755), 0);
+		ck_assert_msg(
+		    syscall(SYS_move_mount, trees[i], "", AT_FDCWD, tops[i], MOVE_MOUNT_F_EMPTY_PATH) == 0,
+		    "move_mount %s: %s", tops[i], strerror(errno));
+		close(trees[i]);
+	}
+}
+
 START_TEST(fifty_jobs_leave_nothing_behind)
 {
 	size_t tmp0, mounts0, cg0 = count_leaked_cgroups("/sys/fs/cgroup", 0);
@@ -1096,9 +1133,8 @@ START_TEST(fifty_jobs_leave_nothing_behind)
 	/* and whatever a job leaves running is reparented to this process */
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
 	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-	ck_assert_int_eq(mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), 0);
+	private_tmp();
 	tmp0 = count_named("/tmp", "tfjail");
-	ck_assert_uint_eq(tmp0, 0);
 	ck_assert_int_eq(tj_read_file("/proc/self/mountinfo", 1 << 22, &mi, &mounts0, &err), 0);
 	free(mi);
 	for (int i = 0; i < 50; i++) {
