@@ -61,6 +61,11 @@ struct api_async {
 	uint64_t next_ticket;
 	uint64_t exec_seed;
 	bool poked, stopping;
+	/* while the poller has the waiters off the list: the tickets whose
+	 * clients went meanwhile, marked when the waiters go back */
+	bool polling;
+	uint64_t *gone;
+	size_t n_gone, cap_gone;
 	pthread_t poller;
 	bool poller_started;
 };
@@ -334,6 +339,7 @@ static void poll_waiters(struct api_async *a)
 	pthread_mutex_lock(&a->lock);
 	list = a->waiters;
 	a->waiters = NULL;
+	a->polling = true;
 	stopping = a->stopping;
 	pthread_mutex_unlock(&a->lock);
 	for (w = list; w; w = next) {
@@ -389,9 +395,16 @@ static void poll_waiters(struct api_async *a)
 	while (keep) {
 		w = keep;
 		keep = w->next;
+		for (size_t i = 0; i < a->n_gone; i++)
+			if (a->gone[i] == w->ticket) {
+				w->abandoned = true;
+				a->poked = true; /* answered in the next round, at once */
+			}
 		w->next = a->waiters;
 		a->waiters = w;
 	}
+	a->n_gone = 0;
+	a->polling = false;
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -522,6 +535,7 @@ void api_async_free(struct api_async *a)
 	api_store_close(a->store);
 	pthread_cond_destroy(&a->wake);
 	pthread_mutex_destroy(&a->lock);
+	free(a->gone);
 	free(a);
 }
 
@@ -690,10 +704,25 @@ enum api_async_answer api_async_execute(struct api_async *a, const struct api_ex
 
 void api_async_abandon(struct api_async *a, uint64_t ticket)
 {
+	bool found = false;
+
 	pthread_mutex_lock(&a->lock);
 	for (struct waiter *w = a->waiters; w; w = w->next)
 		if (w->ticket == ticket)
-			w->abandoned = true;
+			found = w->abandoned = true;
+	/* the poller has it in hand: it is marked when it goes back */
+	if (!found && a->polling) {
+		if (a->n_gone == a->cap_gone) {
+			size_t nc = a->cap_gone ? 2 * a->cap_gone : 16;
+			uint64_t *ng = realloc(a->gone, nc * sizeof(*ng));
+			if (ng) {
+				a->gone = ng;
+				a->cap_gone = nc;
+			}
+		}
+		if (a->n_gone < a->cap_gone)
+			a->gone[a->n_gone++] = ticket;
+	}
 	a->poked = true;
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);

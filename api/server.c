@@ -942,6 +942,7 @@ static void *watcher_main(void *arg)
 	size_t cap = 0;
 	struct pollfd *pfd = NULL;
 	struct sock **who = NULL;
+	uint64_t *seen = NULL; /* the ticket each polled connection waited for */
 
 	while (!atomic_load(&s->watcher_stop)) {
 		uint64_t now = tj_now_us();
@@ -960,14 +961,18 @@ static void *watcher_main(void *arg)
 					size_t nc = cap ? 2 * cap : 64;
 					struct pollfd *np = realloc(pfd, nc * sizeof(*pfd));
 					struct sock **nw = np ? realloc(who, nc * sizeof(*who)) : NULL;
+					uint64_t *ns = nw ? realloc(seen, nc * sizeof(*seen)) : NULL;
 					if (np)
 						pfd = np;
-					if (!nw)
+					if (nw)
+						who = nw;
+					if (!ns)
 						break;
-					who = nw;
+					seen = ns;
 					cap = nc;
 				}
 				pfd[n] = (struct pollfd){.fd = sk->fd, .events = POLLRDHUP};
+				seen[n] = atomic_load(&sk->ticket);
 				who[n++] = sk;
 			}
 		}
@@ -980,10 +985,12 @@ static void *watcher_main(void *arg)
 			bool still = false;
 			if (!(pfd[i].revents & (POLLRDHUP | POLLHUP | POLLERR)))
 				continue;
-			/* the connection may have ended meanwhile */
+			/* the connection may have ended meanwhile, and another may
+			 * have its memory and descriptor now: only the job it was
+			 * seen waiting for, if it still waits for it, is abandoned */
 			for (struct sock *sk = s->socks; sk && !still; sk = sk->next)
-				still = sk == who[i];
-			if (!still || !(ticket = atomic_load(&who[i]->ticket)))
+				still = sk == who[i] && sk->fd == pfd[i].fd;
+			if (!still || !(ticket = atomic_load(&who[i]->ticket)) || ticket != seen[i])
 				continue;
 			who[i]->cancel_sent = true;
 			pthread_mutex_unlock(&s->socks_lock);
@@ -996,6 +1003,7 @@ static void *watcher_main(void *arg)
 	}
 	free(pfd);
 	free(who);
+	free(seen);
 	return NULL;
 }
 
