@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -74,6 +75,9 @@ void server_start(struct server *s, const char *config, const char *policy)
 	s->pid = fork();
 	ck_assert_int_ge(s->pid, 0);
 	if (s->pid == 0) {
+		/* a test that fails (Check ends its process at once) takes its
+		 * server with it, and the server its launcher, workers, sandboxes */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		dup2(fd, 2);
 		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -240,6 +244,7 @@ void background_execute(const struct server *s, const char *body, struct backgro
 	ck_assert_int_ge(bg->pid, 0);
 	if (bg->pid == 0) {
 		struct http_reply r;
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		char head[16];
 		close(p[0]);
 		execute(s, "", body, &r);
