@@ -405,7 +405,10 @@ START_TEST(fork_loop_hits_pids_max)
 	ck_assert_uint_ge(st.pids_max_hits, 1);
 	ck_assert_msg(!procs_empty(cgroup_job_path(job, "pids")), "grandchildren expected");
 	ck_assert_msg(cgroup_job_kill(job, &err) == 0, "%s", err.msg);
-	ck_assert(procs_empty(cgroup_job_path(job, "pids")));
+	{
+		_cleanup_free_ char *left = slurp(cgroup_job_path(job, "pids"), "cgroup.procs");
+		ck_assert_msg(left[0] == '\0', "still in the cgroup after the kill: %s", left);
+	}
 	job_destroy_checked(job);
 }
 END_TEST
