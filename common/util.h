@@ -53,5 +53,7 @@ int tj_buf_printf(struct tj_buf *b, const char *fmt, ...) __attribute__((format(
 void tj_buf_free(struct tj_buf *b);
 
 bool tj_str_has_suffix(const char *s, const char *suffix);
+/* s[0..n) holds only bytes of set (never a NUL byte). */
+bool tj_chars_in(const char *s, size_t n, const char *set);
 
 #endif

@@ -101,14 +101,6 @@ static const char *field(const char *a, size_t len, size_t *pos, size_t max, boo
 	return a + i + 1;
 }
 
-static bool charset(const char *s, size_t n, const char *allowed)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strchr(allowed, s[i]))
-			return false;
-	return true;
-}
-
 /* "." or relative, no ".." component: where the scan found a block. */
 static bool relative_file(const char *s, size_t n)
 {
@@ -141,9 +133,9 @@ static int read_violation(const char *a, size_t len, size_t *pos, struct tj_scan
 	    !(line = field(a, len, pos, 8, false, &nl)) ||
 	    !(msg = field(a, len, pos, JUDGE_MESSAGE_MAX, false, &nm)))
 		return -1;
-	if (!charset(rule, nr, "abcdefghijklmnopqrstuvwxyz0123456789-") ||
+	if (!tj_chars_in(rule, nr, "abcdefghijklmnopqrstuvwxyz0123456789-") ||
 	    !((ns == 5 && memcmp(sev, "error", 5) == 0) || (ns == 7 && memcmp(sev, "warning", 7) == 0)) ||
-	    !relative_file(file, nf) || !charset(line, nl, "0123456789") || (nl > 1 && line[0] == '0'))
+	    !relative_file(file, nf) || !tj_chars_in(line, nl, "0123456789") || (nl > 1 && line[0] == '0'))
 		return -1;
 	for (size_t i = 0; i < nl; i++)
 		ln = ln * 10 + (line[i] - '0');

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "executor/sandboxpaths.h"
+#include "executor/steps.h"
 #include "policy/hcl.h"
 
 #define MAX_LOCK_FILE (1u << 20)
@@ -87,22 +88,16 @@ out:
 	return rc;
 }
 
-static bool chars_in(const char *s, const char *set)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      strchr(set, *s)))
-			return false;
-	return true;
-}
-
 bool lockfile_entry_ok(const struct lockfile_entry *e)
 {
 	size_t la = strnlen(e->addr, sizeof(e->addr)), lv = strnlen(e->version, sizeof(e->version)),
 	       lk = strnlen(e->kinds, sizeof(e->kinds));
 
 	return la > 0 && la < sizeof(e->addr) && lv < sizeof(e->version) && lk < sizeof(e->kinds) &&
-	       chars_in(e->addr, "._-/") && chars_in(e->version, ".+-") && chars_in(e->kinds, ":, ") &&
+	       tj_chars_in(e->addr, la, TF_PROVIDER_ADDR_CHARS) &&
+	       tj_chars_in(e->version, lv, TF_VERSION_CHARS) &&
+	       tj_chars_in(e->kinds, lk,
+	                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:, ") &&
 	       !strstr(e->addr, "..") && !strstr(e->version, "..") && e->addr[0] != '/';
 }
 

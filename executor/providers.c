@@ -19,16 +19,10 @@
 
 #define REATTACH_MARK "TF_REATTACH_PROVIDERS='"
 
-
 static bool addr_part_ok(const char *s, size_t n)
 {
-	if (n == 0 || n > 64 || (n <= 2 && s[0] == '.'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-		      s[i] == '.' || s[i] == '_'))
-			return false;
-	return true;
+	return n > 0 && n <= 64 && !(n <= 2 && s[0] == '.') &&
+	       tj_chars_in(s, n, "abcdefghijklmnopqrstuvwxyz0123456789-._");
 }
 
 static bool is_executable_file(const char *path)

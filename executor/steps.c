@@ -167,8 +167,6 @@ bool step_run(struct job *j, struct sandbox *sb, const char *name, char *const a
 #define PROVIDER_ADDR_MAX   255
 #define VERSION_PROVIDERS   64
 #define VERSION_ANSWER_MAX  (16 + VERSION_PROVIDERS * (PROVIDER_ADDR_MAX + VERSION_MAX + 4) + VERSION_MAX)
-#define VERSION_CHARS       "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-"
-#define PROVIDER_ADDR_CHARS "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-/"
 
 struct version_input {
 	const char *text;
@@ -200,12 +198,7 @@ static int version_in_helper(void *ctx, int fd)
 
 static bool word_ok(const char *s, size_t n, size_t max, const char *chars)
 {
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!s[i] || !strchr(chars, s[i]))
-			return false;
-	return true;
+	return n > 0 && n <= max && tj_chars_in(s, n, chars);
 }
 
 cJSON *step_version_answer_read(const char *a, size_t len)
@@ -225,7 +218,7 @@ cJSON *step_version_answer_read(const char *a, size_t len)
 		n = (size_t)(nl - line);
 		i = (size_t)(nl - a) + 1;
 		if (tag == 'T' && !cJSON_GetObjectItemCaseSensitive(doc, "terraform_version")) {
-			if (!word_ok(line, n, VERSION_MAX, VERSION_CHARS))
+			if (!word_ok(line, n, VERSION_MAX, TF_VERSION_CHARS))
 				return NULL;
 			snprintf(ver, sizeof(ver), "%.*s", (int)n, line);
 			if (!cJSON_AddStringToObject(doc, "terraform_version", ver))
@@ -233,8 +226,8 @@ cJSON *step_version_answer_read(const char *a, size_t len)
 			continue;
 		}
 		if (tag != 'P' || !(sp = memchr(line, ' ', n)) ||
-		    !word_ok(line, (size_t)(sp - line), PROVIDER_ADDR_MAX, PROVIDER_ADDR_CHARS) ||
-		    !word_ok(sp + 1, n - (size_t)(sp - line) - 1, VERSION_MAX, VERSION_CHARS) ||
+		    !word_ok(line, (size_t)(sp - line), PROVIDER_ADDR_MAX, TF_PROVIDER_ADDR_CHARS) ||
+		    !word_ok(sp + 1, n - (size_t)(sp - line) - 1, VERSION_MAX, TF_VERSION_CHARS) ||
 		    cJSON_GetArraySize(sel) >= VERSION_PROVIDERS)
 			return NULL;
 		snprintf(addr, sizeof(addr), "%.*s", (int)(sp - line), line);

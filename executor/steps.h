@@ -13,6 +13,11 @@
 
 #define STEP_STDERR_TAIL 4096
 
+/* The bytes of a version and of a provider address as terraform writes them:
+ * what the host accepts of them in answers from the sandbox. */
+#define TF_VERSION_CHARS       "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-"
+#define TF_PROVIDER_ADDR_CHARS "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-/"
+
 /* An environment built from nothing. */
 struct step_env {
 	char *envp[16];
