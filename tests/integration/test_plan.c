@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <limits.h>
-#include <linux/mount.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +23,12 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "executor/steps.h"
+#include "runtime/mount.h"
 #include "tests/testutil.h"
 
 struct plan_run {
@@ -1087,13 +1086,14 @@ static size_t count_named(const char *dir, const char *prefix)
 
 /* A tmpfs over /tmp (in this process's own mount namespace); what the test
  * needs from the old /tmp (a checkout there: the source tree, tfjail and
- * the probes) is carried over as it is. */
+ * the probes) is carried over, read-only, as a sandbox's binds are. */
 static void private_tmp(void)
 {
 	const char *need[] = {tj_test_src(""), tj_test_bin(), getenv("TFJAIL_PROBES")};
 	char tops[3][PATH_MAX];
 	int trees[3];
 	size_t n = 0;
+	struct tj_error err = {0};
 
 	for (size_t i = 0; i < 3; i++) {
 		char real[PATH_MAX], top[PATH_MAX];
@@ -1106,16 +1106,14 @@ static void private_tmp(void)
 		if (seen)
 			continue;
 		snprintf(tops[n], sizeof(tops[n]), "%s", top);
-		trees[n] = (int)syscall(SYS_open_tree, AT_FDCWD, top, OPEN_TREE_CLONE | AT_RECURSIVE);
-		ck_assert_msg(trees[n] >= 0, "open_tree %s: %s", top, strerror(errno));
+		trees[n] = mount_clone_bind_ro(top, &err);
+		ck_assert_msg(trees[n] >= 0, "%s", err.msg);
 		n++;
 	}
 	ck_assert_int_eq(mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), 0);
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_int_eq(mkdir(tops[i], 0755), 0);
-		ck_assert_msg(
-		    syscall(SYS_move_mount, trees[i], "", AT_FDCWD, tops[i], MOVE_MOUNT_F_EMPTY_PATH) == 0,
-		    "move_mount %s: %s", tops[i], strerror(errno));
+		ck_assert_msg(mount_attach_tree(trees[i], tops[i], &err) == 0, "%s", err.msg);
 		close(trees[i]);
 	}
 }
